@@ -1,0 +1,293 @@
+"""The SQLite catalog: a fast, rebuildable index of the root, plus local state (leases, stat cache).
+
+Everything in the `artifacts`, `aliases`, `refs`, `files` and `blobs` tables can be rebuilt from
+the root (`Store.reindex`); `leases` and `statcache` describe this machine only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from .records import Artifact
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS artifacts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    digest TEXT,
+    size INTEGER NOT NULL DEFAULT 0,
+    file_count INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    created_by TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL DEFAULT '{}',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    produced_by TEXT,
+    inputs TEXT NOT NULL DEFAULT '[]',
+    error TEXT,
+    progress TEXT,
+    owner TEXT,
+    UNIQUE (kind, name, version)
+);
+CREATE INDEX IF NOT EXISTS artifacts_by_created ON artifacts (created_at DESC);
+CREATE INDEX IF NOT EXISTS artifacts_by_kind_created ON artifacts (kind, created_at DESC);
+CREATE TABLE IF NOT EXISTS aliases (
+    kind TEXT NOT NULL, name TEXT NOT NULL, alias TEXT NOT NULL, artifact_id TEXT NOT NULL,
+    PRIMARY KEY (kind, name, alias)
+);
+CREATE INDEX IF NOT EXISTS aliases_by_artifact ON aliases (artifact_id);
+CREATE TABLE IF NOT EXISTS refs (
+    src TEXT NOT NULL, dst TEXT NOT NULL, relation TEXT NOT NULL DEFAULT 'ref', PRIMARY KEY (src, dst, relation)
+);
+CREATE INDEX IF NOT EXISTS refs_by_dst ON refs (dst);
+CREATE TABLE IF NOT EXISTS files (
+    artifact_id TEXT NOT NULL, path TEXT NOT NULL, digest TEXT, size INTEGER NOT NULL,
+    mode INTEGER NOT NULL, link TEXT, PRIMARY KEY (artifact_id, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_by_digest ON files (digest);
+CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    id TEXT PRIMARY KEY, artifact_id TEXT NOT NULL, holder TEXT NOT NULL,
+    owner TEXT, created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leases_by_artifact ON leases (artifact_id);
+CREATE TABLE IF NOT EXISTS statcache (
+    path TEXT PRIMARY KEY, inode INTEGER NOT NULL, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS statcache_by_digest ON statcache (digest);
+"""
+
+_COLUMNS = (
+    "id, kind, name, version, state, digest, size, file_count, created_at, created_by, source, "
+    "metadata, produced_by, inputs, error, progress"
+)
+
+
+class Catalog:
+    """One SQLite file in WAL mode; one connection per thread."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._local = threading.local()
+        self.db.executescript(SCHEMA)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=60000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: writers queue up instead of failing on a lock upgrade."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- artifacts -------------------------------------------------------------------------
+    @staticmethod
+    def _row_to_artifact(row: tuple) -> Artifact:
+        (aid, kind, name, version, state, digest, size, count, created_at, created_by, source,
+         metadata, produced_by, inputs, error, progress) = row
+        return Artifact(
+            id=aid, kind=kind, name=name, version=version, state=state, digest=digest, size=size,
+            file_count=count, created_at=created_at, created_by=created_by, source=json.loads(source),
+            metadata=json.loads(metadata), produced_by=json.loads(produced_by) if produced_by else None,
+            inputs=json.loads(inputs), error=error, progress=json.loads(progress) if progress else None,
+        )
+
+    def _decorate(self, artifacts: list[Artifact]) -> list[Artifact]:
+        """Attach aliases and refs in two queries, whatever the page size."""
+        if not artifacts:
+            return artifacts
+        ids = [a.id for a in artifacts]
+        marks = ",".join("?" * len(ids))
+        by_id = {a.id: a for a in artifacts}
+        for aid, alias in self.db.execute(
+            f"SELECT artifact_id, alias FROM aliases WHERE artifact_id IN ({marks}) ORDER BY alias", ids
+        ):
+            by_id[aid].aliases.append(alias)
+        for src, dst in self.db.execute(f"SELECT src, dst FROM refs WHERE relation = 'ref' AND src IN ({marks}) ORDER BY dst", ids):
+            by_id[src].refs.append(dst)
+        return artifacts
+
+    def get(self, artifact_id: str) -> Artifact | None:
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+        return self._decorate([self._row_to_artifact(row)])[0] if row else None
+
+    def find_version(self, kind: str | None, name: str, version: int | None) -> list[Artifact]:
+        """The given version, or the newest ready one, of a name (of every kind when kind is None)."""
+        clauses, args = ["name = ?"], [name]
+        if kind:
+            clauses.append("kind = ?")
+            args.append(kind)
+        if version is None:
+            clauses.append("state = 'ready'")
+            query = (
+                f"SELECT {_COLUMNS} FROM artifacts a WHERE {' AND '.join(clauses)} AND version = "
+                "(SELECT MAX(version) FROM artifacts b WHERE b.kind = a.kind AND b.name = a.name AND b.state = 'ready')"
+            )
+        else:
+            clauses.append("version = ?")
+            args.append(version)
+            query = f"SELECT {_COLUMNS} FROM artifacts WHERE {' AND '.join(clauses)}"
+        return self._decorate([self._row_to_artifact(r) for r in self.db.execute(query, args)])
+
+    def find_alias(self, kind: str | None, name: str, alias: str) -> list[Artifact]:
+        query = "SELECT artifact_id FROM aliases WHERE name = ? AND alias = ?"
+        args: list = [name, alias]
+        if kind:
+            query += " AND kind = ?"
+            args.append(kind)
+        return [a for (aid,) in self.db.execute(query, args).fetchall() if (a := self.get(aid))]
+
+    def names_like(self, kind: str | None, name: str) -> list[str]:
+        args: list = [name.lower()]
+        query = "SELECT DISTINCT name FROM artifacts WHERE lower(name) = ?"
+        if kind:
+            query += " AND kind = ?"
+            args.append(kind)
+        return [n for (n,) in self.db.execute(query, args)]
+
+    def list(self, kind: str | None = None, name: str | None = None, query: str | None = None,
+             state: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Artifact], int]:
+        clauses, args = [], []
+        for column, value in (("kind", kind), ("name", name), ("state", state)):
+            if value:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if query:
+            clauses.append("(name LIKE ? ESCAPE '\\' OR id = ? OR id IN (SELECT artifact_id FROM aliases WHERE alias = ?))")
+            escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.extend([f"%{escaped}%", query, query])
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        total = self.db.execute(f"SELECT COUNT(*) FROM artifacts {where}", args).fetchone()[0]
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM artifacts {where} ORDER BY created_at DESC, version DESC LIMIT ? OFFSET ?",
+            [*args, limit, offset],
+        ).fetchall()
+        return self._decorate([self._row_to_artifact(r) for r in rows]), total
+
+    def insert(self, db: sqlite3.Connection, artifact: Artifact, owner: str | None = None) -> None:
+        db.execute(
+            f"INSERT INTO artifacts ({_COLUMNS}, owner) VALUES ({','.join('?' * 17)})",
+            (artifact.id, artifact.kind, artifact.name, artifact.version, artifact.state, artifact.digest,
+             artifact.size, artifact.file_count, artifact.created_at, artifact.created_by,
+             json.dumps(artifact.source), json.dumps(artifact.metadata),
+             json.dumps(artifact.produced_by) if artifact.produced_by is not None else None,
+             json.dumps(artifact.inputs), artifact.error,
+             json.dumps(artifact.progress) if artifact.progress else None, owner),
+        )
+
+    def next_version(self, db: sqlite3.Connection, kind: str, name: str) -> int:
+        row = db.execute("SELECT MAX(version) FROM artifacts WHERE kind = ? AND name = ?", (kind, name)).fetchone()
+        return (row[0] or 0) + 1
+
+    def set_progress(self, artifact_id: str, progress: dict) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE artifacts SET progress = ? WHERE id = ?", (json.dumps(progress), artifact_id))
+
+    def set_state(self, artifact_id: str, state: str, error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE artifacts SET state = ?, error = ? WHERE id = ?", (state, error, artifact_id))
+
+    def index_ready(self, db: sqlite3.Connection, artifact: Artifact) -> None:
+        """Record a published artifact's contents: its files, its blobs, its refs."""
+        manifest = artifact.manifest or {}
+        db.execute(
+            "UPDATE artifacts SET state = 'ready', digest = ?, size = ?, file_count = ?, source = ?, "
+            "metadata = ?, error = NULL, progress = NULL, owner = NULL WHERE id = ?",
+            (artifact.digest, artifact.size, artifact.file_count, json.dumps(artifact.source),
+             json.dumps(artifact.metadata), artifact.id),
+        )
+        db.execute("DELETE FROM files WHERE artifact_id = ?", (artifact.id,))
+        db.executemany(
+            "INSERT INTO files (artifact_id, path, digest, size, mode, link) VALUES (?, ?, ?, ?, ?, ?)",
+            ((artifact.id, path, e.get("digest"), e.get("size", 0), e["mode"], e.get("link"))
+             for path, e in manifest.items()),
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO blobs (digest, size) VALUES (?, ?)",
+            {(e["digest"], e["size"]) for e in manifest.values() if "digest" in e},
+        )
+        db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')",
+                       ((artifact.id, dst) for dst in artifact.refs))
+        db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'input')",
+                       ((artifact.id, i["id"]) for i in artifact.inputs if i.get("id")))
+
+    def manifest(self, artifact_id: str, limit: int | None = None, offset: int = 0) -> dict[str, dict]:
+        query = "SELECT path, digest, size, mode, link FROM files WHERE artifact_id = ? ORDER BY path"
+        args: list = [artifact_id]
+        if limit is not None:
+            query += " LIMIT ? OFFSET ?"
+            args += [limit, offset]
+        manifest = {}
+        for path, digest, size, mode, link in self.db.execute(query, args):
+            manifest[path] = {"link": link, "mode": mode} if link is not None else {
+                "digest": digest, "size": size, "mode": mode}
+        return manifest
+
+    def delete(self, db: sqlite3.Connection, artifact_id: str) -> None:
+        for table, column in (("artifacts", "id"), ("aliases", "artifact_id"), ("files", "artifact_id"),
+                              ("refs", "src"), ("leases", "artifact_id")):
+            db.execute(f"DELETE FROM {table} WHERE {column} = ?", (artifact_id,))
+
+    def unreferenced_blobs(self, digests: Iterable[str]) -> list[str]:
+        return [d for d in set(digests)
+                if self.db.execute("SELECT 1 FROM files WHERE digest = ? LIMIT 1", (d,)).fetchone() is None]
+
+    def forget_blobs(self, db: sqlite3.Connection, digests: Iterable[str]) -> None:
+        digests = list(digests)
+        db.executemany("DELETE FROM blobs WHERE digest = ?", ((d,) for d in digests))
+        db.executemany("DELETE FROM statcache WHERE digest = ?", ((d,) for d in digests))
+
+    def usage(self) -> int:
+        return self.db.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0]
+
+    def artifacts_with_digest(self, digest: str) -> list[tuple[str, str]]:
+        return self.db.execute(
+            "SELECT artifact_id, path FROM files WHERE digest = ? ORDER BY artifact_id, path", (digest,)
+        ).fetchall()
+
+    def unfinished(self) -> list[tuple[str, str, str | None]]:
+        return self.db.execute(
+            "SELECT id, state, owner FROM artifacts WHERE state IN ('pending', 'downloading', 'deleting')"
+        ).fetchall()
+
+    # -- stat cache ------------------------------------------------------------------------
+    def statcache_under(self, folder: str) -> dict[str, tuple[int, int, int, int, str]]:
+        low = folder.rstrip("/") + "/"
+        high = folder.rstrip("/") + "0"  # '0' sorts right after '/'
+        return {path: rest for path, *rest in self.db.execute(
+            "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM statcache WHERE path >= ? AND path < ?",
+            (low, high))}
+
+    def remember_stats(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
+        if rows:
+            with self.transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO statcache VALUES (?, ?, ?, ?, ?, ?)", rows)

@@ -1,0 +1,380 @@
+"""Where the truth lives: blobs named by digest and small JSON documents, under an fsspec URL.
+
+`LocalRoot` talks to the operating system directly (copy_file_range, reflinks, rename); every
+other URL goes through fsspec (`FsspecRoot`). Both lay files out the same way:
+
+    objects/ab/cdef...      read-only blobs, named by the hex of their digest
+    artifacts/<id>.json     one immutable record per published artifact
+    aliases/<kind>/<name>/<alias>.json, links/<id>/<target id>.json   small mutable pointers
+    tmp/                    staging; anything here is garbage after a crash
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import posixpath
+import stat
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from .digest import hash_bytes, hash_file, split
+
+SMALL_FILE = 1 << 20  # read whole, hash, then write only if new
+_FICLONE = 0x40049409
+
+
+class SourceChanged(Exception):
+    """A file changed while it was being stored."""
+
+
+def blob_relpath(digest: str) -> str:
+    hexdigest = split(digest)[1]
+    return f"objects/{hexdigest[:2]}/{hexdigest[2:]}"
+
+
+def digest_from_relpath(relpath: str) -> str | None:
+    parts = relpath.split("/")
+    if len(parts) != 3 or parts[0] != "objects" or len(parts[1]) != 2:
+        return None
+    return f"blake3:{parts[1]}{parts[2]}"
+
+
+def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (b.st_size, b.st_mtime_ns, b.st_ctime_ns)
+
+
+def copy_fd(src_fd: int, dst_fd: int, size: int) -> None:
+    """Copy in the kernel; clone where the file system can."""
+    remaining = size
+    while remaining > 0:
+        try:
+            copied = os.copy_file_range(src_fd, dst_fd, min(remaining, 1 << 30))
+        except OSError as exc:  # cross-device on old kernels, or unsupported file systems
+            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+            copied = os.sendfile(dst_fd, src_fd, None, min(remaining, 1 << 30))
+        if copied == 0:
+            break
+        remaining -= copied
+
+
+class LocalRoot:
+    """A root on a local (or mounted) file system."""
+
+    is_local = True
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(os.path.expanduser(path))
+        self.url = self.path
+        self._tmp = os.path.join(self.path, "tmp")
+        self._ready_dirs: set[str] = set()
+        for sub in ("objects", "artifacts", "aliases", "links", "tmp"):
+            os.makedirs(os.path.join(self.path, sub), exist_ok=True)
+
+    # -- blobs -----------------------------------------------------------------------------
+    def blob_path(self, digest: str) -> str:
+        return os.path.join(self.path, blob_relpath(digest))
+
+    def has_blob(self, digest: str) -> bool:
+        return os.path.exists(self.blob_path(digest))
+
+    def blob_size(self, digest: str) -> int | None:
+        try:
+            return os.stat(self.blob_path(digest)).st_size
+        except FileNotFoundError:
+            return None
+
+    def _publish_tmp(self, tmp: str, digest: str) -> bool:
+        """Move a finished temporary file into place; False if the blob was already there."""
+        final = self.blob_path(digest)
+        if os.path.exists(final):
+            os.unlink(tmp)
+            return False
+        parent = os.path.dirname(final)
+        if parent not in self._ready_dirs:
+            os.makedirs(parent, exist_ok=True)
+            self._ready_dirs.add(parent)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        return True
+
+    def _tmp_path(self) -> str:
+        return os.path.join(self._tmp, uuid.uuid4().hex)
+
+    def store_bytes(self, data: bytes) -> tuple[str, int]:
+        digest = hash_bytes(data)
+        if os.path.exists(self.blob_path(digest)):
+            return digest, 0
+        tmp = self._tmp_path()
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        return digest, len(data) if self._publish_tmp(tmp, digest) else 0
+
+    def store_file(self, src: str) -> tuple[str, int, os.stat_result]:
+        """Store one file in a single pass; returns (digest, new bytes written, the stat it matched).
+
+        Small files are read whole and hashed before anything is written; large ones are copied
+        in the kernel to a temporary file that is then hashed, so the blob is always exactly
+        what its name says even if the source changes meanwhile.
+        """
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            before = os.fstat(fd)
+            if before.st_size <= SMALL_FILE:
+                data = os.read(fd, before.st_size + 1)
+                while len(data) < before.st_size:  # short reads on special file systems
+                    chunk = os.read(fd, before.st_size - len(data))
+                    if not chunk:
+                        break
+                    data += chunk
+                if not _same_file_state(before, os.fstat(fd)) or len(data) != before.st_size:
+                    raise SourceChanged(src)
+                digest, written = self.store_bytes(data)
+                return digest, written, before
+            tmp = self._tmp_path()
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                copy_fd(fd, out, before.st_size)
+            finally:
+                os.close(out)
+            if not _same_file_state(before, os.fstat(fd)) or os.stat(tmp).st_size != before.st_size:
+                os.unlink(tmp)
+                raise SourceChanged(src)
+            digest = hash_file(tmp, before.st_size)
+            return digest, before.st_size if self._publish_tmp(tmp, digest) else 0, before
+        finally:
+            os.close(fd)
+
+    def read_blob(self, digest: str) -> bytes:
+        with open(self.blob_path(digest), "rb") as handle:
+            return handle.read()
+
+    def open_blob(self, digest: str):
+        return open(self.blob_path(digest), "rb")
+
+    def hash_blob(self, digest: str) -> str | None:
+        try:
+            return hash_file(self.blob_path(digest))
+        except FileNotFoundError:
+            return None
+
+    def materialize_blob(self, digest: str, dest: str, mode: int, method: str) -> str:
+        """Give the caller its own file; returns the method used: reflink, copy or hardlink."""
+        src = self.blob_path(digest)
+        if method == "hardlink":
+            os.link(src, dest)
+            return "hardlink"
+        fd = os.open(src, os.O_RDONLY)
+        try:
+            out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o777 | 0o200)
+            try:
+                if method in ("auto", "reflink"):
+                    try:
+                        fcntl.ioctl(out, _FICLONE, fd)
+                        return "reflink"
+                    except OSError:
+                        if method == "reflink":
+                            raise
+                copy_fd(fd, out, os.fstat(fd).st_size)
+                return "copy"
+            finally:
+                os.close(out)
+        finally:
+            os.close(fd)
+
+    def remove_blob(self, digest: str) -> None:
+        try:
+            os.unlink(self.blob_path(digest))
+        except FileNotFoundError:
+            pass
+
+    def iter_blobs(self) -> Iterator[str]:
+        objects = os.path.join(self.path, "objects")
+        for prefix in os.scandir(objects):
+            if prefix.is_dir():
+                for entry in os.scandir(prefix.path):
+                    yield f"blake3:{prefix.name}{entry.name}"
+
+    # -- documents -------------------------------------------------------------------------
+    def write_doc(self, relpath: str, data: bytes) -> None:
+        final = os.path.join(self.path, relpath)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        tmp = self._tmp_path()
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, final)
+
+    def read_doc(self, relpath: str) -> bytes | None:
+        try:
+            with open(os.path.join(self.path, relpath), "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def delete_doc(self, relpath: str) -> None:
+        path = os.path.join(self.path, relpath)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        parent = os.path.dirname(path)
+        while parent != self.path:
+            try:
+                os.rmdir(parent)
+            except OSError:
+                break
+            parent = os.path.dirname(parent)
+
+    def list_docs(self, prefix: str) -> list[str]:
+        base = os.path.join(self.path, prefix)
+        found = []
+        for dirpath, _dirs, files in os.walk(base):
+            rel = os.path.relpath(dirpath, self.path).replace(os.sep, "/")
+            found.extend(f"{rel}/{name}" for name in files if name.endswith(".json"))
+        return sorted(found)
+
+    def clean_tmp(self, older_than: float = 0.0) -> int:
+        import time
+
+        removed = 0
+        for entry in os.scandir(self._tmp):
+            try:
+                if time.time() - entry.stat().st_mtime >= older_than:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
+
+class FsspecRoot:
+    """A root on any fsspec file system (S3, GCS, Azure, memory, ...).
+
+    Blobs are hashed locally and uploaded only when missing; object stores write each key
+    atomically, so no staging is needed there.
+    """
+
+    is_local = False
+
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
+        import fsspec
+
+        self.url = url
+        self.fs, self.path = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        self.path = self.path.rstrip("/")
+
+    def _full(self, relpath: str) -> str:
+        return posixpath.join(self.path, relpath)
+
+    def has_blob(self, digest: str) -> bool:
+        return self.fs.exists(self._full(blob_relpath(digest)))
+
+    def blob_size(self, digest: str) -> int | None:
+        try:
+            return self.fs.size(self._full(blob_relpath(digest)))
+        except FileNotFoundError:
+            return None
+
+    def store_bytes(self, data: bytes) -> tuple[str, int]:
+        digest = hash_bytes(data)
+        if self.has_blob(digest):
+            return digest, 0
+        self.fs.pipe_file(self._full(blob_relpath(digest)), data)
+        return digest, len(data)
+
+    def store_file(self, src: str) -> tuple[str, int, os.stat_result]:
+        before = os.stat(src, follow_symlinks=False)
+        digest = hash_file(src, before.st_size)
+        if not _same_file_state(before, os.stat(src, follow_symlinks=False)):
+            raise SourceChanged(src)
+        if self.has_blob(digest):
+            return digest, 0, before
+        self.fs.put_file(src, self._full(blob_relpath(digest)))
+        return digest, before.st_size, before
+
+    def read_blob(self, digest: str) -> bytes:
+        return self.fs.cat_file(self._full(blob_relpath(digest)))
+
+    def open_blob(self, digest: str):
+        return self.fs.open(self._full(blob_relpath(digest)), "rb")
+
+    def hash_blob(self, digest: str) -> str | None:
+        import blake3
+
+        hasher = blake3.blake3()
+        try:
+            with self.open_blob(digest) as handle:
+                for chunk in iter(lambda: handle.read(8 << 20), b""):
+                    hasher.update(chunk)
+        except FileNotFoundError:
+            return None
+        return f"blake3:{hasher.hexdigest()}"
+
+    def materialize_blob(self, digest: str, dest: str, mode: int, method: str) -> str:
+        if method in ("hardlink", "reflink"):
+            from ..errors import InvalidInput
+
+            raise InvalidInput(f"The {method} method needs a local store root; {self.url} is remote.")
+        self.fs.get_file(self._full(blob_relpath(digest)), dest)
+        os.chmod(dest, mode & 0o777 | 0o200)
+        return "download"
+
+    def remove_blob(self, digest: str) -> None:
+        try:
+            self.fs.rm_file(self._full(blob_relpath(digest)))
+        except FileNotFoundError:
+            pass
+
+    def iter_blobs(self) -> Iterator[str]:
+        base = self._full("objects")
+        if not self.fs.exists(base):
+            return
+        for path in self.fs.find(base):
+            digest = digest_from_relpath(posixpath.relpath(path.lstrip("/"), self.path.lstrip("/")))
+            if digest:
+                yield digest
+
+    def write_doc(self, relpath: str, data: bytes) -> None:
+        self.fs.pipe_file(self._full(relpath), data)
+
+    def read_doc(self, relpath: str) -> bytes | None:
+        try:
+            return self.fs.cat_file(self._full(relpath))
+        except FileNotFoundError:
+            return None
+
+    def delete_doc(self, relpath: str) -> None:
+        try:
+            self.fs.rm_file(self._full(relpath))
+        except FileNotFoundError:
+            pass
+
+    def list_docs(self, prefix: str) -> list[str]:
+        base = self._full(prefix)
+        if not self.fs.exists(base):
+            return []
+        root = self.path.lstrip("/")
+        return sorted(
+            posixpath.relpath(p.lstrip("/"), root) for p in self.fs.find(base) if p.endswith(".json")
+        )
+
+    def clean_tmp(self, older_than: float = 0.0) -> int:
+        return 0
+
+
+def open_root(url: str, storage_options: dict[str, Any] | None = None) -> LocalRoot | FsspecRoot:
+    """A plain path or file:// URL gives the fast local root; anything else goes through fsspec."""
+    if url.startswith("file://"):
+        url = url[len("file://"):]
+    if "://" not in url:
+        return LocalRoot(url)
+    return FsspecRoot(url, storage_options)
+
+
+def is_special(mode: int) -> bool:
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
