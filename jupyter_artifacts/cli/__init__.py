@@ -1,0 +1,1 @@
+"""The `jupyter artifacts` command line: a thin face over the core."""
