@@ -66,10 +66,13 @@ def import_tar(store, tar_path: str) -> dict:
     if not os.path.isfile(tar_path):
         raise NotFound(f"No such file: {tar_path}")
     try:
-        tar = tarfile.open(tar_path, "r")
-    except tarfile.TarError as exc:
-        raise InvalidInput(f"{tar_path} is not a tar file made by `jupyter artifacts export` ({exc}).") from None
-    with tar:
+        return _import(store, tar_path)
+    except (tarfile.TarError, EOFError, json.JSONDecodeError, KeyError) as exc:
+        raise InvalidInput(f"{tar_path} is damaged or was not made by `jupyter artifacts export` ({exc}).") from None
+
+
+def _import(store, tar_path: str) -> dict:
+    with tarfile.open(tar_path, "r") as tar:
         members = {m.name: m for m in tar.getmembers()}
         if INDEX not in members:
             raise InvalidInput(f"{tar_path} has no {INDEX}; it was not made by `jupyter artifacts export`.")
