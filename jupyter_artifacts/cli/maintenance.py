@@ -31,8 +31,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for artifact_id in report["missing_records"]:
             print(f"MISSING record of artifact {artifact_id}; run `jupyter artifacts reindex`")
         status = "OK" if report["ok"] else "FAILED"
-        print(f"{status}: checked {report['blobs']} files of {report['artifacts']} artifacts, "
-              f"{len(report['damaged'])} damaged")
+        print(f"{status}: checked {output.count(report['blobs'], 'file')} of "
+              f"{output.count(report['artifacts'], 'artifact')}, {len(report['damaged'])} damaged")
     return 0 if report["ok"] else 1
 
 
