@@ -28,7 +28,7 @@ def when(timestamp: float | None) -> str:
 
 
 def count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def size(value: int | None) -> str:
