@@ -47,10 +47,14 @@ class ProgressBar:
         if not self.enabled:
             return
         if self.bar is None:
+            import shutil
+
             from tqdm import tqdm
 
+            # a terminal that reports 0 columns (a bare pty) would otherwise get an empty bar
             self.bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000,
-                            desc=self.label, file=sys.stderr, leave=False)
+                            desc=self.label, file=sys.stderr, leave=False,
+                            ncols=shutil.get_terminal_size().columns)
         self.bar.update(done_bytes - self.bar.n)
         self.bar.set_postfix_str(f"{done_files}/{total_files} files", refresh=False)
 

@@ -212,3 +212,35 @@ def test_download_with_refs(cli, tmp_path):
     assert result["artifacts"] == 2
     assert (tmp_path / "bundle" / "clf" / "model.yml").exists()
     assert (tmp_path / "bundle" / "digits" / "d.csv").read_text() == "1,2"
+
+
+def test_progress_bar_on_a_terminal_and_quiet_json(cli, tmp_path):
+    import pty
+    import threading
+
+    write_tree(tmp_path / "models", {f"f{i}.bin": os.urandom(200_000) for i in range(20)})
+    primary, secondary = pty.openpty()
+    shown = bytearray()
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_artifacts.cli.main", "checkpoint", "create", "ck", "models"],
+                            cwd=tmp_path, env=cli.env, stdout=subprocess.PIPE, stderr=secondary)
+    out, _ = proc.communicate(timeout=60)
+    os.close(secondary)
+    reader.join(timeout=5)
+    os.close(primary)
+    assert proc.returncode == 0 and b"Created checkpoint ck:v1" in out
+    assert b"Saving ck" in shown and b"/20 files" in shown
+    quiet = cli.run("checkpoint", "create", "ck", "models", "--json")
+    assert quiet.stderr == "" and json.loads(quiet.stdout)["version"] == 2

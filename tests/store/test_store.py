@@ -323,3 +323,16 @@ def test_special_files_are_refused(store, make_tree):
     with pytest.raises(InvalidInput, match="not a regular file"):
         store.create("checkpoint", "ck", str(folder))
     time.sleep(0)
+
+
+def test_a_delete_interrupted_by_a_crash_is_finished_on_next_open(store, make_tree, store_root):
+    store.create("checkpoint", "keep", str(make_tree({"shared": b"s" * 10}, name="k")))
+    doomed = store.create("checkpoint", "doomed", str(make_tree({"shared": b"s" * 10, "own": b"o" * 10}, name="d")))
+    dead_owner = f"{os.uname().nodename}:999999:1"
+    with store.catalog.transaction() as db:  # what a delete killed after its first step leaves behind
+        db.execute("UPDATE artifacts SET state = 'deleting', owner = ? WHERE id = ?", (dead_owner, doomed.id))
+    reopened = Store(root=str(store_root))
+    with pytest.raises(NotFound):
+        reopened.get("doomed")
+    assert not os.path.exists(store_root / "artifacts" / f"{doomed.id}.json")
+    assert reopened.verify()["ok"] and len(list(reopened.root.iter_blobs())) == 1
