@@ -51,10 +51,10 @@ class ProgressBar:
 
             from tqdm import tqdm
 
-            # a terminal that reports 0 columns (a bare pty) would otherwise get an empty bar
+            # a terminal that reports no size (a bare pty) would otherwise hide the bar
+            columns, lines = shutil.get_terminal_size()
             self.bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000,
-                            desc=self.label, file=sys.stderr, leave=False,
-                            ncols=shutil.get_terminal_size().columns)
+                            desc=self.label, file=sys.stderr, leave=False, ncols=columns, nrows=lines)
         self.bar.update(done_bytes - self.bar.n)
         self.bar.set_postfix_str(f"{done_files}/{total_files} files", refresh=False)
 
