@@ -54,7 +54,8 @@ class ProgressBar:
             # a terminal that reports no size (a bare pty) would otherwise hide the bar
             columns, lines = shutil.get_terminal_size()
             self.bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000,
-                            desc=self.label, file=sys.stderr, leave=False, ncols=columns, nrows=lines)
+                            desc=self.label, file=sys.stderr, leave=False, ncols=columns, nrows=lines,
+                            postfix=f"{done_files}/{total_files} files")
         self.bar.update(done_bytes - self.bar.n)
         self.bar.set_postfix_str(f"{done_files}/{total_files} files", refresh=False)
 
