@@ -1,0 +1,117 @@
+"""The Jupyter server extension: one store, one operation manager, the REST routes."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Dict, Int, List, TraitError, Unicode, Union, default
+
+from ..errors import ArtifactsError
+from ..store import Store
+from ..store.settings import parse_size
+from .handlers import routes
+from .operations import OperationManager
+
+_SIZE_HELP = ("A size: a number of bytes, or a number with K, M, G, T or P (SI: '50G' = 50,000,000,000; "
+              "'Gi' = 2^30); 'none' for no limit.")
+
+
+def _size_trait(help_text: str) -> Union:
+    return Union([Int(), Unicode()], default_value=None, allow_none=True, help=f"{help_text} {_SIZE_HELP}").tag(config=True)
+
+
+class ArtifactsApp(ExtensionApp):
+    """Immutable, content-addressed models, checkpoints and datasets over REST."""
+
+    name = "jupyter_artifacts"
+    description = "Immutable, content-addressed models, checkpoints and datasets."
+    load_other_extensions = True
+
+    root_url = Unicode(
+        help="Where artifacts are stored: a local folder or an fsspec URL (s3://bucket/prefix, ...). "
+             "Default: $JUPYTER_ARTIFACTS_ROOT, else the 'artifacts' folder in the Jupyter data directory.",
+    ).tag(config=True)
+
+    @default("root_url")
+    def _default_root_url(self) -> str:
+        from ..store.settings import default_root
+
+        return default_root()
+
+    catalog_path = Unicode(
+        None, allow_none=True,
+        help="The SQLite catalog file. Default: catalog.sqlite inside a local root; one per root URL "
+             "in the Jupyter data directory for remote roots.",
+    ).tag(config=True)
+    storage_options = Dict(help="Options passed to fsspec when opening a remote root (credentials, endpoint).").tag(config=True)
+    max_model_size = _size_trait("Largest model. Default: $JUPYTER_ARTIFACTS_MAX_MODEL_SIZE, else 50G.")
+    max_checkpoint_size = _size_trait("Largest checkpoint. Default: $JUPYTER_ARTIFACTS_MAX_CHECKPOINT_SIZE, else 500G.")
+    max_dataset_size = _size_trait("Largest dataset. Default: $JUPYTER_ARTIFACTS_MAX_DATASET_SIZE, else no limit.")
+    quota = _size_trait("Most bytes the store may hold (all artifacts together). Default: $JUPYTER_ARTIFACTS_QUOTA, else none.")
+    allowed_local_roots = List(
+        Unicode(), default_value=[],
+        help="Folders, besides the server's root_dir, from which POST artifacts may read a local source "
+             "(e.g. ['/data/shared']). Any other local path is refused with 403.",
+    ).tag(config=True)
+    public_mirror = Unicode(
+        None, allow_none=True,
+        help="URL of a mirror of the public checkpoint catalog, for servers that cannot reach the original hosts.",
+    ).tag(config=True)
+    gpus = Unicode(
+        "auto",
+        help="GPU inventory: 'auto' (detect with NVML), 'none', or 'fake:N' (N pretend GPUs, for tests and demos).",
+    ).tag(config=True)
+    operation_workers = Int(2, help="How many long operations (snapshots, fetches) run at once; the rest queue.").tag(config=True)
+    max_operations = Int(1000, help="How many finished operations are remembered for GET operations/{id}.").tag(config=True)
+    request_workers = Int(4, help="Threads that run blocking store calls for API requests, off the IO loop.").tag(config=True)
+
+    def store_settings(self) -> Any:
+        from ..cli.context import settings_from_env
+
+        settings = settings_from_env(self.root_url or None)
+        if self.catalog_path:
+            settings.catalog_path = self.catalog_path
+        settings.storage_options = dict(self.storage_options)
+        try:
+            for kind in ("model", "checkpoint", "dataset"):
+                value = getattr(self, f"max_{kind}_size")
+                if value is not None:
+                    settings.max_size[kind] = parse_size(value)
+            if self.quota is not None:
+                settings.quota = parse_size(self.quota)
+        except ArtifactsError as exc:
+            raise TraitError(f"ArtifactsApp: {exc.message}") from None
+        return settings
+
+    def initialize_settings(self) -> None:
+        store = Store(self.store_settings())
+        self.store = store
+        self.operation_manager = OperationManager(self.operation_workers, self.max_operations, self.log)
+        self.request_executor = ThreadPoolExecutor(max_workers=max(1, self.request_workers),
+                                                   thread_name_prefix="artifacts-api")
+        self.inventory = self._gpu_inventory()
+        self.settings.update({
+            "jupyter_artifacts_app": self,
+            "jupyter_artifacts_store": store,
+            "jupyter_artifacts_operations": self.operation_manager,
+            "jupyter_artifacts_executor": self.request_executor,
+            "jupyter_artifacts_root_dir": self.serverapp.root_dir,
+            "jupyter_artifacts_inventory": self.inventory,
+        })
+        self.log.info("jupyter-artifacts: store at %s", store.root.url)
+
+    def _gpu_inventory(self) -> Any:
+        """A callable returning the GPU inventory, when the jobs module provides one."""
+        return None
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(routes(gpus=self.inventory is not None))
+
+    async def stop_extension(self) -> None:
+        self.operation_manager.shutdown(wait=False)
+        self.request_executor.shutdown(wait=False)
+
+
+main = launch_new_instance = ArtifactsApp.launch_instance

@@ -1,0 +1,292 @@
+"""Artifacts: list, create from a source, show, delete, aliases, links, lineage, files, diff, find."""
+
+from __future__ import annotations
+
+import inspect
+import mimetypes
+import os
+import posixpath
+import re
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...errors import Conflict, InvalidInput, NotFound
+from ...store import KINDS
+from ...store.names import check_alias, check_kind, check_name
+from ...store.records import STATES
+from ..paths import is_inside, resolve_local_source
+from .base import ArtifactsHandler
+
+PAGE = 50
+MAX_PAGE = 1000
+CHUNK = 1 << 20
+_DIGEST_RE = re.compile(r"^blake3:[0-9a-f]{64}$")
+LOCAL_SOURCE_TYPES = (None, "local", "file", "folder", "archive")
+SOURCE_OPTIONS = ("source_type", "endpoint", "branch", "kaggle_type")
+
+
+def check_not_store(store: Any, path: str) -> None:
+    """Saving the store's own folder (or a folder around it) would copy the store into itself."""
+    root = getattr(store.root, "path", None)
+    if root is None:
+        return
+    real_root = os.path.realpath(root)
+    if is_inside(real_root, path) or is_inside(path, real_root):
+        raise InvalidInput(f"{path} holds the artifact store itself ({real_root}); save a folder outside it.")
+
+
+def precheck_folder(store: Any, kind: str, path: str) -> None:
+    """Refuse, before any byte is copied, a folder that is missing, empty, or over a limit or the quota."""
+    from ...store.snapshot import scan
+
+    files = scan(path)
+    if not files:
+        raise InvalidInput(f"{path} is empty: put the files to save in it first.")
+    cache = store.catalog.statcache_under(path) if os.path.isdir(path) else {}
+    total = sum(f.size for f in files)
+    store.check_size(kind, total, sum(f.size for f in files if f.path not in cache))
+
+
+def check_common_fields(store: Any, body: dict, field: Any) -> dict[str, Any]:
+    """aliases, refs and metadata, validated (refs must name existing artifacts)."""
+    aliases = field(body, "aliases", list, default=[])
+    for alias in aliases:
+        check_alias(alias)
+    refs = field(body, "refs", list, default=[])
+    for ref in refs:
+        store.resolve(ref)
+    metadata = field(body, "metadata", dict, default=None)
+    return {"aliases": aliases, "refs": refs, "metadata": metadata}
+
+
+class ArtifactsCollectionHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        kind = self.query_str("kind", KINDS)
+        name = self.query_str("name")
+        query = self.query_str("q")
+        state = self.query_str("state", STATES)
+        limit = self.query_int("limit", PAGE, 1, MAX_PAGE)
+        offset = self.query_int("offset", 0, 0, 10**9)
+        artifacts, total = await self.blocking(self.store.list, kind, name, query, state, limit, offset)
+        next_offset = offset + len(artifacts) if offset + len(artifacts) < total else None
+        self.reply({"artifacts": [a.to_dict(manifest=False) for a in artifacts], "total": total,
+                    "limit": limit, "offset": offset, "next_offset": next_offset})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        from ...sources import create_from_source
+
+        body = self.body()
+        kind = check_kind(self.field(body, "kind", required=True))
+        name = check_name(self.field(body, "name", required=True))
+        source = self.field(body, "source", default=None) or self.field(body, "path", default=None)
+        if not source:
+            raise InvalidInput("The field 'source' is required: a local path (inside the Jupyter root folder) or a URL.")
+        options = {key: self.field(body, key) for key in SOURCE_OPTIONS if body.get(key) is not None}
+        manifest = self.field(body, "manifest", (str, dict, list), default=None)
+        if manifest is not None:
+            options["manifest"] = manifest
+        accepted = inspect.signature(create_from_source).parameters
+        unsupported = [key for key in options if key not in accepted]
+        if unsupported:
+            raise InvalidInput(f"This server cannot use {', '.join(unsupported)} yet; leave it out.")
+        source_type = options.get("source_type")
+        is_local = source_type in LOCAL_SOURCE_TYPES and ("://" not in source or source.startswith("file://"))
+        app = self.artifacts_app
+
+        def prepare() -> dict[str, Any]:
+            common = check_common_fields(self.store, body, self.field)
+            nonlocal source
+            if is_local:
+                source = resolve_local_source(source, self.root_dir, app.allowed_local_roots)
+                if not os.path.exists(source):
+                    raise NotFound(f"No such file or folder: {source}")
+                check_not_store(self.store, source)
+                if os.path.isdir(source):
+                    precheck_folder(self.store, kind, source)
+            if isinstance(options.get("manifest"), str) and "://" not in options["manifest"]:
+                options["manifest"] = resolve_local_source(options["manifest"], self.root_dir, app.allowed_local_roots)
+            return common
+
+        common = await self.blocking(prepare)
+        store, user = self.store, self.username
+
+        def run(progress: Any) -> dict:
+            artifact = create_from_source(store, kind, name, source, created_by=user, progress=progress,
+                                          **common, **options)
+            return artifact.to_dict(manifest=False)
+
+        op = self.operations.submit("create", run, description=f"Create {kind} {name} from {source}",
+                                    created_by=user)
+        self.accepted(op)
+
+
+class ArtifactHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        kind = self.query_str("kind", KINDS)
+
+        def show() -> dict:
+            artifact = self.store.get(ref, kind)
+            return {**artifact.to_dict(manifest=False), "holders": self.store.holders(artifact.id)}
+
+        self.reply(await self.blocking(show))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, ref: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        self.reply(await self.blocking(self.store.delete, ref, kind))
+
+
+class AliasesHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        alias = check_alias(self.field(self.body(), "alias", required=True))
+        artifact = await self.blocking(self.store.set_alias, ref, alias, kind)
+        self.reply(artifact.to_dict(manifest=False))
+
+
+class AliasHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def delete(self, ref: str, alias: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        artifact = await self.blocking(self.store.remove_alias, ref, alias, kind)
+        self.reply(artifact.to_dict(manifest=False))
+
+
+class LinksHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, ref: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        target = self.field(self.body(), "target", required=True)
+        artifact = await self.blocking(self.store.link, ref, target, kind)
+        self.reply(artifact.to_dict(manifest=False))
+
+
+class LineageHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        depth = self.query_int("depth", 20, 1, 100)
+        self.reply(await self.blocking(self.store.lineage, ref, kind, depth))
+
+
+class FilesHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        limit = self.query_int("limit", MAX_PAGE, 1, 10000)
+        offset = self.query_int("offset", 0, 0, 10**9)
+
+        def page() -> dict:
+            artifact = self.store.resolve(ref, kind)
+            manifest = self.store.catalog.manifest(artifact.id, limit, offset)
+            files = [{"path": path, **entry} for path, entry in manifest.items()]
+            total = artifact.file_count
+            return {"reference": artifact.reference, "id": artifact.id, "files": files, "total": total,
+                    "limit": limit, "offset": offset,
+                    "next_offset": offset + len(files) if offset + len(files) < total else None}
+
+        self.reply(await self.blocking(page))
+
+
+def file_entry(store: Any, artifact_id: str, path: str) -> tuple[str, dict]:
+    """The manifest entry of one path, following links that stay inside the artifact."""
+    seen = set()
+    while True:
+        row = store.catalog.db.execute(
+            "SELECT digest, size, mode, link FROM files WHERE artifact_id = ? AND path = ?", (artifact_id, path)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"The artifact has no file {path!r}; list its files with GET .../files.")
+        digest, size, mode, link = row
+        if link is None:
+            return path, {"digest": digest, "size": size, "mode": mode}
+        seen.add(path)
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
+        if target in seen or target.startswith("../") or len(seen) > 40:
+            raise Conflict(f"{path!r} is a link ({link}) that does not lead to a file in the artifact.")
+        path = target
+
+
+class FileHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str, path: str) -> None:
+        kind = self.query_str("kind", KINDS)
+
+        def open_file() -> tuple[str, dict, Any]:
+            artifact = self.store.resolve(ref, kind)
+            if artifact.state != "ready":
+                raise Conflict(f"{artifact.reference} is {artifact.state}, not ready; wait for it to finish.")
+            real_path, entry = file_entry(self.store, artifact.id, path)
+            try:
+                handle = self.store.root.open_blob(entry["digest"])
+            except FileNotFoundError:
+                raise NotFound(f"The content of {real_path!r} is missing from the store; run "
+                               "`jupyter artifacts verify` to find damaged artifacts.") from None
+            return real_path, entry, handle
+
+        real_path, entry, handle = await self.blocking(open_file)
+        try:
+            mime = mimetypes.guess_type(real_path)[0] or "application/octet-stream"
+            filename = posixpath.basename(real_path).replace('"', "")
+            self.set_header("Content-Type", mime)
+            self.set_header("Content-Length", str(entry["size"]))
+            self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+            self.set_header("ETag", f'"{entry["digest"]}"')
+            self.set_header("X-Content-Digest", entry["digest"])
+            while True:
+                chunk = await self.blocking(handle.read, CHUNK)
+                if not chunk:
+                    break
+                self.write(chunk)
+                await self.flush()
+        finally:
+            await self.blocking(handle.close)
+        self.finish(set_content_type=mime)
+
+
+class DiffHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, a: str, b: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        self.reply(await self.blocking(self.store.diff, a, b, kind))
+
+
+class FindHandler(ArtifactsHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.body()
+        digest = self.field(body, "digest")
+        path = self.field(body, "path")
+        if bool(digest) == bool(path):
+            raise InvalidInput("Give either 'digest' (blake3:<64 hex digits>) or 'path' (a file inside the Jupyter root folder).")
+        if digest and not _DIGEST_RE.match(digest):
+            raise InvalidInput(f"Invalid digest {digest!r}: use blake3:<64 lowercase hex digits>.")
+        app = self.artifacts_app
+
+        def find() -> dict:
+            target = digest
+            if path:
+                target = resolve_local_source(path, self.root_dir, app.allowed_local_roots)
+                if not os.path.isfile(target):
+                    raise NotFound(f"No such file: {path}; give a file's path or a blake3:<hex> digest.")
+            return self.store.find(target)
+
+        self.reply(await self.blocking(find))
