@@ -1,0 +1,452 @@
+"""`JobManager`: the one Python API every face (CLI, REST, magics, SDK) calls for jobs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+from .. import procs
+from ..errors import Conflict, InvalidInput, NotFound
+from . import gpus as gpu_leases
+from .db import ACTIVE, TERMINAL, JobsDB, paths_for
+from .spec import GC_FIELDS, JobSpec
+from .supervisor import jobs_dir_for, reconcile, run_job_gc, schedule_lock, worker_dir
+
+LOG_CHUNK = 1 << 20
+
+
+def resolve_public_checkpoint(store, public_id: str):
+    """The one place public checkpoint ids are turned into artifacts.
+
+    Public checkpoints come from the sources module's public catalog, which this build does not
+    have yet: until it does, asking for one is a clear error.
+    """
+    raise InvalidInput(f"Public checkpoint {public_id!r}: public checkpoints are not available yet in this "
+                       "version; save the checkpoint to the store and attach it with --checkpoint REF.")
+
+
+class Job:
+    """A job as read from the jobs database; attributes mirror `to_dict()`'s keys."""
+
+    def __init__(self, data: dict) -> None:
+        self._data = data
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._data[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def to_dict(self) -> dict:
+        return self._data
+
+    def __repr__(self) -> str:
+        return f"<Job {self._data['name']!r} {self._data['id'][:8]} {self._data['state']}>"
+
+
+def _git_info(workdir: str) -> dict:
+    folder = workdir
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            break
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return {}
+        folder = parent
+    try:
+        head = subprocess.run(["git", "-C", workdir, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return {}
+        dirty = subprocess.run(["git", "-C", workdir, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return {"git_commit": head.stdout.strip(), "git_dirty": bool(dirty.stdout.strip()), "git_root": folder}
+
+
+def _last_metrics(path: str) -> dict | None:
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - 8192))
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return None
+
+
+def _read_chunk(path: str, offset: int, final: bool) -> tuple[bytes, int]:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read(LOG_CHUNK)
+    except FileNotFoundError:
+        return b"", offset
+    if not final and data and not data.endswith(b"\n"):
+        cut = data.rfind(b"\n") + 1
+        if cut or len(data) < LOG_CHUNK:
+            data = data[:cut]
+    return data, offset + len(data)
+
+
+class JobManager:
+    """Jobs for one store: submit, list, show, stop, logs, the GC policy, and the host's GPUs.
+
+    `inventory` is an `Inventory`, a setting string (`auto`, `none`, `fake:N`), or None for
+    $JUPYTER_ARTIFACTS_GPUS (default `auto`). Jobs live in `jobs.sqlite` and `jobs/` next to the
+    store's catalog and are run by detached supervisors, so they outlive this object and its process.
+    """
+
+    def __init__(self, store, inventory: gpu_leases.Inventory | str | None = None) -> None:
+        self.store = store
+        self.db_path, self.jobs_dir = paths_for(store.catalog.path)
+        self.db = JobsDB(self.db_path)
+        self._inventory_setting = inventory
+        self._inventory: gpu_leases.Inventory | None = None
+        self._lock = threading.RLock()
+        os.makedirs(os.path.join(self.jobs_dir, "locks"), exist_ok=True)
+
+    @property
+    def inventory(self) -> gpu_leases.Inventory:
+        if self._inventory is None:
+            self._inventory = gpu_leases.as_inventory(self._inventory_setting)
+        return self._inventory
+
+    # -- submitting ------------------------------------------------------------------------
+    def submit(self, spec: JobSpec | dict) -> Job:
+        """Validate, attach inputs (with leases), and queue one worker per parameter combination."""
+        if isinstance(spec, dict):
+            spec = JobSpec.from_dict(spec)
+        else:
+            spec.validate()
+        with self._lock:
+            return self._submit(spec)
+
+    def _submit(self, spec: JobSpec) -> Job:
+        inventory = self.inventory
+        if spec.gpus > inventory.count:
+            raise InvalidInput(f"The job asks for {spec.gpus} GPU{'s' if spec.gpus != 1 else ''} but this host has "
+                               f"{inventory.count} ({inventory.source} inventory); ask for at most {inventory.count}.")
+        spec.workdir = os.path.abspath(os.path.expanduser(spec.workdir or os.getcwd()))
+        spec.python = spec.python or sys.executable
+        inputs = self._resolve_inputs(spec)
+        params = spec.worker_params()
+        job_id = uuid.uuid4().hex
+        now = time.time()
+        settings = self.store.settings
+        info = {
+            "workdir": spec.workdir,
+            "workers": len(params),
+            "devices": [d.index for d in inventory.devices],
+            "inventory": inventory.source,
+            "inputs": inputs,
+            "code": {"command": spec.command, "workdir": spec.workdir, **_git_info(spec.workdir)},
+            "store": {"root": settings.root, "catalog_path": self.store.catalog.path,
+                      "storage_options": settings.storage_options, "quota": settings.quota,
+                      "max_size": settings.max_size},
+        }
+        from ..store.store import current_user
+
+        job = {"id": job_id, "name": spec.name, "type": spec.type, "spec": spec.to_dict(), "info": info,
+               "gc_policy": spec.gc_policy(), "created_by": current_user(), "created_at": now}
+        self._write_shim()
+        for idx in range(len(params)):
+            os.makedirs(worker_dir(self.jobs_dir, job_id, idx), exist_ok=True)
+        self.db.insert_job(job, [{"idx": i, "params": p} for i, p in enumerate(params)], inputs)
+        for idx in range(len(params)):
+            self._spawn(job_id, idx, spec.name, inputs)
+        return self.get(job_id)
+
+    def _resolve_inputs(self, spec: JobSpec) -> list[dict]:
+        found = []
+        wanted = ([(spec.model, "model")] if spec.model else []) + [(r, "checkpoint") for r in spec.checkpoints] + \
+                 [(r, "dataset") for r in spec.data]
+        for ref, role in wanted:
+            artifact = self.store.resolve(ref, role)
+            if artifact.state != "ready":
+                raise Conflict(f"{role.capitalize()} {artifact.reference} is {artifact.state}, not ready; "
+                               "wait for it or create it again.")
+            found.append({"id": artifact.id, "role": role, "reference": artifact.reference, "name": artifact.name,
+                          "version": artifact.version})
+        for public_id in spec.public_checkpoints:
+            artifact = resolve_public_checkpoint(self.store, public_id)
+            found.append({"id": artifact.id, "role": "checkpoint", "reference": artifact.reference,
+                          "name": artifact.name, "version": artifact.version, "label": public_id})
+        return found
+
+    def _write_shim(self) -> None:
+        """A copy of the worker helper for environments built from requirements.txt."""
+        from .. import worker
+
+        target_dir = os.path.join(self.jobs_dir, "pylib", "jupyter_artifacts")
+        target = os.path.join(target_dir, "worker.py")
+        with open(worker.__file__, "rb") as handle:
+            source = handle.read()
+        try:
+            with open(target, "rb") as handle:
+                if handle.read() == source:
+                    return
+        except FileNotFoundError:
+            pass
+        os.makedirs(target_dir, exist_ok=True)
+        with open(os.path.join(target_dir, "__init__.py"), "w") as handle:
+            handle.write('"""The worker helper alone, for job environments built from requirements.txt."""\n')
+        tmp = f"{target}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(source)
+        os.replace(tmp, target)
+
+    def _spawn(self, job_id: str, idx: int, name: str, inputs: list[dict]) -> None:
+        import jupyter_artifacts
+
+        package_parent = os.path.dirname(os.path.dirname(os.path.abspath(jupyter_artifacts.__file__)))
+        code = (f"import sys; sys.path.insert(0, {package_parent!r}); "
+                "from jupyter_artifacts.jobs.supervisor import main; sys.exit(main())")
+        wdir = worker_dir(self.jobs_dir, job_id, idx)
+        with open(os.path.join(wdir, "supervisor.log"), "ab") as out:
+            proc = subprocess.Popen([sys.executable, "-c", code, self.db_path, job_id, str(idx)],
+                                    cwd=self.jobs_dir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True, close_fds=True)
+        fields: dict[str, Any] = {"supervisor": procs.token(proc.pid)}
+        leases = []
+        try:
+            for item in inputs:
+                leases.append(self.store.acquire_lease(item["id"], f"job {name} ({job_id[:8]}) worker {idx}", pid=proc.pid))
+        finally:
+            fields["leases"] = leases
+            self.db.update_worker(job_id, idx, None, **fields)
+
+    # -- reading ---------------------------------------------------------------------------
+    def reconcile(self) -> list[str]:
+        """Fail workers whose supervisor is gone, free what they held, and collect ended jobs."""
+        with schedule_lock(self.jobs_dir):
+            ended = reconcile(self.db, self.jobs_dir)
+        for job_id in ended:
+            for w in self.db.workers(job_id):
+                for lease_id in w["leases"] or []:
+                    self.store.release_lease(lease_id)
+            try:
+                run_job_gc(self.db, job_id, lambda: self.store)
+            except Exception:
+                pass
+        return ended
+
+    def _job_id(self, job_ref: str) -> str:
+        if not isinstance(job_ref, str) or not job_ref.strip():
+            raise InvalidInput("Give a job's id or name.")
+        ids = self.db.find_job_ids(job_ref.strip())
+        if not ids:
+            raise NotFound(f"No job {job_ref!r}; list them with `jupyter artifacts job list`.")
+        if len(ids) > 1:
+            raise Conflict(f"{job_ref!r} matches several job ids; give more characters.")
+        return ids[0]
+
+    def _job(self, job_id: str) -> Job:
+        row = self.db.job(job_id)
+        if row is None:
+            raise NotFound(f"No job {job_id!r}.")
+        workers = []
+        for w in self.db.workers(job_id):
+            wdir = worker_dir(self.jobs_dir, job_id, w["idx"])
+            last = _last_metrics(os.path.join(wdir, "metrics.jsonl"))
+            output = None
+            if w["output_id"]:
+                artifact = self.store.catalog.get(w["output_id"])
+                output = {"id": w["output_id"], "kind": artifact.kind if artifact else None,
+                          "reference": artifact.reference if artifact else None,
+                          "state": artifact.state if artifact else "deleted"}
+            workers.append({
+                "index": w["idx"], "state": w["state"], "error": w["error"], "params": w["params"],
+                "gpus": w["gpus"], "cpus": w["cpus"], "exit_code": w["exit_code"], "output": output,
+                "output_url": w["output_url"], "last_metrics": last, "history": w["history"],
+                "created_at": w["created_at"], "started_at": w["started_at"], "ended_at": w["ended_at"],
+                "log_path": os.path.join(wdir, "log.txt"), "stop_requested": bool(w["stop_requested"]),
+            })
+        checkpoints = []
+        for c in self.db.checkpoints(job_id):
+            artifact = self.store.catalog.get(c["artifact_id"]) if c["deleted_at"] is None else None
+            checkpoints.append({"id": c["artifact_id"], "worker": c["worker"], "step": c["step"],
+                                "metrics": c["metrics"], "created_at": c["created_at"],
+                                "deleted": c["deleted_at"] is not None,
+                                "reference": artifact.reference if artifact else None})
+        spec = row["spec"]
+        data = {
+            "id": row["id"], "name": row["name"], "type": row["type"], "state": row["state"], "error": row["error"],
+            "created_by": row["created_by"], "created_at": row["created_at"], "started_at": row["started_at"],
+            "ended_at": row["ended_at"], "history": row["history"], "spec": spec,
+            "resources": {"gpus": spec["gpus"], "cpu": spec["cpu"], "memory": spec["memory"]},
+            "inputs": row["info"].get("inputs", []), "code": row["info"].get("code", {}),
+            "workdir": row["info"].get("workdir"), "gc_policy": row["gc_policy"], "gc_result": row["gc_result"],
+            "workers": workers, "checkpoints": checkpoints,
+            "outputs": [w["output"] for w in workers if w["output"]],
+        }
+        return Job(data)
+
+    def get(self, job_ref: str) -> Job:
+        with self._lock:
+            return self._job(self._job_id(job_ref))
+
+    def list(self, state: str | None = None, name: str | None = None, limit: int = 100, offset: int = 0) -> list[Job]:
+        """Jobs, newest first; reconciles jobs whose supervisor died on the way."""
+        if state is not None and state not in ACTIVE + TERMINAL:
+            raise InvalidInput(f"Unknown job state {state!r}: use one of {', '.join(ACTIVE + TERMINAL)}.")
+        if limit < 1 or limit > 10000 or offset < 0:
+            raise InvalidInput("limit must be between 1 and 10000 and offset at least 0.")
+        with self._lock:
+            self.reconcile()
+            return [self._job(row["id"]) for row in self.db.jobs(limit, offset, state, name)]
+
+    def wait(self, job_ref: str, timeout: float | None = None, poll: float = 0.1) -> Job:
+        """Block until the job ends (or the timeout passes) and return it."""
+        job_id = self._job_id(job_ref)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last_reconcile = time.monotonic()
+        while True:
+            row = self.db.job(job_id)
+            if row["state"] in TERMINAL and (row["gc_done"] or not self._any_supervisor_alive(job_id)):
+                return self.get(job_id)
+            if deadline is not None and time.monotonic() > deadline:
+                return self.get(job_id)
+            if time.monotonic() - last_reconcile > 2.0:
+                self.reconcile()
+                last_reconcile = time.monotonic()
+            time.sleep(poll)
+
+    def _any_supervisor_alive(self, job_id: str) -> bool:
+        return any(procs.alive(w["supervisor"]) for w in self.db.workers(job_id) if w["supervisor"])
+
+    # -- acting ----------------------------------------------------------------------------
+    def stop(self, job_ref: str, save_output: bool = False) -> Job:
+        """SIGTERM to each running worker's process group, SIGKILL after the grace period; queued
+        workers leave the queue. With save_output, what the workers wrote so far is still saved."""
+        import signal
+
+        with self._lock:
+            job_id = self._job_id(job_ref)
+            workers = self.db.workers(job_id, states=ACTIVE)
+            if not workers:
+                row = self.db.job(job_id)
+                raise Conflict(f"Job {row['name']!r} ({job_id[:8]}) has already ended ({row['state']}).")
+            for w in workers:
+                self.db.update_worker(job_id, w["idx"], None, stop_requested=1, save_on_stop=int(bool(save_output)))
+                token = w["supervisor"]
+                if token and procs.alive(token):
+                    try:
+                        os.kill(int(token.split(":")[1]), signal.SIGTERM)
+                    except (ProcessLookupError, ValueError):
+                        pass
+            self.reconcile()
+            return self._job(job_id)
+
+    def logs(self, job_ref: str, worker: int | None = None, offset: int | str = 0) -> tuple[str, int | str]:
+        """New log text from `offset` and the offset to ask from next time.
+
+        With one worker (or `worker` given) the offset is a byte offset (int). Without `worker` on a
+        job with several, every worker's new lines come prefixed with `[worker N] ` and the offset is
+        a string of per-worker byte offsets ("120,0,388") to pass back as it is.
+        """
+        with self._lock:
+            job_id = self._job_id(job_ref)
+            workers = self.db.workers(job_id)
+        if worker is not None:
+            try:
+                worker = int(worker)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"Invalid worker {worker!r}: use a worker index.") from None
+            if worker not in [w["idx"] for w in workers]:
+                raise NotFound(f"The job has no worker {worker}; its workers are 0 to {len(workers) - 1}.")
+        if worker is not None or len(workers) == 1:
+            w = next(x for x in workers if x["idx"] == (worker if worker is not None else workers[0]["idx"]))
+            try:
+                start = int(offset or 0)
+            except (TypeError, ValueError):
+                raise InvalidInput(f"Invalid offset {offset!r}: use the offset the last call returned.") from None
+            data, end = _read_chunk(os.path.join(worker_dir(self.jobs_dir, job_id, w["idx"]), "log.txt"), max(0, start),
+                                    w["state"] in TERMINAL)
+            return data.decode("utf-8", "replace"), end
+        if isinstance(offset, int) or not offset:
+            starts = [int(offset or 0)] * len(workers) if not offset else None
+        else:
+            starts = None
+        if starts is None:
+            try:
+                starts = [int(x) for x in str(offset).split(",")]
+            except ValueError:
+                raise InvalidInput(f"Invalid offset {offset!r}: use the offset the last call returned.") from None
+        starts = (starts + [0] * len(workers))[:len(workers)]
+        parts, ends = [], []
+        for w, start in zip(workers, starts):
+            data, end = _read_chunk(os.path.join(worker_dir(self.jobs_dir, job_id, w["idx"]), "log.txt"), start,
+                                    w["state"] in TERMINAL)
+            ends.append(end)
+            prefix = f"[worker {w['idx']}] "
+            for line in data.decode("utf-8", "replace").splitlines(keepends=True):
+                parts.append(prefix + line if line.endswith("\n") else prefix + line + "\n")
+        return "".join(parts), ",".join(map(str, ends))
+
+    def set_gc_policy(self, job_ref: str, save_experiment_best: int | None = None, save_trial_best: int | None = None,
+                      save_trial_latest: int | None = None, dry_run: bool = False) -> dict:
+        """Change a job's checkpoint GC policy; an ended job is collected at once (or, with dry_run,
+        told what would be deleted). A running job is collected with the new policy when it ends."""
+        from . import gc
+        from .spec import _count
+
+        with self._lock:
+            job_id = self._job_id(job_ref)
+            row = self.db.job(job_id)
+            policy = dict(row["gc_policy"])
+            for key, value in zip(GC_FIELDS, (save_experiment_best, save_trial_best, save_trial_latest)):
+                if value is not None:
+                    policy[key] = _count(key.replace("_", "-"), value)
+            if dry_run:
+                result = gc.collect(self.store, self.db, {**row, "gc_policy": policy}, dry_run=True)
+                result["applied"] = False
+                return result
+            self.db.set_job_fields(job_id, gc_policy=policy)
+            if row["state"] not in TERMINAL:
+                return {"dry_run": False, "policy": policy, "applied": False, "deleted": [], "protected": [],
+                        "already_missing": [], "errors": [],
+                        "note": "the job is still running; its checkpoints are collected when it ends"}
+            result = run_job_gc(self.db, job_id, lambda: self.store)
+            result["applied"] = True
+            return result
+
+    def gpus(self) -> dict:
+        """Each device of the inventory, who holds it, and its memory use where known."""
+        inventory = self.inventory
+        with self._lock:
+            self.reconcile()
+            used = inventory.memory_used()
+            holders: dict[int, dict] = {}
+            for w in self.db.workers(states=("building", "running", "uploading")):
+                job = self.db.job(w["job_id"])
+                for index in w["gpus"] or []:
+                    holders[index] = {"job_id": w["job_id"], "job_name": job["name"] if job else None,
+                                      "worker": w["idx"], "state": w["state"]}
+            devices = []
+            with schedule_lock(self.jobs_dir):
+                for d in inventory.devices:
+                    free = gpu_leases.is_free(os.path.join(self.jobs_dir, "locks"), d.index)
+                    holder = None if free else holders.get(d.index, {"job_id": None, "note": "held by a job starting up"})
+                    devices.append({**d.to_dict(), "free": free, "holder": holder, "memory_used": used.get(d.index)})
+            queued = []
+            for w in self.db.workers(states=("queued",)):
+                job = self.db.job(w["job_id"])
+                if job and job["spec"].get("gpus"):
+                    queued.append({"job_id": w["job_id"], "job_name": job["name"], "worker": w["idx"],
+                                   "gpus": job["spec"]["gpus"]})
+        return {"source": inventory.source, "count": inventory.count, "devices": devices, "queue": queued}
+
+
+__all__ = ["Job", "JobManager", "jobs_dir_for", "resolve_public_checkpoint"]
