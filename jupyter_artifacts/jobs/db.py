@@ -166,7 +166,7 @@ class JobsDB:
                            "VALUES (?, ?, 'queued', ?, ?, ?)",
                            (job["id"], w["idx"], json.dumps(w["params"]), now, json.dumps([["queued", now]])))
             db.executemany("INSERT OR IGNORE INTO job_inputs (job_id, artifact_id, role) VALUES (?, ?, ?)",
-                           ((job["id"], i["id"], i["role"]) for i in inputs))
+                           ((job["id"], i["id"], i["role"]) for i in inputs if i.get("id")))
 
     def job(self, job_id: str) -> dict | None:
         row = self.conn.execute(f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()

@@ -21,14 +21,19 @@ from .supervisor import jobs_dir_for, reconcile, run_job_gc, schedule_lock, work
 LOG_CHUNK = 1 << 20
 
 
-def resolve_public_checkpoint(store, public_id: str):
-    """The one place public checkpoint ids are turned into artifacts.
+def public_catalog():
+    """The one place jobs reach the public checkpoint catalog (the sources module's `public`).
 
-    Public checkpoints come from the sources module's public catalog, which this build does not
-    have yet: until it does, asking for one is a clear error.
+    Returns the module; a build without it makes `--public-checkpoint` a clear error.
     """
-    raise InvalidInput(f"Public checkpoint {public_id!r}: public checkpoints are not available yet in this "
-                       "version; save the checkpoint to the store and attach it with --checkpoint REF.")
+    try:
+        from ..sources import public
+    except ImportError:
+        public = None
+    if public is None or not hasattr(public, "fetch_public") or not hasattr(public, "get_public"):
+        raise InvalidInput("Public checkpoints are not available in this build; save the checkpoint to the store "
+                           "and attach it with --checkpoint REF.")
+    return public
 
 
 class Job:
@@ -180,9 +185,14 @@ class JobManager:
             found.append({"id": artifact.id, "role": role, "reference": artifact.reference, "name": artifact.name,
                           "version": artifact.version})
         for public_id in spec.public_checkpoints:
-            artifact = resolve_public_checkpoint(self.store, public_id)
-            found.append({"id": artifact.id, "role": "checkpoint", "reference": artifact.reference,
-                          "name": artifact.name, "version": artifact.version, "label": public_id})
+            catalog = public_catalog()
+            catalog.get_public(public_id)  # an unknown id is refused now; the fetch happens while building
+            fetched = catalog.find_fetched(self.store, public_id) if hasattr(catalog, "find_fetched") else None
+            item = {"id": None, "role": "checkpoint", "reference": f"public:{public_id}", "name": public_id,
+                    "version": None, "label": public_id, "public_id": public_id}
+            if fetched is not None:
+                item.update(id=fetched.id, reference=fetched.reference, version=fetched.version)
+            found.append(item)
         return found
 
     def _write_shim(self) -> None:
@@ -222,6 +232,8 @@ class JobManager:
         leases = []
         try:
             for item in inputs:
+                if item["id"] is None:
+                    continue  # a public checkpoint not fetched yet: the supervisor leases it after fetching
                 leases.append(self.store.acquire_lease(item["id"], f"job {name} ({job_id[:8]}) worker {idx}", pid=proc.pid))
         finally:
             fields["leases"] = leases
@@ -272,6 +284,8 @@ class JobManager:
                 "output_url": w["output_url"], "last_metrics": last, "history": w["history"],
                 "created_at": w["created_at"], "started_at": w["started_at"], "ended_at": w["ended_at"],
                 "log_path": os.path.join(wdir, "log.txt"), "stop_requested": bool(w["stop_requested"]),
+                "supervisor_pid": int(w["supervisor"].split(":")[1]) if w["supervisor"] else None,
+                "worker_pid": w["worker_pid"],
             })
         checkpoints = []
         for c in self.db.checkpoints(job_id):
@@ -449,4 +463,4 @@ class JobManager:
         return {"source": inventory.source, "count": inventory.count, "devices": devices, "queue": queued}
 
 
-__all__ = ["Job", "JobManager", "jobs_dir_for", "resolve_public_checkpoint"]
+__all__ = ["Job", "JobManager", "jobs_dir_for", "public_catalog"]

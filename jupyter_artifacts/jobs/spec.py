@@ -98,6 +98,28 @@ def load_json_file(path: str, what: str) -> Any:
         raise InvalidInput(f"The {what} file {path} is not valid JSON: {exc}.") from None
 
 
+def load_manifest_file(path: str) -> list[dict]:
+    """A data manifest file: one JSON document, or JSON lines of {"url": ..., "path": ...}."""
+    path = os.path.expanduser(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read the data manifest {path}: {exc.strerror or exc}.") from None
+    try:
+        return parse_manifest(json.loads(text))
+    except json.JSONDecodeError:
+        pass
+    items = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"The data manifest {path} is not valid JSON or JSON lines (line {number}: {exc}).") from None
+    return parse_manifest(items)
+
+
 def parse_manifest(data: Any) -> list[dict]:
     """A data manifest: a list of URLs or {"url", "path"} objects, or an object {path: url}."""
     forms = ('a JSON list of URLs or {"url": ..., "path": ...} objects, '

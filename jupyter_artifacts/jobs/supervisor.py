@@ -321,6 +321,16 @@ class Supervisor:
                     label = f"{label}-v{item['version']}"
                 seen.add(label)
                 dest = os.path.join(base, label)
+            if item.get("id") is None and item.get("public_id"):
+                from .manager import public_catalog
+
+                self.log(f"fetching public checkpoint {item['public_id']}")
+                artifact = public_catalog().fetch_public(store, item["public_id"])
+                item.update(id=artifact.id, reference=artifact.reference, version=artifact.version)
+                lease = store.acquire_lease(artifact.id, f"job {self.spec['name']} ({self.job_id[:8]}) worker {self.idx}",
+                                            pid=os.getpid())
+                row = self.db.worker(self.job_id, self.idx)
+                self.set_state(None, leases=list(row["leases"] or []) + [lease])
             self.log(f"attaching {role} {item['reference']}")
             store.download(item["id"], dest)
         if manifest:
@@ -499,7 +509,8 @@ class Supervisor:
             produced_by["data_manifest"] = self.spec["data_manifest"]
         if self.spec.get("public_checkpoints"):
             produced_by["public_checkpoints"] = self.spec["public_checkpoints"]
-        inputs = [{"id": i["id"], "role": i["role"], "reference": i["reference"]} for i in self.info.get("inputs") or []]
+        inputs = [{"id": i["id"], "role": i["role"], "reference": i["reference"]}
+                  for i in self.info.get("inputs") or [] if i.get("id")]
         return produced_by, inputs
 
     def store_checkpoint(self, request: dict) -> None:

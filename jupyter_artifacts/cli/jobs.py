@@ -1,0 +1,317 @@
+"""`jupyter artifacts job ...` and `jupyter artifacts gpus`: training and inference jobs on this host's GPUs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from ..errors import InvalidInput
+from . import output
+from .context import open_store
+
+TERMINAL = ("finished", "failed", "stopped")
+
+
+def manager(args: argparse.Namespace):
+    from ..jobs import JobManager
+
+    return JobManager(open_store(args))
+
+
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    env = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"Invalid --env {pair!r}: use KEY=VALUE.")
+        env[key] = value
+    return env
+
+
+def spec_from_args(args: argparse.Namespace) -> dict:
+    from ..jobs.spec import load_json_file, load_manifest_file
+
+    spec: dict = {
+        "type": args.type, "name": args.name, "command": args.command,
+        "gpus": args.gpus, "cpu": args.cpu, "memory": args.memory,
+        "model": args.model, "checkpoints": args.checkpoint, "public_checkpoints": args.public_checkpoint,
+        "data": args.data, "output": args.output_type, "metric": args.metric,
+        "smaller_is_better": not args.larger_is_better, "env": parse_env(args.env),
+    }
+    if args.workdir:
+        spec["workdir"] = args.workdir
+    if args.stop_grace is not None:
+        spec["stop_grace"] = args.stop_grace
+    for key in ("save_experiment_best", "save_trial_best", "save_trial_latest"):
+        value = getattr(args, key)
+        if value is not None:
+            spec[key] = value
+    if args.data_manifest:
+        spec["data_manifest"] = load_manifest_file(args.data_manifest)
+    if args.params:
+        spec["params"] = load_json_file(args.params, "params")
+    if args.hyperparams:
+        spec["hyperparameters"] = load_json_file(args.hyperparams, "hyperparameters")
+    if args.requirements:
+        try:
+            with open(args.requirements, encoding="utf-8") as handle:
+                spec["requirements"] = handle.read()
+        except OSError as exc:
+            raise InvalidInput(f"Cannot read {args.requirements}: {exc.strerror or exc}.") from None
+    return spec
+
+
+def follow(jobs, job_id: str, worker: int | None, offset=0) -> str:
+    """Print the log as it grows until the job ends; returns the job's final state."""
+    while True:
+        state = jobs.db.job(job_id)["state"]
+        text, offset = jobs.logs(job_id, worker=worker, offset=offset)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        if state in TERMINAL and not text:
+            job = jobs.wait(job_id, timeout=30)
+            text, offset = jobs.logs(job_id, worker=worker, offset=offset)
+            if text:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            return job.state
+        if not text:
+            time.sleep(0.2)
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    jobs = manager(args)
+    job = jobs.submit(spec_from_args(args))
+    if args.json and not args.follow:
+        output.print_json(job.to_dict())
+        return 0
+    print(job.id, flush=True)
+    if not args.follow:
+        return 0
+    state = follow(jobs, job.id, None)
+    final = jobs.get(job.id)
+    print(f"Job {final.name!r} {state}" + (f": {final.error}" if final.error else ""), file=sys.stderr)
+    return 0 if state == "finished" else 1
+
+
+def workers_summary(job: dict) -> str:
+    counts: dict[str, int] = {}
+    for w in job["workers"]:
+        counts[w["state"]] = counts.get(w["state"], 0) + 1
+    return ", ".join(f"{n} {s}" for s, n in counts.items())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    jobs = manager(args).list(state=args.state, limit=args.limit)
+    if args.json:
+        output.print_json([j.to_dict() for j in jobs])
+        return 0
+    if not jobs:
+        print("No jobs yet. Start one with `jupyter artifacts job create training NAME --command CMD`.")
+        return 0
+    rows = [(j.id[:12], j.name, j.type, j.state, workers_summary(j.to_dict()), j.resources["gpus"],
+             output.when(j.created_at)) for j in jobs]
+    print(output.table(rows, ["ID", "NAME", "TYPE", "STATE", "WORKERS", "GPUS", "CREATED"]))
+    return 0
+
+
+def describe(job: dict) -> str:
+    from ..jobs.spec import format_memory
+
+    res = job["resources"]
+    lines = [
+        f"Job {job['name']} ({job['type']})",
+        f"  id:        {job['id']}",
+        f"  state:     {job['state']}" + (f" ({job['error']})" if job["error"] else ""),
+        f"  command:   {job['spec']['command']}",
+        f"  workdir:   {job['workdir']}" + (f" (git {job['code']['git_commit'][:12]})" if job["code"].get("git_commit") else ""),
+        f"  resources: {res['gpus']} GPU(s), cpu {res['cpu'] if res['cpu'] else 'any'}, "
+        f"memory {format_memory(res['memory'])}",
+        f"  output:    {job['spec']['output']}",
+        "  history:   " + ", ".join(f"{s} {output.when(t)}" for s, t in job["history"]),
+    ]
+    if job["inputs"]:
+        lines.append("  inputs:    " + ", ".join(f"{i['role']} {i['reference']}" for i in job["inputs"]))
+    for w in job["workers"]:
+        metrics = (w["last_metrics"] or {}).get("metrics")
+        line = f"  worker {w['index']}: {w['state']}"
+        if w["gpus"]:
+            line += f" on GPU {','.join(map(str, w['gpus']))}"
+        if w["params"]:
+            line += f" params {json.dumps(w['params'], sort_keys=True)}"
+        if metrics:
+            line += f" last {json.dumps(metrics, sort_keys=True)}"
+        if w["output"]:
+            line += f" -> {w['output']['kind']} {w['output']['reference']}"
+        if w["output_url"]:
+            line += f" -> {w['output_url']}"
+        if w["error"]:
+            line += f" ({w['error']})"
+        lines.append(line)
+    kept = [c for c in job["checkpoints"] if not c["deleted"]]
+    if job["checkpoints"]:
+        lines.append(f"  checkpoints: {len(kept)} kept of {len(job['checkpoints'])} saved "
+                     f"(GC policy: {', '.join(f'{k}={v}' for k, v in job['gc_policy'].items())})")
+        for c in kept:
+            lines.append(f"    {c['reference']}  worker {c['worker']} step {c['step']} {json.dumps(c['metrics'], sort_keys=True)}")
+    return "\n".join(lines)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    job = manager(args).get(args.job)
+    if args.json:
+        output.print_json(job.to_dict())
+    else:
+        print(describe(job.to_dict()))
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    jobs = manager(args)
+    job = jobs.get(args.job)
+    if args.follow:
+        follow(jobs, job.id, args.worker)
+        return 0
+    offset = 0
+    while True:
+        text, new_offset = jobs.logs(job.id, worker=args.worker, offset=offset)
+        if not text:
+            return 0
+        sys.stdout.write(text)
+        offset = new_offset
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    jobs = manager(args)
+    job = jobs.stop(args.job, save_output=args.save_output)
+    if args.wait:
+        job = jobs.wait(job.id, timeout=job.spec["stop_grace"] + 60)
+    if args.json:
+        output.print_json(job.to_dict())
+    else:
+        print(f"Stopping job {job.name!r} ({job.id[:12]}): {job.state}")
+    return 0
+
+
+def cmd_gc_policy(args: argparse.Namespace) -> int:
+    result = manager(args).set_gc_policy(args.job, args.save_experiment_best, args.save_trial_best,
+                                         args.save_trial_latest, dry_run=args.dry_run)
+    if args.json:
+        output.print_json(result)
+        return 0
+    verb = "would delete" if args.dry_run else "deleted"
+    print("policy: " + ", ".join(f"{k}={v}" for k, v in result["policy"].items()))
+    if result.get("note"):
+        print(result["note"])
+    for d in result["deleted"]:
+        print(f"{verb} {d.get('reference') or d['id']} (worker {d['worker']}, step {d['step']}, metric {d['metric']})")
+    for p in result["protected"]:
+        print(f"kept {p.get('reference') or p['id']}: {p['reason']}")
+    for e in result.get("errors", []):
+        print(f"could not delete {e.get('reference') or e['id']}: {e['error']}", file=sys.stderr)
+    if not result["deleted"]:
+        print(f"nothing {'would be' if args.dry_run else 'was'} deleted")
+    return 0
+
+
+def cmd_gpus(args: argparse.Namespace) -> int:
+    from ..jobs.spec import format_memory
+
+    info = manager(args).gpus()
+    if args.json:
+        output.print_json(info)
+        return 0
+    if not info["devices"]:
+        print(f"No GPUs ({info['source']}). Set JUPYTER_ARTIFACTS_GPUS=fake:N to simulate N devices.")
+        return 0
+    rows = []
+    for d in info["devices"]:
+        holder = d["holder"]
+        held = "free" if holder is None else (
+            f"{holder.get('job_name')} worker {holder.get('worker')} ({holder['job_id'][:8]})" if holder.get("job_id")
+            else holder.get("note", "held"))
+        memory = format_memory(d["memory_total"]) if d["memory_total"] else ""
+        if d["memory_used"] is not None:
+            memory = f"{format_memory(d['memory_used'])} of {memory}"
+        rows.append((d["index"], d["name"], memory, held))
+    print(output.table(rows, ["GPU", "NAME", "MEMORY", "HELD BY"]))
+    if info["queue"]:
+        print(f"{len(info['queue'])} worker(s) waiting for GPUs")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    job = commands.add_parser("job", help="training and inference jobs on this host's GPUs", parents=[common])
+    verbs = job.add_subparsers(dest="verb", metavar="VERB")
+    verbs.required = True
+
+    def verb(name: str, func, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
+        parser = verbs.add_parser(name, help=help_text, parents=[common], description=help_text)
+        parser.set_defaults(func=func)
+        if json_flag:
+            parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        return parser
+
+    p = verb("create", cmd_create, "start a job; prints its id (--json: the whole job)")
+    p.add_argument("type", choices=("training", "inference"))
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--command", required=True, metavar="CMD",
+                   help="a shell command, or a script path, run in the current folder")
+    p.add_argument("--gpus", default=0, metavar="N", help="GPUs per worker (default 0)")
+    p.add_argument("--cpu", metavar="F", help="CPU cores per worker (pinned to ceil(F) cores)")
+    p.add_argument("--memory", metavar="SIZE", help="memory limit per worker: 512M, 8G (SI units)")
+    p.add_argument("--model", metavar="REF", help="a model to attach (ML_MODEL_PATH)")
+    p.add_argument("--checkpoint", action="append", default=[], metavar="REF",
+                   help="a checkpoint to attach under ML_CHECKPOINT_PATH (repeatable)")
+    p.add_argument("--public-checkpoint", action="append", default=[], metavar="ID",
+                   help="a public checkpoint id to attach under ML_CHECKPOINT_PATH (repeatable)")
+    p.add_argument("--data", action="append", default=[], metavar="REF",
+                   help="a dataset to attach under ML_DATA_PATH (repeatable)")
+    p.add_argument("--data-manifest", metavar="FILE", help='JSON (lines) of {"url": ..., "path": ...} to fetch into ML_DATA_PATH')
+    p.add_argument("--params", metavar="FILE", help="a JSON file of static parameters")
+    p.add_argument("--hyperparams", metavar="FILE",
+                   help='a JSON file of parameters; list values form a grid, one worker per combination')
+    p.add_argument("--requirements", metavar="FILE", help="build (and cache) a virtual environment from this file")
+    p.add_argument("--output-type", default="checkpoint", metavar="checkpoint|model|URL",
+                   help="what ML_OUTPUT_PATH becomes (default checkpoint)")
+    p.add_argument("--metric", metavar="NAME", help="the metric that ranks checkpoints (searcher metric)")
+    p.add_argument("--larger-is-better", action="store_true", help="larger metric values are better")
+    p.add_argument("--save-experiment-best", metavar="N", help="keep the N best checkpoints of the job (default 0)")
+    p.add_argument("--save-trial-best", metavar="N", help="keep the N best checkpoints of each worker (default 1)")
+    p.add_argument("--save-trial-latest", metavar="N", help="keep the N latest checkpoints of each worker (default 1)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra environment variable")
+    p.add_argument("--workdir", metavar="DIR", help="working folder (default: the current folder)")
+    p.add_argument("--stop-grace", type=float, metavar="SECONDS", help="SIGTERM to SIGKILL delay on stop (default 10)")
+    p.add_argument("--follow", action="store_true", help="stream the logs until the job ends")
+
+    p = verb("list", cmd_list, "jobs, newest first")
+    p.add_argument("--state", help="only jobs in this state")
+    p.add_argument("--limit", type=int, default=100)
+
+    p = verb("show", cmd_show, "a job: state, workers, metrics, outputs, checkpoints")
+    p.add_argument("job", metavar="JOB", help="a job id (or its start) or name (the newest of that name)")
+
+    p = verb("logs", cmd_logs, "a job's logs (build, worker output, state changes)", json_flag=False)
+    p.add_argument("job", metavar="JOB")
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
+    p.add_argument("--worker", type=int, metavar="N", help="only worker N")
+
+    p = verb("stop", cmd_stop, "stop a job: SIGTERM to its workers' process groups, SIGKILL after the grace period")
+    p.add_argument("job", metavar="JOB")
+    p.add_argument("--save-output", action="store_true", help="still save what the workers wrote to ML_OUTPUT_PATH")
+    p.add_argument("--wait", action="store_true", help="return once the job has ended")
+
+    p = verb("gc-policy", cmd_gc_policy, "change a job's checkpoint GC policy and collect its checkpoints with it")
+    p.add_argument("job", metavar="JOB")
+    p.add_argument("--save-experiment-best", metavar="N")
+    p.add_argument("--save-trial-best", metavar="N")
+    p.add_argument("--save-trial-latest", metavar="N")
+    p.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
+
+    p = commands.add_parser("gpus", help="this host's GPUs, who holds each, and memory use",
+                            parents=[common], description="this host's GPUs, who holds each, and memory use")
+    p.set_defaults(func=cmd_gpus)
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
