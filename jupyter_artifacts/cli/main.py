@@ -15,6 +15,7 @@ from ..errors import ArtifactsError
 COMMAND_MODULES = (
     "jupyter_artifacts.cli.artifacts",
     "jupyter_artifacts.cli.maintenance",
+    "jupyter_artifacts.cli.public",
     "jupyter_artifacts.cli.jobs",
 )
 

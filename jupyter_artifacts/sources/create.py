@@ -1,0 +1,169 @@
+"""Creating an artifact from a validated source: reserve, fetch into staging, extract, publish."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from ..errors import ArtifactsError, NotFound
+from ..store import Artifact, Store
+from . import archives, git, kaggle
+from .fetch import explain, fetch_tree
+from .filesystems import missing_package
+from .progress import Progress, Tracker
+from .spec import SourceSpec, archive_suffix
+
+STAGING_FOLDER = "staging"
+
+
+@contextmanager
+def staging(store: Store) -> Iterator[str]:
+    """A private folder on this machine, next to the catalog; always removed afterwards."""
+    parent = os.path.join(os.path.dirname(os.path.abspath(store.catalog.path)), STAGING_FOLDER)
+    os.makedirs(parent, exist_ok=True)
+    folder = tempfile.mkdtemp(prefix="fetch-", dir=parent)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def preflight(spec: SourceSpec) -> None:
+    """What can be refused before a version is reserved: a missing package, missing credentials."""
+    if spec.type == "kaggle":
+        kaggle.check_ready(spec)
+        return
+    if spec.type == "git":
+        return
+    problem = missing_package(spec)
+    if problem:
+        from ..errors import InvalidInput
+
+        raise InvalidInput(problem)
+
+
+def fetch_into(spec: SourceSpec, dest: str, work: str, tracker: Tracker, *,
+               check_total: Callable[[int], None] | None = None, limit: int | None = None,
+               include: list[str] | None = None, exclude: list[str] | None = None,
+               extract: bool = True) -> dict:
+    """Fill the folder `dest` from a source (any type); `work` is scratch space on the same disk.
+
+    Returns details to add to the artifact's source record (e.g. a git commit).
+    """
+    if spec.type == "git":
+        return git.clone(spec, dest)
+    if spec.type == "kaggle":
+        download = os.path.join(work, "kaggle")
+        kaggle.download(spec, download)
+        _unpack_folder(download, dest, check_total, limit)
+        return {}
+    if spec.type == "local" and spec.archive and extract:
+        archives.extract(spec.local_path, dest, check_total=check_total, limit=limit)
+        return {}
+    if spec.archive and extract:
+        download = os.path.join(work, "download")
+        fetch_tree(spec, download, tracker)
+        fetched = _only_file(download)
+        tracker.phase = "extracting"
+        archives.extract(fetched, dest, check_total=check_total, limit=limit, name=spec.filename)
+        return {}
+    fetch_tree(spec, dest, tracker, include=include, exclude=exclude, check_total=check_total)
+    return {}
+
+
+def _only_file(folder: str) -> str:
+    names = os.listdir(folder)
+    if len(names) != 1 or not os.path.isfile(os.path.join(folder, names[0])):
+        raise NotFound("The archive path names a folder, not a file; end it with '/' to fetch the folder as it is.")
+    return os.path.join(folder, names[0])
+
+
+def _unpack_folder(src: str, dest: str, check_total, limit) -> None:
+    """Move downloaded files into dest; archives among them are extracted (one alone into the root)."""
+    names = sorted(os.listdir(src)) if os.path.isdir(src) else []
+    archives_found = [n for n in names if archive_suffix(n) and os.path.isfile(os.path.join(src, n))]
+    os.makedirs(dest, exist_ok=True)
+    for n in names:
+        path = os.path.join(src, n)
+        if n in archives_found:
+            target = dest if len(archives_found) == 1 else os.path.join(dest, n[: -len(archive_suffix(n))])
+            archives.extract(path, target, check_total=check_total, limit=limit)
+        else:
+            shutil.move(path, os.path.join(dest, n))
+
+
+def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, aliases: list[str] = (),
+                     refs: list[str] = (), metadata: dict | None = None, created_by: str | None = None,
+                     progress: Progress | None = None, include: list[str] | None = None,
+                     exclude: list[str] | None = None, source_record: dict | None = None) -> Artifact:
+    """Create a new version of `name` from a validated source."""
+    source = source_record or spec.record()
+    if spec.type == "local" and not spec.archive and not include and not exclude:
+        return store.create(kind, name, spec.local_path, aliases=list(aliases), refs=list(refs),
+                            metadata=metadata, source=source, created_by=created_by, progress=progress)
+    preflight(spec)
+    limit = store.settings.max_size.get(kind)
+
+    def check_total(total: int) -> None:
+        store.check_size(kind, total)
+
+    if spec.type == "local":
+        # Nothing to download: an unsafe or oversized archive is refused before a version is reserved.
+        with staging(store) as work:
+            content = os.path.join(work, "content")
+            if spec.archive:
+                archives.extract(spec.local_path, content, check_total=check_total, limit=limit)
+            else:
+                fetch_into(spec, content, work, Tracker(kind=kind), include=include, exclude=exclude)
+            return store.create(kind, name, content, aliases=list(aliases), refs=list(refs), metadata=metadata,
+                                source=source, created_by=created_by, progress=progress)
+
+    artifact = store.begin(kind, name, state="downloading", source=source, metadata=metadata, refs=list(refs),
+                           aliases=list(aliases), created_by=created_by)
+    return run_fetch(store, artifact, progress, lambda content, work, tracker: fetch_into(
+        spec, content, work, tracker, check_total=check_total, limit=limit, include=include, exclude=exclude),
+        explain_for=spec)
+
+
+def run_fetch(store: Store, artifact: Artifact, progress: Progress | None,
+              fill: Callable[[str, str, Tracker], dict | None], explain_for: SourceSpec | None = None) -> Artifact:
+    """Fill a reserved (downloading) artifact and publish it; on any failure mark it failed with the reason."""
+    limit = store.settings.max_size.get(artifact.kind)
+    try:
+        with staging(store) as work:
+            content = os.path.join(work, "content")
+            os.makedirs(content)
+            tracker = Tracker(store, artifact.id, progress, limit=limit, kind=artifact.kind)
+            with tracker:
+                extra = fill(content, work, tracker) or {}
+                if extra:
+                    artifact.source = {**artifact.source, **extra}
+                if not os.listdir(content):
+                    raise NotFound("The source holds no files; nothing was saved.")
+                tracker.phase = "storing"
+                result = store.store_folder(artifact, content, _storing(tracker))
+            return result
+    except BaseException as exc:
+        if artifact.state == "ready":
+            raise
+        if isinstance(exc, Exception):
+            error = explain(exc, explain_for) if explain_for is not None else (
+                exc if isinstance(exc, ArtifactsError) else ArtifactsError(str(exc) or type(exc).__name__))
+            store.fail(artifact, error.message)
+            if error is exc:
+                raise
+            raise error from exc
+        store.fail(artifact, "interrupted while fetching; create it again to retry")
+        raise
+
+
+def _storing(tracker: Tracker) -> Progress:
+    def update(done_bytes: int, done_files: int, total_bytes: int, total_files: int) -> None:
+        with tracker._lock:
+            tracker.bytes, tracker.files = done_bytes, done_files
+            tracker.total_bytes, tracker.total_files = total_bytes, total_files
+
+    return update

@@ -1,0 +1,162 @@
+"""Data manifests: JSON lines `{"url": ..., "path": ...}`, each url fetched to path in the dataset."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+from ..errors import InvalidInput, NotFound
+from .fetch import download_all, explain, list_files
+from .filesystems import open_filesystem
+from .progress import Tracker
+from .spec import SourceSpec, parse_source
+
+MAX_ERRORS_SHOWN = 5
+WORKERS = 8
+LINE_KEYS = {"url", "path", "source_type", "endpoint", "branch", "kaggle_type"}
+
+
+@dataclass
+class ManifestEntry:
+    line: int
+    url: str
+    path: str
+    spec: SourceSpec
+
+
+def _check_path(path: object) -> str:
+    if not isinstance(path, str) or not path.strip():
+        raise ValueError('"path" must be a non-empty string')
+    text = path.replace("\\", "/")
+    if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        raise ValueError(f"path {path!r} is absolute; paths are relative to the dataset root")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts) or "\x00" in text:
+        raise ValueError(f"path {path!r} escapes the dataset root")
+    return "/".join(parts)
+
+
+def parse_manifest_text(text: str, label: str = "manifest", *, cwd: str | None = None,
+                        local_roots: list[str] | None = None) -> list[ManifestEntry]:
+    """Validate every line; all problems are reported (with line numbers) before anything is fetched."""
+    entries: list[ManifestEntry] = []
+    errors: list[str] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError('each line must be a JSON object {"url": ..., "path": ...}')
+            unknown = set(data) - LINE_KEYS
+            if unknown:
+                raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}; use url and path")
+            url = data.get("url")
+            if not isinstance(url, str) or not url.strip():
+                raise ValueError('"url" must be a non-empty string')
+            path = _check_path(data.get("path"))
+            spec = parse_source(url, source_type=data.get("source_type"), endpoint=data.get("endpoint"),
+                                branch=data.get("branch"), kaggle_type=data.get("kaggle_type"), cwd=cwd,
+                                local_roots=local_roots)
+            clash = _clash(path, seen)
+            if clash is not None:
+                raise ValueError(f"path {path!r} collides with line {clash}")
+            seen[path] = number
+            entries.append(ManifestEntry(number, url, path, spec))
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
+        except (ValueError, InvalidInput) as exc:
+            message = exc.message.split("\n", 1)[0] if isinstance(exc, InvalidInput) else str(exc)
+            errors.append(f"line {number}: {message}")
+    if errors:
+        shown = errors[:MAX_ERRORS_SHOWN]
+        more = f"\n  ... and {len(errors) - len(shown)} more" if len(errors) > len(shown) else ""
+        raise InvalidInput(f"{label} has {len(errors)} bad line(s); nothing was fetched:\n  "
+                           + "\n  ".join(shown) + more, errors=errors)
+    if not entries:
+        raise InvalidInput(f'{label} lists no files: write one JSON object per line, {{"url": ..., "path": ...}}.')
+    return entries
+
+
+def _clash(path: str, seen: dict[str, int]) -> int | None:
+    if path in seen:
+        return seen[path]
+    for other, line in seen.items():
+        if other.startswith(path + "/") or path.startswith(other + "/"):
+            return line
+    return None
+
+
+def read_manifest(manifest: str, *, cwd: str | None = None, local_roots: list[str] | None = None) -> list[ManifestEntry]:
+    path = os.path.expanduser(manifest)
+    if not os.path.isabs(path):
+        path = os.path.join(cwd or os.getcwd(), path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise NotFound(f"No such manifest file: {path}") from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise InvalidInput(f"{path} is not a text file of JSON lines ({exc}).") from exc
+    return parse_manifest_text(text, os.path.basename(path), cwd=cwd, local_roots=local_roots)
+
+
+def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker) -> None:
+    """Fetch one line's url to its path (a file, or a folder for folders, repositories and archives)."""
+    from . import git, kaggle
+
+    target = os.path.join(content, *entry.path.split("/"))
+    spec = entry.spec
+    try:
+        if spec.type == "git":
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            git.clone(spec, target)
+            tracker.add_file()
+            return
+        if spec.type == "kaggle":
+            kaggle.download(spec, target)
+            return
+        fs, remote = open_filesystem(spec)
+        if spec.sync and spec.type != "hf":
+            remote = remote.rstrip("/") + "/"
+        items = list_files(fs, remote, spec.sync)
+        if len(items) == 1 and not spec.sync and items[0].rpath == remote:
+            items[0].relpath = entry.path
+            download_all(fs, items, content, tracker, workers=1)
+        else:
+            download_all(fs, items, target, tracker)
+    except Exception as exc:
+        error = explain(exc, spec)
+        error.message = f"line {entry.line} ({entry.url}): {error.message}"
+        error.args = (error.message,)
+        raise error from exc
+
+
+def fetch_manifest(entries: list[ManifestEntry], content: str, work: str, tracker: Tracker,
+                   workers: int = WORKERS) -> dict:
+    """Fetch every entry in parallel; the first failure stops the rest."""
+    tracker.set_totals(None, None)
+    stop = threading.Event()
+
+    def one(entry: ManifestEntry) -> None:
+        if not stop.is_set():
+            fetch_entry(entry, content, work, tracker)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(entries))), thread_name_prefix="artifacts-manifest")
+    try:
+        futures = [pool.submit(one, e) for e in entries]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            if future.done() and future.exception() is not None:
+                stop.set()
+                raise future.exception()
+        for future in futures:
+            future.result()
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+    return {"entries": len(entries)}

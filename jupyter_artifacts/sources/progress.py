@@ -1,0 +1,99 @@
+"""Download progress: counters shared by fetching threads, shown by `show` a few times a second."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+from ..errors import LimitExceeded
+from ..store.settings import format_size
+
+Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
+
+
+class Tracker:
+    """Counts bytes and files; a background thread writes them to the catalog (throttled).
+
+    `limit`, when set, stops a download as soon as more bytes than allowed have arrived, even
+    where the total size was not known beforehand.
+    """
+
+    def __init__(self, store=None, artifact_id: str | None = None, progress: Progress | None = None,
+                 interval: float = 0.25, limit: int | None = None, kind: str = "artifact") -> None:
+        self.store = store
+        self.artifact_id = artifact_id
+        self.progress = progress
+        self.interval = interval
+        self.limit = limit
+        self.kind = kind
+        self.phase = "downloading"
+        self.bytes = 0
+        self.files = 0
+        self.total_bytes: int | None = None
+        self.total_files: int | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._shown: tuple | None = None
+
+    # -- counting --------------------------------------------------------------------------
+    def set_totals(self, total_bytes: int | None, total_files: int | None) -> None:
+        with self._lock:
+            self.total_bytes, self.total_files = total_bytes, total_files
+
+    def add_bytes(self, n: int) -> None:
+        with self._lock:
+            self.bytes += n
+            over = self.limit is not None and self.bytes > self.limit
+        if over:
+            raise LimitExceeded(
+                f"This {self.kind} would hold more than {format_size(self.limit)}, the limit for a {self.kind}; "
+                "the download was stopped. Fetch a smaller source or raise the limit.",
+                size=self.bytes, limit=self.limit)
+
+    def add_file(self) -> None:
+        with self._lock:
+            self.files += 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {"phase": self.phase, "bytes": self.bytes, "files": self.files,
+                    "total_bytes": self.total_bytes, "total_files": self.total_files}
+
+    # -- reporting -------------------------------------------------------------------------
+    def report(self, force: bool = False) -> None:
+        state = self.snapshot()
+        key = tuple(state.values())
+        if key == self._shown and not force:
+            return
+        self._shown = key
+        if self.store is not None and self.artifact_id:
+            try:
+                # Only while it is still being fetched: a late tick must not touch a published artifact.
+                with self.store.catalog.transaction() as db:
+                    db.execute("UPDATE artifacts SET progress = ? WHERE id = ? AND state IN ('pending', 'downloading')",
+                               (json.dumps({**state, "updated_at": time.time()}), self.artifact_id))
+            except Exception:  # progress is best effort; a busy catalog must not fail the fetch
+                pass
+        if self.progress:
+            total_bytes = state["total_bytes"] if state["total_bytes"] is not None else state["bytes"]
+            total_files = state["total_files"] if state["total_files"] is not None else state["files"]
+            self.progress(state["bytes"], state["files"], total_bytes, total_files)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.report()
+
+    def __enter__(self) -> "Tracker":
+        self.report(force=True)
+        self._thread = threading.Thread(target=self._run, name="artifacts-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.report()

@@ -1,0 +1,307 @@
+"""Real servers on 127.0.0.1 for source tests: HTTP (with faults on demand), FTP, S3 (moto), git."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch):
+    """Retries still happen, with a short backoff."""
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_FETCH_BACKOFF", "0.02")
+    monkeypatch.delenv("JUPYTER_ARTIFACTS_PUBLIC_MIRROR", raising=False)
+    monkeypatch.delenv("JUPYTER_ARTIFACTS_PUBLIC_CATALOG", raising=False)
+    from jupyter_artifacts.sources import public
+
+    public.configure()
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+class FaultyHandler(SimpleHTTPRequestHandler):
+    """Serves the server's folder; `server.faults[path]` lists faults to apply, one per request."""
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.requests.append(self.path)
+        faults = self.server.faults.get(self.path)
+        fault = faults.pop(0) if faults else None
+        if fault == "truncate":
+            full = os.path.join(self.server.folder, self.path.lstrip("/"))
+            data = Path(full).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if isinstance(fault, int):
+            self.send_error(fault)
+            return
+        super().do_GET()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.server.requests.append("HEAD " + self.path)
+        super().do_HEAD()
+
+
+class WebServer:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        port = free_port()
+        handler = lambda *a, **k: FaultyHandler(*a, directory=str(folder), **k)  # noqa: E731
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.httpd.daemon_threads = True
+        self.httpd.folder = str(folder)
+        self.httpd.faults = {}
+        self.httpd.requests = []
+        self.url = f"http://127.0.0.1:{port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def requests(self) -> list[str]:
+        return self.httpd.requests
+
+    def fault(self, path: str, *faults) -> None:
+        self.httpd.faults[path] = list(faults)
+
+    def put(self, rel: str, data: bytes | str) -> str:
+        path = self.folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return f"{self.url}/{rel}"
+
+    def reset(self) -> None:
+        self.httpd.faults.clear()
+        self.httpd.requests.clear()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def _web(tmp_path_factory):
+    server = WebServer(tmp_path_factory.mktemp("www"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def web(_web):
+    _web.reset()
+    yield _web
+    _web.reset()
+
+
+# -- FTP ----------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def ftp(tmp_path_factory):
+    pytest.importorskip("pyftpdlib")
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import ThreadedFTPServer
+
+    folder = tmp_path_factory.mktemp("ftp")
+    authorizer = DummyAuthorizer()
+    authorizer.add_anonymous(str(folder), perm="elr")
+    authorizer.add_user("alice", "s3cret", str(folder), perm="elr")
+    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "banner": "test", "log_prefix": ""})
+    import logging
+
+    logging.getLogger("pyftpdlib").setLevel(logging.WARNING)
+    port = free_port()
+    server = ThreadedFTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2}, daemon=True)
+    thread.start()
+
+    class FTP:
+        url = f"ftp://127.0.0.1:{port}"
+        root = folder
+
+        def put(self, rel: str, data: bytes | str) -> str:
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data.encode() if isinstance(data, str) else data)
+            return f"{self.url}/{rel}"
+
+    yield FTP()
+    server.close_all()
+
+
+# -- S3 (moto in server mode) -------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def moto_url(tmp_path_factory):
+    pytest.importorskip("moto")
+    port = free_port()
+    exe = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or shutil.which("moto_server")
+    cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.skip("moto_server did not start")
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch, tmp_path):
+    """Dummy credentials and no shared config: nothing from the real machine is read."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def s3(moto_url, aws_credentials):
+    """A fresh bucket on the moto server; `put` writes objects."""
+    import uuid
+
+    import fsspec
+
+    fs = fsspec.filesystem("s3", endpoint_url=moto_url, skip_instance_cache=True)
+    bucket = f"bucket-{uuid.uuid4().hex[:12]}"
+    fs.mkdir(bucket)
+
+    class S3:
+        url = moto_url
+        name = bucket
+        filesystem = fs
+
+        def put(self, key: str, data: bytes | str) -> str:
+            fs.pipe(f"{bucket}/{key}", data.encode() if isinstance(data, str) else data)
+            return f"s3://{bucket}/{key}"
+
+    return S3()
+
+
+# -- git ----------------------------------------------------------------------------------------
+GIT_ENV = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "T",
+           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def git(*args: str, cwd: Path | str | None = None) -> str:
+    env = {**os.environ, **GIT_ENV}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+class GitBackendHandler(SimpleHTTPRequestHandler):
+    """Smart HTTP through `git http-backend` (a CGI program), so shallow clones work."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _cgi(self) -> None:
+        self.server.requests.append(self.path)
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        env = {**os.environ, "GIT_PROJECT_ROOT": self.server.project_root, "GIT_HTTP_EXPORT_ALL": "1",
+               "PATH_INFO": path, "QUERY_STRING": query, "REQUEST_METHOD": self.command,
+               "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(length),
+               "REMOTE_ADDR": "127.0.0.1", "GIT_PROTOCOL": self.headers.get("Git-Protocol", "")}
+        if self.headers.get("Content-Encoding") == "gzip":
+            env["HTTP_CONTENT_ENCODING"] = "gzip"
+        proc = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
+        head, _, payload = proc.stdout.partition(b"\r\n\r\n")
+        if not _:
+            head, _, payload = proc.stdout.partition(b"\n\n")
+        status = 200
+        headers = []
+        for line in head.decode("latin-1").splitlines():
+            key, _, value = line.partition(":")
+            if key.lower() == "status":
+                status = int(value.strip().split()[0])
+            elif key:
+                headers.append((key, value.strip()))
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = _cgi
+    do_POST = _cgi
+
+
+@pytest.fixture(scope="session")
+def git_repo(tmp_path_factory):
+    """A bare repository (main and dev branches) served over smart HTTP and file://."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    base = tmp_path_factory.mktemp("git")
+    work = base / "work"
+    work.mkdir()
+    git("init", "-q", "-b", "main", str(work))
+    (work / "README.md").write_text("# demo\n")
+    (work / "src").mkdir()
+    (work / "src" / "train.py").write_text("print('train')\n")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "first", cwd=work)
+    (work / "CHANGES.md").write_text("second commit\n")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "second", cwd=work)
+    git("checkout", "-q", "-b", "dev", cwd=work)
+    (work / "dev.txt").write_text("only on dev\n")
+    git("add", ".", cwd=work)
+    git("commit", "-q", "-m", "dev", cwd=work)
+    git("checkout", "-q", "main", cwd=work)
+    projects = base / "projects"
+    projects.mkdir()
+    bare = projects / "demo.git"
+    git("clone", "-q", "--bare", str(work), str(bare))
+    port = free_port()
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), GitBackendHandler)
+    httpd.daemon_threads = True
+    httpd.project_root = str(projects)
+    httpd.requests = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    class Repo:
+        http_url = f"http://127.0.0.1:{port}/demo.git"
+        file_url = f"file://{bare}"
+        path = bare
+        main_commit = git("rev-parse", "main", cwd=bare).strip()
+        dev_commit = git("rev-parse", "dev", cwd=bare).strip()
+        requests = httpd.requests
+
+    yield Repo()
+    httpd.shutdown()
+    httpd.server_close()
