@@ -82,8 +82,7 @@ class Session:
     _saved_env: dict = field(default_factory=dict)
     _store: Any = None
     _store_root: str | None = None
-    _jobs: Any = None
-    _jobs_root: str | None = None
+    _local: threading.local = field(default_factory=threading.local)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- where things are ------------------------------------------------------------------
@@ -104,7 +103,6 @@ class Session:
             if self._store is None or self._store_root != settings.root:
                 self._store = Store(settings)
                 self._store_root = settings.root
-                self._jobs = None
             return self._store
 
     @property
@@ -193,11 +191,14 @@ class Session:
             return [a for (k, _n), a in sorted(self._attached.items()) if kind in (None, k)]
 
     def _update_env(self, kind: str) -> None:
+        """ML_CHECKPOINT_PATH and ML_DATA_PATH name the folder holding each attached one (as in a job);
+        ML_MODEL_PATH names the attached model's own folder (a job has one model)."""
         env = PATH_ENV[kind]
-        if any(k == kind for k, _n in self._attached):
+        held = [a for (k, _n), a in self._attached.items() if k == kind]
+        if held:
             if env not in self._saved_env:
                 self._saved_env[env] = os.environ.get(env)
-            os.environ[env] = os.path.join(self.cwd, FOLDERS[kind])
+            os.environ[env] = held[-1].path if kind == "model" else os.path.join(self.cwd, FOLDERS[kind])
         elif env in self._saved_env:
             previous = self._saved_env.pop(env)
             if previous is None:
@@ -255,6 +256,169 @@ class Session:
 
     def lineage(self, ref: str, kind: str | None = None) -> dict:
         return self.store.lineage(ref, kind)
+
+
+    # -- jobs ------------------------------------------------------------------------------
+    @property
+    def jobs(self):
+        """The JobManager of the kernel's store; one per thread (a monitor polls from its own)."""
+        from ..jobs import JobManager
+
+        store = self.store
+        manager = getattr(self._local, "jobs", None)
+        if manager is None or manager.store is not store:
+            manager = self._local.jobs = JobManager(store)
+        return manager
+
+    def gpus(self) -> dict:
+        """The host's GPUs (`count`, `devices` with who holds each, `queue`)."""
+        return self.jobs.gpus()
+
+    def gpu_count(self) -> int:
+        return self.jobs.inventory.count
+
+    def job_spec(self, type: str, name: str | None, command: str, **options: Any) -> dict:
+        """A job spec (the dict `JobManager.submit` takes) from the options the CLI and the magics share.
+
+        File options (`params`, `hyperparameters`, `data_manifest`, `requirements`) take a path
+        relative to the notebook's folder, or the value itself (a dict, a list, a requirements text
+        with `requirements_text`).
+        """
+        from ..jobs.spec import load_json_file
+
+        spec: dict = {"type": type, "name": name or self.default_job_name(type), "command": command,
+                      "workdir": self.cwd}
+        simple = ("gpus", "cpu", "memory", "model", "metric", "env", "stop_grace", "save_experiment_best",
+                  "save_trial_best", "save_trial_latest")
+        for key in simple:
+            if options.get(key) not in (None, "", {}):
+                spec[key] = options[key]
+        for key in ("checkpoints", "public_checkpoints", "data"):
+            if options.get(key):
+                spec[key] = list(options[key])
+        if options.get("output"):
+            spec["output"] = options["output"]
+        if options.get("larger_is_better"):
+            spec["smaller_is_better"] = False
+        for key, what in (("params", "params"), ("hyperparameters", "hyperparameters")):
+            value = options.get(key)
+            if isinstance(value, str) and value.strip():
+                value = load_json_file(self._here(value), what)
+            if value:
+                spec[key] = value
+        manifest = options.get("data_manifest")
+        if isinstance(manifest, str) and manifest.strip():
+            try:
+                from ..jobs.spec import load_manifest_file
+            except ImportError:  # an older jobs module: a JSON file only
+                manifest = load_json_file(self._here(manifest), "data manifest")
+            else:
+                manifest = load_manifest_file(self._here(manifest))
+        if manifest:
+            spec["data_manifest"] = manifest
+        requirements = options.get("requirements")
+        if isinstance(requirements, str) and requirements.strip():
+            path = self._here(requirements)
+            try:
+                with open(path, encoding="utf-8") as handle:
+                    spec["requirements"] = handle.read()
+            except OSError as exc:
+                raise InvalidInput(f"Cannot read the requirements file {path}: {exc.strerror or exc}.") from None
+        elif options.get("requirements_text"):
+            spec["requirements"] = options["requirements_text"]
+        unknown = set(options) - set(simple) - {"checkpoints", "public_checkpoints", "data", "output", "larger_is_better",
+                                                "params", "hyperparameters", "data_manifest", "requirements",
+                                                "requirements_text"}
+        if unknown:
+            raise InvalidInput(f"Unknown job option(s): {', '.join(sorted(unknown))}.")
+        return spec
+
+    def _here(self, path: str) -> str:
+        return os.path.join(self.cwd, os.path.expanduser(path.strip()))
+
+    def default_job_name(self, type: str) -> str:
+        import re
+
+        base = re.sub(r"[^A-Za-z0-9 _.\-]", "-", os.path.basename(self.cwd)).strip(" .-") or "notebook"
+        return f"{base[:100]} {type}"
+
+    def write_script(self, body: str, name: str, shell: bool = False) -> str:
+        """Keep a cell's body as the job's script, next to the store's jobs, and return its path."""
+        import re
+        import time
+        import uuid
+
+        if not body.strip():
+            raise InvalidInput("The cell is empty: write the job's script in the cell, below the magic's line.")
+        folder = os.path.join(self.jobs.jobs_dir, "scripts")
+        os.makedirs(folder, exist_ok=True)
+        stem = re.sub(r"[^A-Za-z0-9_.\-]", "-", name)[:60]
+        path = os.path.join(folder, f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+                                    f"{'.sh' if shell else '.py'}")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(body if body.endswith("\n") else body + "\n")
+        return path
+
+    def submit_job(self, spec: dict):
+        """Validate and start a job; returns the `Job` at once (its workers run on their own)."""
+        if not isinstance(spec, dict):
+            raise InvalidInput("A job spec must be a dict such as {'type': 'training', 'name': ..., 'command': ...}.")
+        spec = dict(spec)
+        spec.setdefault("workdir", self.cwd)
+        return self.jobs.submit(spec)
+
+    def run_script(self, type: str, body: str, name: str | None = None, shell: bool = False, **options: Any):
+        """A `%%train` / `%%infer` cell: its body becomes the script of a new job."""
+        import shlex
+
+        name = name or self.default_job_name(type)
+        spec = self.job_spec(type, name, "placeholder", **options)
+        from ..jobs.spec import JobSpec
+
+        JobSpec.from_dict({**spec})  # refuse a bad option before a script file is written
+        spec["command"] = shlex.quote(self.write_script(body, name, shell))
+        return self.submit_job(spec)
+
+    def list_jobs(self, state: str | None = None, name: str | None = None, limit: int = 100) -> list:
+        return self.jobs.list(state=state, name=name, limit=limit)
+
+    def get_job(self, ref: str):
+        return self.jobs.get(ref)
+
+    def stop_job(self, ref: str, save_output: bool = False):
+        return self.jobs.stop(ref, save_output=save_output)
+
+    def job_logs(self, ref: str, worker: int | None = None, offset: int | str = 0) -> tuple[str, int | str]:
+        return self.jobs.logs(ref, worker=worker, offset=offset)
+
+    def wait_job(self, ref: str, timeout: float | None = None):
+        return self.jobs.wait(ref, timeout=timeout)
+
+    def public_checkpoints(self) -> list[dict]:
+        """The public catalog's checkpoints as [{"id", "description", ...}], or [] without one."""
+        return list_public()
+
+
+def list_public() -> list[dict]:
+    try:
+        from ..sources import public
+    except ImportError:
+        return []
+    for attr in ("list_public", "catalog", "public_catalog", "CATALOG"):
+        found = getattr(public, attr, None)
+        if found is None:
+            continue
+        items = found() if callable(found) else found
+        if isinstance(items, dict):
+            items = [{"id": k, **(v if isinstance(v, dict) else {})} for k, v in items.items()]
+        return [i if isinstance(i, dict) else {"id": getattr(i, "id", str(i)), **_fields(i)} for i in items]
+    return []
+
+
+def _fields(item: Any) -> dict:
+    if hasattr(item, "to_dict"):
+        return item.to_dict()
+    return {k: v for k, v in vars(item).items() if not k.startswith("_")} if hasattr(item, "__dict__") else {}
 
 
 def fetch_public(store, public_id: str, progress: Progress | None = None):

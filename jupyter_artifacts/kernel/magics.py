@@ -66,6 +66,95 @@ def _split_folder_name(words: list[str], default_folder: str) -> tuple[str, str]
     raise InvalidInput("Give at most a folder and a name, e.g. `output my-checkpoint`; quote names with spaces.")
 
 
+def _job_arguments(func):
+    """The options of `jupyter artifacts job create`, shared by %%train and %%infer."""
+    options = [
+        argument("--name", metavar="NAME", help="the job's name (default: the notebook folder's name and the type)"),
+        argument("--gpus", default=0, metavar="N", help="GPUs per worker (default 0)"),
+        argument("--cpu", metavar="F", help="CPU cores per worker"),
+        argument("--memory", metavar="SIZE", help="memory limit per worker: 512M, 8G"),
+        argument("--model", metavar="REF", help="a model to attach (ML_MODEL_PATH)"),
+        argument("--checkpoint", action="extend", nargs="+", default=[], metavar="REF",
+                 help="checkpoints to attach under ML_CHECKPOINT_PATH (repeatable)"),
+        argument("--public-checkpoint", action="extend", nargs="+", default=[], metavar="ID",
+                 help="public checkpoint ids to attach under ML_CHECKPOINT_PATH (repeatable)"),
+        argument("--data", action="extend", nargs="+", default=[], metavar="REF",
+                 help="datasets to attach under ML_DATA_PATH (repeatable)"),
+        argument("--data-manifest", metavar="FILE", help="URLs to fetch into ML_DATA_PATH"),
+        argument("--params", metavar="FILE", help="a JSON file of static parameters"),
+        argument("--hyperparams", metavar="FILE", help="a JSON file of parameters; lists form a grid, one worker each"),
+        argument("--requirements", metavar="FILE", help="build (and cache) an environment from this file"),
+        argument("--output-type", default="checkpoint", metavar="checkpoint|model|URL",
+                 help="what ML_OUTPUT_PATH becomes (default checkpoint)"),
+        argument("--metric", metavar="NAME", help="the metric that ranks checkpoints"),
+        argument("--larger-is-better", action="store_true", help="larger metric values are better"),
+        argument("--save-experiment-best", metavar="N", help="keep the N best checkpoints of the job"),
+        argument("--save-trial-best", metavar="N", help="keep the N best checkpoints of each worker"),
+        argument("--save-trial-latest", metavar="N", help="keep the N latest checkpoints of each worker"),
+        argument("--env", action="append", default=[], metavar="KEY=VALUE", help="an extra environment variable"),
+        argument("--shell", action="store_true", help="the cell is a shell script, not Python"),
+        argument("--wait", action="store_true", help="block until the job ends"),
+        argument("--follow", action="store_true", help="print the logs as they come until the job ends"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _job_options(args) -> dict:
+    from ..errors import InvalidInput
+
+    env = {}
+    for pair in args.env:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"Invalid --env {pair!r}: use KEY=VALUE.")
+        env[key] = value
+    return {
+        "gpus": args.gpus, "cpu": args.cpu, "memory": args.memory, "model": args.model,
+        "checkpoints": args.checkpoint, "public_checkpoints": args.public_checkpoint, "data": args.data,
+        "data_manifest": args.data_manifest, "params": args.params, "hyperparameters": args.hyperparams,
+        "requirements": args.requirements, "output": args.output_type, "metric": args.metric,
+        "larger_is_better": args.larger_is_better, "save_experiment_best": args.save_experiment_best,
+        "save_trial_best": args.save_trial_best, "save_trial_latest": args.save_trial_latest, "env": env,
+    }
+
+
+def in_kernel() -> bool:
+    """True in a Jupyter kernel, where widgets render and update."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    return ip is not None and getattr(ip, "kernel", None) is not None
+
+
+def follow_logs(job_id: str, worker: int | None = None) -> str:
+    """Print a job's log as it grows until the job ends; returns its final state."""
+    import time
+
+    from .jobview import TERMINAL
+
+    session = _actions()
+    offset: int | str = 0
+    while True:
+        state = session.get_job(job_id).state
+        text, offset = session.job_logs(job_id, worker=worker, offset=offset)
+        if text:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        if state in TERMINAL and not text:
+            job = session.wait_job(job_id, timeout=30)
+            text, offset = session.job_logs(job_id, worker=worker, offset=offset)
+            if text:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            return job.state
+        if not text:
+            time.sleep(0.25)
+
+
 @magics_class
 class ArtifactsMagics(Magics):
     """Models, checkpoints, datasets and jobs from the notebook."""
@@ -237,6 +326,164 @@ class ArtifactsMagics(Magics):
             print(f"No {kind or 'artifact'}s yet." if not args.filter and not args.name else "Nothing matches.")
             return
         _display(artifacts_table(found, total))
+
+    # -- jobs ------------------------------------------------------------------------------
+    def _run_job(self, type: str, args, cell: str) -> None:
+        from . import jobview
+
+        session = _actions()
+        job = session.run_script(type, cell or "", name=args.name, shell=args.shell, **_job_options(args))
+        print(jobview.started_line(job), flush=True)
+        if args.follow:
+            try:
+                follow_logs(job.id)
+            except KeyboardInterrupt:
+                print(f"Stopped following; the job goes on. Stop it with %stop_job {job.id[:12]}")
+                return
+            self._finish(session.get_job(job.id))
+            return
+        monitor = None
+        if in_kernel():
+            from .widgets import JobMonitor
+
+            monitor = JobMonitor(job)
+            _display(monitor)
+        if not args.wait:
+            if monitor is None:
+                print(jobview.status_line(job))
+            return
+        try:
+            final = session.wait_job(job.id)
+        except KeyboardInterrupt:
+            print(f"Stopped waiting; the job goes on. Stop it with %stop_job {job.id[:12]}")
+            return
+        if monitor is not None:
+            monitor.refresh()
+        self._finish(final)
+
+    def _finish(self, job) -> None:
+        from . import jobview
+
+        if job.state != "finished":
+            tail = jobview.log_tail(_actions(), job.id, lines=15)
+            if tail:
+                print(tail)
+            raise ArtifactsMagicError(jobview.summary_line(job))
+        print(jobview.summary_line(job))
+
+    @magic_arguments()
+    @_job_arguments
+    @cell_magic
+    @user_errors
+    def train(self, line: str, cell: str) -> None:
+        """Run the cell as a training job on this host's GPUs; returns at once with a live view.
+
+        %%train [--gpus N] [--checkpoint REF] [--data REF] [--hyperparams FILE] [--wait] ...
+        The cell's body is the job's Python script (with --shell, a shell script), run in the
+        notebook's folder with ML_CHECKPOINT_PATH, ML_DATA_PATH, ML_MODEL_PATH and ML_OUTPUT_PATH
+        set; what it writes to ML_OUTPUT_PATH becomes a checkpoint (or a model, --output-type).
+        """
+        args = parse_argstring(self.train, line)
+        self._run_job("training", args, cell)
+
+    @magic_arguments()
+    @_job_arguments
+    @cell_magic
+    @user_errors
+    def infer(self, line: str, cell: str) -> None:
+        """Run the cell as an inference job on this host's GPUs; returns at once with a live view.
+
+        %%infer [--gpus N] [--model REF] [--checkpoint REF] [--data REF] [--wait] ...
+        Same options as %%train.
+        """
+        args = parse_argstring(self.infer, line)
+        self._run_job("inference", args, cell)
+
+    @magic_arguments()
+    @argument("--state", metavar="STATE", help="only jobs in this state (queued, running, finished, failed, ...)")
+    @argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    @line_magic
+    @user_errors
+    def jobs(self, line: str) -> None:
+        """Show the jobs of this store, newest first."""
+        from . import jobview
+
+        args = parse_argstring(self.jobs, line)
+        found = _actions().list_jobs(state=args.state, limit=args.limit)
+        if not found:
+            print("No jobs yet. Start one with a %%train cell." if not args.state else f"No {args.state} jobs.")
+            return
+        _display(jobview.jobs_table(found))
+
+    @magic_arguments()
+    @argument("job", metavar="JOB", help="a job's id (or its start) or name")
+    @line_magic
+    @user_errors
+    def job(self, line: str) -> None:
+        """Show one job: its state, workers, metrics and outputs (a live view in Jupyter)."""
+        from . import jobview
+
+        args = parse_argstring(self.job, line)
+        found = _actions().get_job(args.job)
+        if in_kernel():
+            from .widgets import JobMonitor
+
+            _display(JobMonitor(found))
+        else:
+            print(jobview.describe(found))
+
+    @magic_arguments()
+    @argument("job", metavar="JOB", help="a job's id (or its start) or name")
+    @argument("--follow", "-f", action="store_true", help="keep printing until the job ends")
+    @argument("--worker", type=int, metavar="N", help="only worker N")
+    @line_magic
+    @user_errors
+    def job_logs(self, line: str) -> None:
+        """Print a job's logs (build, worker output, state changes)."""
+        args = parse_argstring(self.job_logs, line)
+        session = _actions()
+        job = session.get_job(args.job)
+        if args.follow:
+            try:
+                follow_logs(job.id, args.worker)
+            except KeyboardInterrupt:
+                print("Stopped following; the job goes on.")
+            return
+        offset: int | str = 0
+        while True:
+            text, new_offset = session.job_logs(job.id, worker=args.worker, offset=offset)
+            if not text:
+                break
+            sys.stdout.write(text)
+            offset = new_offset
+        sys.stdout.flush()
+
+    @magic_arguments()
+    @argument("job", metavar="JOB", help="a job's id (or its start) or name")
+    @argument("--save-output", action="store_true", help="still save what the workers wrote to ML_OUTPUT_PATH")
+    @argument("--wait", action="store_true", help="return once the job has ended")
+    @line_magic
+    @user_errors
+    def stop_job(self, line: str) -> None:
+        """Stop a job: its workers get SIGTERM, then SIGKILL after the grace period."""
+        args = parse_argstring(self.stop_job, line)
+        session = _actions()
+        job = session.stop_job(args.job, save_output=args.save_output)
+        if args.wait:
+            job = session.wait_job(job.id, timeout=float(job.spec.get("stop_grace") or 10) + 60)
+        print(f"Stopping job {job.name!r} ({job.id[:12]}): {job.state}")
+
+    @line_magic
+    @user_errors
+    def gpus(self, line: str) -> None:
+        """Show this host's GPUs and which job holds each: %gpus"""
+        from . import jobview
+
+        info = _actions().gpus()
+        if not info["devices"]:
+            print(f"No GPUs ({info['source']}). Set JUPYTER_ARTIFACTS_GPUS=fake:N to simulate N devices.")
+            return
+        _display(jobview.gpus_table(info))
 
 
 def _env(name: str) -> str:

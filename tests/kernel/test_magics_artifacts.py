@@ -1,0 +1,222 @@
+"""The artifact magics in a real IPython shell: attach, detach, save, list, and their errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from jupyter_artifacts.errors import InUse
+
+
+def test_loading_is_light():
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "before = set(sys.modules)\n"
+        "ip.run_line_magic('load_ext', 'jupyter_artifacts')\n"
+        "new = set(sys.modules) - before\n"
+        "heavy = sorted(m for m in new if m.startswith(('jupyter_artifacts.store', 'jupyter_artifacts.jobs', "
+        "'ipywidgets', 'sqlite3', 'blake3', 'fsspec', 'tqdm')))\n"
+        "assert not heavy, heavy\n"
+        "assert 'attach_checkpoint' in ip.magics_manager.magics['line']\n"
+        "assert 'train' in ip.magics_manager.magics['cell']\n"
+        "import jupyter_artifacts\n"
+        "assert 'jupyter_artifacts.kernel.sdk' not in sys.modules\n"
+        "from jupyter_artifacts import Client\n"
+        "assert Client.__name__ == 'Client'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_attach_checkpoint_materializes_leases_and_sets_env(nb, sample):
+    src = sample({"weights.bin": "w" * 100, "config/model.yml": "layers: 3\n"})
+    nb.store.create("checkpoint", "base", str(src))
+    out = nb.run("%attach_checkpoint base")
+    target = nb.folder / "checkpoint" / "base"
+    assert f"Attached checkpoint base:v1 at {target}" in out
+    assert (target / "weights.bin").read_text() == "w" * 100
+    assert (target / "config" / "model.yml").exists()
+    assert os.environ["ML_CHECKPOINT_PATH"] == str(nb.folder / "checkpoint")
+    with pytest.raises(InUse) as err:
+        nb.store.delete("base", "checkpoint")
+    assert f"kernel {os.getpid()} ({nb.folder})" in err.value.message
+    # attaching the same checkpoint again is a no-op
+    assert "Attached checkpoint base:v1" in nb.run("%attach_checkpoint base:v1")
+    out = nb.run("%attached")
+    assert "base:v1" in out and str(target) in out
+
+
+def test_attach_as_other_name_and_conflicts(nb, sample):
+    nb.store.create("checkpoint", "base", str(sample({"a.txt": "one"})))
+    nb.store.create("checkpoint", "base", str(sample({"a.txt": "two"}, name="src2")))
+    nb.run("%attach_checkpoint base:v1")
+    message = nb.fail("%attach_checkpoint base:v2")
+    assert "checkpoint/base already holds base:v1" in message and "--as" in message
+    nb.run("%attach_checkpoint base:v2 --as newer")
+    assert (nb.folder / "checkpoint" / "newer" / "a.txt").read_text() == "two"
+    assert (nb.folder / "checkpoint" / "base" / "a.txt").read_text() == "one"
+
+
+def test_existing_folder_reused_when_same_refused_when_different(nb, sample):
+    nb.store.create("checkpoint", "base", str(sample({"a.txt": "one", "sub/b.txt": "b"})))
+    nb.run("%attach_checkpoint base")
+    nb.run("%detach_checkpoint base --keep")
+    assert (nb.folder / "checkpoint" / "base" / "a.txt").exists()
+    assert "ML_CHECKPOINT_PATH" not in os.environ
+    out = nb.run("%attach_checkpoint base")  # the folder a previous kernel left holds the same files
+    assert "already there" in out
+    nb.run("%detach_checkpoint base --keep")
+    (nb.folder / "checkpoint" / "base" / "a.txt").write_text("changed by hand")
+    message = nb.fail("%attach_checkpoint base")
+    assert "checkpoint/base already exists" in message and "other content" in message
+    assert (nb.folder / "checkpoint" / "base" / "a.txt").read_text() == "changed by hand"
+    nb.store.delete("base", "checkpoint")  # the failed attach left no lease behind
+
+
+def test_detach_releases_and_removes(nb, sample):
+    nb.store.create("checkpoint", "base", str(sample({"a.txt": "one"})))
+    nb.run("%attach_checkpoint base")
+    out = nb.run("%detach_checkpoint base")
+    assert "Detached checkpoint base:v1" in out
+    assert not (nb.folder / "checkpoint").exists()
+    assert "ML_CHECKPOINT_PATH" not in os.environ
+    nb.store.delete("base", "checkpoint")
+    message = nb.fail("%detach_checkpoint base")
+    assert message == "No checkpoint named 'base' is attached in this kernel (no checkpoint is attached)."
+
+
+def test_env_restored_to_previous_value(nb, sample, monkeypatch):
+    monkeypatch.setenv("ML_MODEL_PATH", "/somewhere")
+    nb.store.create("model", "m", str(sample({"m.bin": "m"})))
+    nb.run("%attach_model m")
+    assert os.environ["ML_MODEL_PATH"] == str(nb.folder / "models")
+    nb.run("%detach_model m")
+    assert os.environ["ML_MODEL_PATH"] == "/somewhere"
+
+
+def test_attach_model_and_dataset(nb, sample):
+    nb.store.create("model", "resnet", str(sample({"m.bin": "m"})))
+    nb.store.create("dataset", "digits", str(sample({"d.csv": "1,2"}, name="data-src")))
+    nb.run("%attach_model resnet")
+    nb.run("%attach_dataset digits --as train")
+    assert (nb.folder / "models" / "resnet" / "m.bin").exists()
+    assert (nb.folder / "data" / "train" / "d.csv").exists()
+    assert os.environ["ML_MODEL_PATH"] == str(nb.folder / "models")
+    assert os.environ["ML_DATA_PATH"] == str(nb.folder / "data")
+    nb.run("%detach_dataset train")
+    assert "ML_DATA_PATH" not in os.environ and "ML_MODEL_PATH" in os.environ
+
+
+def test_attach_errors_are_one_line(nb, sample):
+    nb.store.create("model", "resnet", str(sample({"m.bin": "m"})))
+    assert nb.fail("%attach_checkpoint nope") .startswith("No checkpoint named 'nope'.")
+    assert "there is a model" in nb.fail("%attach_checkpoint resnet")
+    assert "Invalid reference" in nb.fail("%attach_checkpoint 'a:b:c'")
+    assert "Invalid name" in nb.fail("%attach_model resnet --as a/b")
+    assert nb.fail("%attach_checkpoint").startswith("UsageError:")
+    assert "unrecognized arguments: --bogus" in nb.fail("%attach_checkpoint x --bogus")
+    assert not (nb.folder / "models" / "a").exists()
+
+
+def test_attach_public_checkpoint(nb, monkeypatch):
+    from jupyter_artifacts.kernel import actions
+
+    calls = []
+
+    def fake_fetch(store, public_id, progress=None):
+        calls.append(public_id)
+        folder = nb.folder.parent / "public-src"
+        folder.mkdir(exist_ok=True)
+        (folder / "unet.bin").write_text("u")
+        found, _total = store.list("checkpoint", name=public_id.replace("/", "-"))
+        return found[0] if found else store.create("checkpoint", public_id.replace("/", "-"), str(folder))
+
+    monkeypatch.setattr(actions, "fetch_public", fake_fetch)
+    out = nb.run("%attach_checkpoint --public stable-diffusion-v2-1")
+    assert "Attached public checkpoint stable-diffusion-v2-1" in out
+    assert (nb.folder / "checkpoint" / "stable-diffusion-v2-1" / "unet.bin").exists()
+    assert calls == ["stable-diffusion-v2-1"]
+    from jupyter_artifacts.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="Only checkpoints come from the public catalog"):
+        actions.session().attach("model", "x", public=True)
+
+
+def test_public_needs_the_catalog(nb, monkeypatch):
+    from jupyter_artifacts.kernel import actions
+
+    def missing(store, public_id, progress=None):
+        from jupyter_artifacts.errors import NotFound
+
+        raise NotFound(f"No public checkpoint {public_id!r}.")
+
+    monkeypatch.setattr(actions, "fetch_public", missing)
+    assert nb.fail("%attach_checkpoint --public nothing-like-it") == "No public checkpoint 'nothing-like-it'."
+
+
+def test_save_checkpoint_records_attached_inputs(nb, sample):
+    base = nb.store.create("checkpoint", "base", str(sample({"a.txt": "one"})))
+    nb.run("%attach_checkpoint base")
+    nb.write("output/result.txt", "trained")
+    out = nb.run("%save_checkpoint output finetuned --alias best")
+    assert "Saved output/ as checkpoint finetuned:v1 (1 file, 7 B)" in out
+    saved = nb.store.get("finetuned:best", "checkpoint")
+    assert saved.file_count == 1 and saved.source["path"] == str(nb.folder / "output")
+    assert [i["id"] for i in saved.inputs] == [base.id]
+    lineage = nb.store.lineage("finetuned", "checkpoint")
+    assert [(n["reference"], n["relation"]) for n in lineage["upstream"]] == [("base:v1", "input")]
+
+
+def test_save_model_defaults_to_models_folder(nb):
+    nb.write("models/model.pt", "pt")
+    out = nb.run("%save_model my-model")
+    assert "Saved models/ as model my-model:v1" in out
+    nb.write("models/model.pt", "pt2")
+    assert "my-model:v2" in nb.run("%save_model models my-model")
+    assert nb.store.get("my-model", "model").version == 2
+
+
+def test_save_errors(nb):
+    message = nb.fail("%save_checkpoint output ckpt")
+    assert message.startswith("There is no output/ folder in ")
+    nb.write("output/x.txt")
+    assert "Invalid name" in nb.fail("%save_checkpoint output 'bad/name'")
+    assert "at most a folder and a name" in nb.fail("%save_checkpoint output a b")
+    assert nb.fail("%save_checkpoint").startswith("UsageError:")
+
+
+def test_artifacts_table(nb, sample):
+    assert nb.run("%artifacts").strip() == "No artifacts yet."
+    nb.store.create("checkpoint", "ck", str(sample({"a.txt": "one"})))
+    nb.store.create("model", "mo", str(sample({"m.txt": "m"}, name="m")))
+    out = nb.run("%artifacts")
+    assert out.splitlines()[0].split()[:3] == ["KIND", "REFERENCE", "ALIASES"]
+    assert "ck:v1" in out and "mo:v1" in out
+    out = nb.run("%artifacts models")
+    assert "mo:v1" in out and "ck:v1" not in out
+    assert "ck:v1" in nb.run("%artifacts --filter ck")
+    assert nb.run("%artifacts --filter zzz").strip() == "Nothing matches."
+    assert nb.fail("%artifacts widgets").startswith("Unknown kind 'widget'")
+
+
+def test_table_html(nb, sample):
+    from jupyter_artifacts.kernel.display import artifacts_table
+
+    nb.store.create("checkpoint", "ck", str(sample({"a.txt": "one"})))
+    html = artifacts_table(*nb.store.list())._repr_html_()
+    assert "<table>" in html and "ck:v1" in html
+
+
+def test_help_shows_usage(ip):
+    doc = ip.find_line_magic("attach_checkpoint").__doc__
+    assert "%attach_checkpoint [--public] [--as NAME] REF" in doc
+    assert "ML_CHECKPOINT_PATH" in doc
+    for name in ("detach_checkpoint", "attach_model", "attach_dataset", "save_checkpoint", "save_model",
+                 "artifacts", "jobs", "job_logs", "stop_job"):
+        assert f"%{name}" in ip.find_line_magic(name).__doc__, name
+    for name in ("train", "infer"):
+        assert f"%%{name}" in ip.find_cell_magic(name).__doc__, name
