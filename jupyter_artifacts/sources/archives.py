@@ -128,6 +128,17 @@ def _zip_entries(zf: zipfile.ZipFile, archive: str) -> list[Entry]:
     return entries
 
 
+def _bz2_holds_tar(path: str) -> bool:
+    """Whether a .bz2 file is a compressed tar (its first block is a valid tar header)."""
+    try:
+        with bz2.open(path, "rb") as f:
+            block = f.read(tarfile.BLOCKSIZE)
+        tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+        return True
+    except (tarfile.TarError, OSError, EOFError, ValueError):
+        return False
+
+
 def _bz2_size(path: str, limit: int | None) -> int:
     """The size of a plain .bz2 file's content, counted without writing it (stops past the limit)."""
     total = 0
@@ -227,6 +238,8 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
         with zf:
             entries = _zip_entries(zf, label)
             total = sum(e.size for e in entries if e.kind == "file")
+            if not any(e.kind != "dir" for e in entries):
+                raise InvalidInput(f"{label} holds no files; nothing was saved.")
             refuse_size(total)
             writer = _Writer(dest)
             writer_budget[0] = total
@@ -245,12 +258,12 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
                         raise InvalidInput(f"{label} is damaged at {e.name!r} ({exc}).") from exc
             return sum(1 for e in entries if e.kind != "dir")
 
+    if suffix == ".bz2" and not _bz2_holds_tar(path):
+        return _extract_bz2(path, dest, label, refuse_size, limit)
     try:
         tar = tarfile.open(path, "r:*")
     except tarfile.ReadError as exc:
-        if suffix != ".bz2":
-            raise InvalidInput(f"{label} is not a valid tar file ({exc}).") from exc
-        return _extract_bz2(path, dest, label, refuse_size, limit)
+        raise InvalidInput(f"{label} is not a valid tar file ({exc}).") from exc
     with tar:
         try:
             entries = _tar_entries(tar, label)
@@ -259,6 +272,8 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
                 raise
             raise InvalidInput(f"{label} is damaged ({exc}).") from exc
         total = sum(e.size for e in entries if e.kind == "file")
+        if not any(e.kind != "dir" for e in entries):
+            raise InvalidInput(f"{label} holds no files; nothing was saved.")
         refuse_size(total)
         writer = _Writer(dest)
         writer_budget[0] = total
