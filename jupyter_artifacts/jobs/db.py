@@ -207,6 +207,11 @@ class JobsDB:
         with self.transaction() as db:
             db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*values, job_id))
 
+    def ended_without_gc(self) -> list[str]:
+        marks = ",".join("?" * len(TERMINAL))
+        return [r[0] for r in self.conn.execute(
+            f"SELECT id FROM jobs WHERE gc_done = 0 AND state IN ({marks})", TERMINAL)]
+
     def jobs_using(self, artifact_id: str, exclude: str | None = None) -> list[str]:
         rows = self.conn.execute(
             "SELECT DISTINCT j.name, j.id FROM job_inputs i JOIN jobs j ON j.id = i.job_id "

@@ -244,8 +244,11 @@ class JobManager:
         """Fail workers whose supervisor is gone, free what they held, and collect ended jobs."""
         with schedule_lock(self.jobs_dir):
             ended = reconcile(self.db, self.jobs_dir)
-        for job_id in ended:
-            for w in self.db.workers(job_id):
+        for job_id in set(ended) | set(self.db.ended_without_gc()):
+            workers = self.db.workers(job_id)
+            if any(w["supervisor"] and procs.alive(w["supervisor"]) for w in workers):
+                continue  # its last supervisor is collecting it now
+            for w in workers:
                 for lease_id in w["leases"] or []:
                     self.store.release_lease(lease_id)
             try:
@@ -309,7 +312,9 @@ class JobManager:
 
     def get(self, job_ref: str) -> Job:
         with self._lock:
-            return self._job(self._job_id(job_ref))
+            job_id = self._job_id(job_ref)
+            self.reconcile()
+            return self._job(job_id)
 
     def list(self, state: str | None = None, name: str | None = None, limit: int = 100, offset: int = 0) -> list[Job]:
         """Jobs, newest first; reconciles jobs whose supervisor died on the way."""

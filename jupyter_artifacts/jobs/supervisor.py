@@ -31,6 +31,7 @@ SPAWN_GRACE = 60.0  # a queued row without a supervisor token is someone's spawn
 MEMORY_MARKERS = (b"MemoryError", b"Cannot allocate memory", b"Unable to allocate", b"std::bad_alloc",
                   b"out of memory", b"xmalloc: cannot allocate")
 PR_SET_PDEATHSIG = 1
+SHELL_CHARS = set(";&|<>()$`\\\n*?[]#~={}!")
 
 
 def jobs_dir_for(db_path: str) -> str:
@@ -62,6 +63,14 @@ def kill_group(pgid: int | None, sig: int) -> bool:
         return False
     try:
         os.killpg(pgid, sig)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
         return True
     except (ProcessLookupError, PermissionError):
         return False
@@ -400,6 +409,8 @@ class Supervisor:
                     return ["/bin/bash", script, *words[1:]]
                 if os.access(script, os.X_OK):
                     return [script, *words[1:]]
+        if words and not any(c in command for c in SHELL_CHARS):
+            return words  # a plain command line: no shell in between, so signals reach the program itself
         return ["/bin/sh", "-c", command]
 
     def run_worker(self) -> int:
@@ -467,6 +478,12 @@ class Supervisor:
                 killed = True
                 self.log("grace period over: SIGKILL sent")
                 kill_group(self.proc.pid, signal.SIGKILL)
+        if stopping_since is not None and not killed:
+            # the leader is gone; give what it started the rest of the grace period to end
+            while group_alive(self.proc.pid) and time.time() - stopping_since <= grace:
+                time.sleep(RUN_POLL)
+            if group_alive(self.proc.pid):
+                self.log("grace period over: SIGKILL sent")
         kill_group(self.proc.pid, signal.SIGKILL)  # children it left behind end with it
         self.process_spool()
         return rc
