@@ -1,0 +1,368 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  ArtifactsClient,
+  createRequest,
+  defaultSaveName,
+  formatDuration,
+  formatSize,
+  gpuMemoryText,
+  holderText,
+  IArtifact,
+  ICreateForm,
+  IJobForm,
+  isActiveState,
+  jobDuration,
+  jobGpus,
+  jobRequest,
+  jobWorkers,
+  lineageTree,
+  matchesFilter,
+  normalizeLogChunk,
+  normalizePage,
+  pageInfo,
+  progressFraction,
+  progressText,
+  snapshotRequest,
+  sortNewestFirst,
+  stateLabel,
+  validateAlias,
+  validateCreateForm,
+  validateJobForm,
+  validateName,
+  validateSaveForm
+} from '../src/models';
+
+function artifact(patch: Partial<IArtifact>): IArtifact {
+  return {
+    id: '0'.repeat(32),
+    kind: 'checkpoint',
+    name: 'run',
+    version: 1,
+    reference: 'run:v1',
+    aliases: [],
+    state: 'ready',
+    size: 0,
+    file_count: 0,
+    created_at: 0,
+    ...patch
+  };
+}
+
+const createForm = (patch: Partial<ICreateForm>): ICreateForm => ({
+  kind: 'checkpoint',
+  name: 'ckpt',
+  sourceType: 'local',
+  path: 'models',
+  endpoint: '',
+  branch: '',
+  kaggleType: 'dataset',
+  ...patch
+});
+
+const jobForm = (patch: Partial<IJobForm>): IJobForm => ({
+  type: 'training',
+  name: 'train',
+  command: 'python train.py',
+  gpus: '1',
+  cpu: '',
+  memory: '',
+  model: '',
+  checkpoints: '',
+  publicCheckpoints: false,
+  data: '',
+  output: 'checkpoint',
+  params: '',
+  ...patch
+});
+
+describe('formatting', () => {
+  it('formats sizes in SI units', () => {
+    expect(formatSize(0)).toBe('0 B');
+    expect(formatSize(999)).toBe('999 B');
+    expect(formatSize(1500)).toBe('1.5 KB');
+    expect(formatSize(123_456_789)).toBe('123 MB');
+    expect(formatSize(2_000_000_000_000)).toBe('2.0 TB');
+    expect(formatSize(undefined)).toBe('—');
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(5.7)).toBe('5s');
+    expect(formatDuration(185)).toBe('3m 05s');
+    expect(formatDuration(7380)).toBe('2h 03m');
+    expect(formatDuration(null)).toBe('—');
+    expect(formatDuration(-1)).toBe('—');
+  });
+
+  it('labels states', () => {
+    expect(stateLabel('downloading')).toBe('Downloading');
+    expect(stateLabel('weird')).toBe('Weird');
+    expect(stateLabel(undefined)).toBe('Unknown');
+    expect(isActiveState('pending')).toBe(true);
+    expect(isActiveState('running')).toBe(true);
+    expect(isActiveState('ready')).toBe(false);
+    expect(isActiveState('stopped')).toBe(false);
+  });
+});
+
+describe('progress', () => {
+  it('prefers bytes, falls back to files, and clamps', () => {
+    expect(progressFraction({ bytes_done: 50, bytes_total: 200 })).toBe(0.25);
+    expect(progressFraction({ bytes_done: 0, bytes_total: 0, files_done: 1, files_total: 4 })).toBe(0.25);
+    expect(progressFraction({ bytes_done: 300, bytes_total: 200 })).toBe(1);
+    expect(progressFraction({ bytes_done: 10 })).toBeNull();
+    expect(progressFraction(null)).toBeNull();
+  });
+
+  it('describes progress', () => {
+    expect(progressText({ bytes_done: 5_000_000, bytes_total: 10_000_000, files_done: 3, files_total: 7 })).toBe(
+      '50% · 5.0 MB of 10.0 MB · 3/7 files'
+    );
+    expect(progressText({ bytes_done: 2000 })).toBe('2.0 KB');
+    expect(progressText(undefined)).toBe('');
+  });
+});
+
+describe('lists', () => {
+  it('sorts newest first, then by version', () => {
+    const items = [
+      artifact({ id: 'a', created_at: 10, version: 1 }),
+      artifact({ id: 'b', created_at: 30, version: 1 }),
+      artifact({ id: 'c', created_at: 30, version: 2 })
+    ];
+    expect(sortNewestFirst(items).map(a => a.id)).toEqual(['c', 'b', 'a']);
+    expect(items.map(a => a.id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('filters like the server: name, reference, id, alias', () => {
+    const a = artifact({ name: 'ResNet', reference: 'ResNet:v2', aliases: ['best'], id: 'f'.repeat(32) });
+    expect(matchesFilter(a, 'resn')).toBe(true);
+    expect(matchesFilter(a, 'resnet:v2')).toBe(true);
+    expect(matchesFilter(a, 'best')).toBe(true);
+    expect(matchesFilter(a, 'bes')).toBe(false);
+    expect(matchesFilter(a, 'f'.repeat(32))).toBe(true);
+    expect(matchesFilter(a, '  ')).toBe(true);
+  });
+
+  it('pages 10,000 artifacts', () => {
+    expect(pageInfo(0, 50, 10_000)).toEqual({ page: 1, pages: 200, first: 1, last: 50, hasPrevious: false, hasNext: true });
+    expect(pageInfo(9_950, 50, 10_000)).toMatchObject({ page: 200, first: 9_951, last: 10_000, hasNext: false });
+    expect(pageInfo(0, 50, 0)).toMatchObject({ page: 1, pages: 1, first: 0, last: 0, hasNext: false });
+  });
+
+  it('normalizes list answers', () => {
+    expect(normalizePage([artifact({})]).total).toBe(1);
+    expect(normalizePage({ artifacts: [], total: 12 }).total).toBe(12);
+  });
+});
+
+describe('validation', () => {
+  it('checks names like the store', () => {
+    expect(validateName('my model-1.2_b')).toBeUndefined();
+    expect(validateName('')).toMatch(/Give a name/);
+    expect(validateName('a/b')).toMatch(/'\/'/);
+    expect(validateName('a:b')).toMatch(/':'/);
+    expect(validateName(' a')).toMatch(/space/);
+    expect(validateName('é')).toMatch(/letters/);
+    expect(validateName('x'.repeat(201))).toMatch(/200/);
+    expect(validateName('..')).toBeDefined();
+  });
+
+  it('checks aliases', () => {
+    expect(validateAlias('best')).toBeUndefined();
+    expect(validateAlias('latest')).toBeDefined();
+    expect(validateAlias('v3')).toBeDefined();
+    expect(validateAlias('a b')).toBeDefined();
+  });
+
+  it('accepts each source type with its path form', () => {
+    const ok: Partial<ICreateForm>[] = [
+      { sourceType: 'local', path: 'models/run1' },
+      { sourceType: 'aws', path: 's3://bucket/key' },
+      { sourceType: 'gcp', path: 'gs://bucket/key' },
+      { sourceType: 'azure', path: 'az://container/path' },
+      { sourceType: 'azure', path: 'https://acct.blob.core.windows.net/c/p' },
+      { sourceType: 'git', path: 'git@github.com:owner/repo.git', branch: 'dev' },
+      { sourceType: 'hf', path: 'datasets/owner/name' },
+      { sourceType: 'kaggle', path: 'owner/name', kaggleType: 'dataset' },
+      { sourceType: 'wasabi', path: 's3://b/k', endpoint: 'https://s3.eu-central-1.wasabisys.com' },
+      { sourceType: 'web', path: 'https://example.org/m.tar.gz' },
+      { sourceType: 'public', path: 'resnet18' }
+    ];
+    for (const patch of ok) {
+      expect([patch.sourceType, validateCreateForm(createForm(patch))]).toEqual([patch.sourceType, {}]);
+    }
+  });
+
+  it('shows what is wrong, field by field', () => {
+    expect(validateCreateForm(createForm({ name: '', path: '' }))).toEqual({
+      name: 'Give a name.',
+      path: 'Give a path.'
+    });
+    expect(validateCreateForm(createForm({ sourceType: 'aws', path: 'gs://b/k' })).path).toMatch(/s3:\/\//);
+    expect(validateCreateForm(createForm({ sourceType: 'hf', path: 'just-a-name' })).path).toMatch(/NAMESPACE\/REPO/);
+    expect(validateCreateForm(createForm({ sourceType: 'local', path: 'https://x/y' })).path).toMatch(/not a URL/);
+    expect(validateCreateForm(createForm({ sourceType: 'wasabi', path: 's3://b/k' })).endpoint).toMatch(/endpoint/);
+    expect(validateCreateForm(createForm({ sourceType: 'git', path: 'https://h/r.git', branch: 'a b' })).branch).toBeDefined();
+    expect(validateCreateForm(createForm({ sourceType: 'kaggle', path: 'x', kaggleType: '' })).kaggleType).toBeDefined();
+    expect(validateCreateForm(createForm({ sourceType: 'nope' })).sourceType).toBeDefined();
+  });
+
+  it('sends only the fields of the chosen source type', () => {
+    expect(createRequest(createForm({ sourceType: 'hf', path: ' a/b ', branch: 'main', endpoint: 'x' }))).toEqual({
+      kind: 'checkpoint',
+      name: 'ckpt',
+      path: 'a/b',
+      source_type: 'hf',
+      branch: 'main'
+    });
+    expect(createRequest(createForm({ sourceType: 'kaggle', path: 'titanic', kaggleType: 'competition' })).kaggle_type).toBe('competition');
+    expect(createRequest(createForm({ sourceType: 'local' }))).not.toHaveProperty('branch');
+  });
+});
+
+describe('save to', () => {
+  it('builds the snapshot request of a notebook or a folder', () => {
+    const form = { kind: 'model' as const, folder: 'output' as const, name: 'nb' };
+    expect(snapshotRequest({ path: 'work/train.ipynb', type: 'notebook' }, form)).toEqual({
+      notebook: 'work/train.ipynb',
+      folder: 'output',
+      kind: 'model',
+      name: 'nb'
+    });
+    expect(snapshotRequest({ path: 'work', type: 'directory' }, form)).toMatchObject({ dir: 'work' });
+  });
+
+  it('proposes a valid default name', () => {
+    expect(defaultSaveName('work/Train Me (1).ipynb')).toBe('Train Me -1-');
+    expect(validateName(defaultSaveName('work/Train Me (1).ipynb'))).toBeUndefined();
+    expect(defaultSaveName('')).toBe('snapshot');
+    expect(defaultSaveName('é.ipynb')).toBe('snapshot');
+  });
+
+  it('validates the form', () => {
+    expect(validateSaveForm({ kind: 'checkpoint', folder: 'models', name: 'x' })).toEqual({});
+    expect(Object.keys(validateSaveForm({ kind: 'x' as any, folder: 'y' as any, name: '' }))).toEqual(['name', 'kind', 'folder']);
+  });
+});
+
+describe('jobs', () => {
+  it('validates the job form', () => {
+    expect(validateJobForm(jobForm({}))).toEqual({});
+    const errors = validateJobForm(jobForm({ name: '', command: ' ', gpus: '-1', cpu: 'x', memory: '8 potatoes', params: '[1]' }));
+    expect(Object.keys(errors).sort()).toEqual(['command', 'cpu', 'gpus', 'memory', 'name', 'params']);
+    expect(validateJobForm(jobForm({ type: 'inference' })).model).toBeDefined();
+    expect(validateJobForm(jobForm({ type: 'inference', checkpoints: 'a:v1' }))).toEqual({});
+    expect(validateJobForm(jobForm({ memory: '512M', cpu: '0.5' }))).toEqual({});
+  });
+
+  it('builds the job request like the widget', () => {
+    expect(
+      jobRequest(jobForm({ gpus: '2', memory: '8G', cpu: '2', model: 'm:v1', checkpoints: 'a, b', data: 'd:v1', params: '{"lr": [0.1, 0.01]}' }))
+    ).toEqual({
+      type: 'training',
+      name: 'train',
+      command: 'python train.py',
+      resources: { gpus: 2, cpu: 2, memory: '8G' },
+      output: 'checkpoint',
+      model: 'm:v1',
+      checkpoints: ['a', 'b'],
+      data: ['d:v1'],
+      hyperparameters: { lr: [0.1, 0.01] }
+    });
+    expect(jobRequest(jobForm({ checkpoints: 'resnet18', publicCheckpoints: true }))).toMatchObject({
+      public_checkpoints: ['resnet18']
+    });
+    expect(jobRequest(jobForm({ gpus: '' })).resources).toEqual({ gpus: 0 });
+  });
+
+  it('reads workers, GPUs and durations', () => {
+    const job = {
+      id: 'j',
+      name: 'train',
+      state: 'running',
+      started_at: 100,
+      workers: [
+        { idx: 0, state: 'running', gpus: [0] },
+        { idx: 1, state: 'running', gpus: [1, 0] }
+      ]
+    };
+    expect(jobWorkers(job).map(w => w.index)).toEqual([0, 1]);
+    expect(jobGpus(job)).toEqual([0, 1]);
+    expect(jobDuration(job, 160)).toBe(60);
+    expect(jobDuration({ ...job, ended_at: 130 }, 1000)).toBe(30);
+    expect(jobDuration({ ...job, started_at: null })).toBeNull();
+  });
+
+  it('reads log answers of either shape', () => {
+    expect(normalizeLogChunk({ text: 'héllo\n', next_offset: 7 }, 0)).toEqual({ text: 'héllo\n', offset: 7, eof: false });
+    expect(normalizeLogChunk({ text: 'héllo\n' }, 3)).toEqual({ text: 'héllo\n', offset: 10, eof: false });
+    expect(normalizeLogChunk({ lines: ['a', 'b'], offset: 9, eof: true }, 5)).toEqual({ text: 'a\nb\n', offset: 9, eof: true });
+  });
+});
+
+describe('GPUs', () => {
+  it('describes holders and memory', () => {
+    expect(holderText({ index: 0 })).toBe('free');
+    expect(holderText({ index: 0, holder: { job_name: 'train', worker: 1 } })).toBe('train (worker 1)');
+    expect(holderText({ index: 0, holders: ['a', 'b'] })).toBe('a, b');
+    expect(gpuMemoryText({ index: 0, memory_used: 4e9, memory_total: 16e9 })).toBe('4.0 GB / 16.0 GB (25%)');
+    expect(gpuMemoryText({ index: 0 })).toBe('—');
+  });
+});
+
+describe('lineage', () => {
+  it('shows what made it, what it refers to and what used it', () => {
+    const tree = lineageTree({
+      id: 'x',
+      reference: 'ckpt:v2',
+      produced_by: { job_name: 'train', worker: 0, params: { lr: 0.1 } },
+      inputs: [{ reference: 'data:v1', role: 'data' }],
+      upstream: [{ id: 'm', reference: 'base:v1', kind: 'model', relation: 'ref', children: [] }],
+      downstream: [{ id: 'd', reference: 'ckpt:v3', kind: 'checkpoint', relation: 'input', children: [] }]
+    });
+    expect(tree.map(n => n.label)).toEqual(['Made by', 'Refers to', 'Used by']);
+    expect(tree[0].children.map(n => n.label)).toEqual(['job train · worker 0 · lr=0.1', 'input data:v1 (data)']);
+    expect(tree[0].children[1].reference).toBe('data:v1');
+    expect(tree[1].children[0].label).toBe('base:v1 (model, ref)');
+    expect(tree[2].children[0].reference).toBe('ckpt:v3');
+  });
+});
+
+describe('ArtifactsClient', () => {
+  function client(answers: Record<string, unknown>) {
+    const urls: string[] = [];
+    const settings = ServerConnection.makeSettings({
+      baseUrl: 'http://h/base/',
+      fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
+        const request = input instanceof Request ? input : new Request(String(input), init);
+        const path = new URL(request.url).pathname.replace('/base/jupyter-artifacts/api/', '');
+        urls.push(`${request.method} ${request.url}`);
+        return new Response(JSON.stringify(answers[path] ?? {}), { status: 200 });
+      },
+      Request,
+      Headers
+    });
+    return { api: new ArtifactsClient(settings), urls };
+  }
+
+  it('lists a page of one kind with the filter', async () => {
+    const { api, urls } = client({ artifacts: { artifacts: [artifact({})], total: 9000, next_offset: 50 } });
+    const page = await api.listArtifacts({ kind: 'model', q: ' res ', offset: 50 });
+    expect(page.total).toBe(9000);
+    expect(urls[0]).toMatch(/^GET http:\/\/h\/base\/jupyter-artifacts\/api\/artifacts\?kind=model&q=res&limit=50&offset=50/);
+  });
+
+  it('addresses an artifact by its encoded reference', async () => {
+    const { api, urls } = client({});
+    await api.deleteArtifact('my run:v2', 'checkpoint');
+    expect(urls[0]).toMatch(/^DELETE http:\/\/h\/base\/jupyter-artifacts\/api\/artifacts\/my%20run%3Av2\?kind=checkpoint(&\d+)?$/);
+    expect(api.fileUrl('a:v1', 'sub/w.bin')).toBe('http://h/base/jupyter-artifacts/api/artifacts/a%3Av1/files/sub/w.bin');
+  });
+
+  it('accepts GPU and job lists of either shape', async () => {
+    const { api } = client({ gpus: [{ index: 0 }], jobs: { jobs: [{ id: 'j', name: 'n', state: 'queued' }] } });
+    expect((await api.gpus()).gpus).toHaveLength(1);
+    expect((await api.jobs())[0].id).toBe('j');
+  });
+});
