@@ -12,7 +12,9 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import fsspec
 import pytest
+from fsspec.spec import AbstractFileSystem
 
 
 def free_port() -> int:
@@ -305,3 +307,84 @@ def git_repo(tmp_path_factory):
     yield Repo()
     httpd.shutdown()
     httpd.server_close()
+
+
+# -- file systems whose transports cannot be reached from here (hf, gcs, abfs) ------------------
+class RecordingFS(AbstractFileSystem):
+    """Files under `base/<path>`; every constructor call and method call is recorded."""
+
+    protocol = "recording"
+    base = ""
+    calls: list = []
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        RecordingFS.calls.append(("init", self.protocol, options))
+
+    @classmethod
+    def _strip_protocol(cls, path):
+        path = path.split("://", 1)[1] if "://" in path else path
+        return path.rstrip("/")
+
+    def _local(self, path):
+        return os.path.join(self.base, self._strip_protocol(path))
+
+    def _info(self, path, local):
+        kind = "directory" if os.path.isdir(local) else "file"
+        return {"name": self._strip_protocol(path), "type": kind, "size": os.path.getsize(local) if kind == "file" else 0}
+
+    def info(self, path, **kwargs):
+        RecordingFS.calls.append(("info", path))
+        local = self._local(path)
+        if not os.path.exists(local):
+            raise FileNotFoundError(path)
+        return self._info(path, local)
+
+    def find(self, path, maxdepth=None, withdirs=False, detail=False, **kwargs):
+        RecordingFS.calls.append(("find", path))
+        root = self._local(path)
+        if not os.path.isdir(root):
+            raise FileNotFoundError(path)
+        found = {}
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                local = os.path.join(folder, name)
+                remote = self._strip_protocol(path) + "/" + os.path.relpath(local, root).replace(os.sep, "/")
+                found[remote] = self._info(remote, local)
+        return found if detail else sorted(found)
+
+    def get_file(self, rpath, lpath, callback=None, **kwargs):
+        RecordingFS.calls.append(("get_file", rpath))
+        shutil.copyfile(self._local(rpath), lpath)
+        if callback is not None:
+            callback.relative_update(os.path.getsize(lpath))
+
+
+@pytest.fixture
+def recording(tmp_path):
+    """Register the recording file system for hf, gcs and abfs for one test."""
+    from fsspec.registry import _registry
+
+    saved = {p: _registry.get(p) for p in ("hf", "gcs", "abfs")}
+    classes = {}
+    for protocol in saved:
+        classes[protocol] = type(f"Recording_{protocol}", (RecordingFS,), {"protocol": protocol})
+        fsspec.register_implementation(protocol, classes[protocol], clobber=True)
+    RecordingFS.base = str(tmp_path / "remote")
+    RecordingFS.calls = []
+
+    class Recording:
+        calls = RecordingFS.calls
+
+        @staticmethod
+        def put(rel: str, data: str) -> None:
+            path = tmp_path / "remote" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(data)
+
+    yield Recording()
+    for protocol, cls in saved.items():
+        if cls is None:
+            _registry.pop(protocol, None)
+        else:
+            fsspec.register_implementation(protocol, cls, clobber=True)

@@ -1,0 +1,115 @@
+"""Datasets from manifests of JSON lines {"url", "path"}: validated first, then fetched in parallel."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jupyter_artifacts.errors import InvalidInput, NotFound
+from jupyter_artifacts.sources import create_from_source
+from jupyter_artifacts.sources.manifests import parse_manifest_text
+
+
+def write_manifest(tmp_path, lines: list) -> str:
+    path = tmp_path / "manifest.jsonl"
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines) + "\n")
+    return str(path)
+
+
+def contents(store, artifact) -> dict[str, bytes]:
+    return {p: store.root.read_blob(e["digest"]) for p, e in store.catalog.manifest(artifact.id).items()}
+
+
+def test_manifest_fetches_every_url_to_its_path(store, web, ftp, s3, git_repo, tmp_path):
+    local = tmp_path / "local-notes.txt"
+    local.write_text("notes")
+    s3_url = s3.put("shards/shard-0.parquet", b"parquet-bytes")
+    web.put("tree/x.txt", "x")
+    web.put("tree/y/z.txt", "z")
+    lines = [
+        {"url": web.put("m/train.csv", "a,b\n"), "path": "train/train.csv"},
+        {"url": f"{web.url}/tree/", "path": "tree"},
+        {"url": ftp.put("m/labels.txt", "cat\ndog\n"), "path": "labels/labels.txt"},
+        {"url": s3_url, "path": "shards/0.parquet", "endpoint": s3.url},
+        {"url": str(local), "path": "notes.txt"},
+        {"url": git_repo.file_url, "path": "code"},
+        "",
+        "# comments and blank lines are skipped",
+    ]
+    artifact = create_from_source(store, "dataset", "mixed", manifest=write_manifest(tmp_path, lines))
+    got = contents(store, artifact)
+    assert got["train/train.csv"] == b"a,b\n"
+    assert got["tree/x.txt"] == b"x" and got["tree/y/z.txt"] == b"z"
+    assert got["labels/labels.txt"] == b"cat\ndog\n"
+    assert got["shards/0.parquet"] == b"parquet-bytes"
+    assert got["notes.txt"] == b"notes"
+    assert got["code/README.md"] == b"# demo\n"
+    assert artifact.source["type"] == "manifest" and artifact.source["entries"] == 6
+
+
+def test_bad_line_is_reported_with_its_number_before_anything_is_fetched(store, web, tmp_path):
+    good = web.put("bad/ok.csv", "ok")
+    lines = [
+        {"url": good, "path": "ok.csv"},
+        {"url": good, "path": "ok2.csv"},
+        '{"url": "https://example.com/x", "path": ',
+        {"url": good},
+        {"url": "gs://bucket/key", "path": "../outside.csv"},
+        {"url": good, "path": "/abs.csv"},
+        {"url": "svn://nope", "path": "x"},
+        {"url": good, "path": "ok.csv"},
+    ]
+    with pytest.raises(InvalidInput) as info:
+        create_from_source(store, "dataset", "bad", manifest=write_manifest(tmp_path, lines))
+    message = info.value.message
+    assert "line 3: not valid JSON" in message
+    assert 'line 4: "path" must be a non-empty string' in message
+    assert "line 5: path '../outside.csv' escapes the dataset root" in message
+    assert "line 6:" in message and "absolute" in message
+    assert "line 7:" in message
+    assert "nothing was fetched" in message
+    assert len(info.value.details["errors"]) == 6
+    assert web.requests == []  # nothing was fetched
+    assert store.list()[1] == 0
+
+
+def test_paths_that_collide_are_refused():
+    text = "\n".join(json.dumps(x) for x in [{"url": "https://e.com/a", "path": "data"},
+                                              {"url": "https://e.com/b", "path": "data/b.csv"}])
+    with pytest.raises(InvalidInput, match="line 2: path 'data/b.csv' collides with line 1"):
+        parse_manifest_text(text)
+
+
+def test_a_failing_url_fails_the_dataset_with_its_line(store, web, tmp_path, monkeypatch):
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_FETCH_ATTEMPTS", "2")
+    lines = [{"url": web.put("f/ok.csv", "ok"), "path": "ok.csv"},
+             {"url": f"{web.url}/f/missing.csv", "path": "missing.csv"}]
+    with pytest.raises(NotFound) as info:
+        create_from_source(store, "dataset", "partial", manifest=write_manifest(tmp_path, lines))
+    assert "line 2" in info.value.message
+    failed = store.get("partial:v1")
+    assert failed.state == "failed" and "line 2" in failed.error
+    web.put("f/missing.csv", "here now")
+    assert create_from_source(store, "dataset", "partial", manifest=write_manifest(tmp_path, lines)).version == 2
+
+
+def test_many_urls_in_parallel_with_progress(store, web, tmp_path):
+    lines = [{"url": web.put(f"many/{i}.bin", bytes([i]) * 100), "path": f"part-{i:03d}.bin"} for i in range(40)]
+    calls = []
+    artifact = create_from_source(store, "dataset", "many", manifest=write_manifest(tmp_path, lines),
+                                  progress=lambda *a: calls.append(a))
+    assert artifact.file_count == 40 and artifact.size == 4000
+    assert calls[-1][:2] == (4000, 40)
+
+
+def test_manifest_and_path_together_are_refused(store, tmp_path):
+    with pytest.raises(InvalidInput, match="not both"):
+        create_from_source(store, "dataset", "x", "/tmp", manifest=write_manifest(tmp_path, []))
+
+
+def test_empty_or_missing_manifest(store, tmp_path):
+    with pytest.raises(InvalidInput, match="lists no files"):
+        create_from_source(store, "dataset", "x", manifest=write_manifest(tmp_path, ["", "# nothing"]))
+    with pytest.raises(NotFound, match="No such manifest"):
+        create_from_source(store, "dataset", "x", manifest=str(tmp_path / "absent.jsonl"))
