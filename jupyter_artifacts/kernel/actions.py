@@ -242,9 +242,7 @@ class Session:
         """Create an artifact from a path or a source (the SDK's `create`), relative to the notebook."""
         from ..sources import create_from_source
 
-        if isinstance(path, str) and "://" not in path and not os.path.isabs(os.path.expanduser(path)):
-            path = os.path.join(self.cwd, path)
-        return create_from_source(self.store, kind, name, path, progress=progress, **options)
+        return create_from_source(self.store, kind, name, path, progress=progress, cwd=self.cwd, **options)
 
     def delete_artifact(self, ref: str, kind: str | None = None) -> dict:
         return self.store.delete(ref, kind)
@@ -400,25 +398,12 @@ class Session:
 
 
 def list_public() -> list[dict]:
+    """The public checkpoint catalog as dicts (id, title, description, license, ...)."""
     try:
-        from ..sources import public
+        from ..sources.public import list_public as entries
     except ImportError:
         return []
-    for attr in ("list_public", "catalog", "public_catalog", "CATALOG"):
-        found = getattr(public, attr, None)
-        if found is None:
-            continue
-        items = found() if callable(found) else found
-        if isinstance(items, dict):
-            items = [{"id": k, **(v if isinstance(v, dict) else {})} for k, v in items.items()]
-        return [i if isinstance(i, dict) else {"id": getattr(i, "id", str(i)), **_fields(i)} for i in items]
-    return []
-
-
-def _fields(item: Any) -> dict:
-    if hasattr(item, "to_dict"):
-        return item.to_dict()
-    return {k: v for k, v in vars(item).items() if not k.startswith("_")} if hasattr(item, "__dict__") else {}
+    return [e.to_dict() for e in entries()]
 
 
 def fetch_public(store, public_id: str, progress: Progress | None = None):

@@ -88,3 +88,18 @@ def sample(tmp_path: Path):
         return base
 
     return make
+
+
+PUBLIC_ID = "stable-diffusion-v2-1"
+
+
+@pytest.fixture
+def mirror(tmp_path: Path, monkeypatch) -> Path:
+    """A local mirror of the public catalog holding one small checkpoint (no internet needed)."""
+    base = tmp_path / "mirror"
+    folder = base / PUBLIC_ID
+    folder.mkdir(parents=True)
+    (folder / "v2-1_768-ema-pruned.safetensors").write_bytes(b"\0" * 1000)
+    (folder / "README.md").write_text("A tiny stand-in for the public checkpoint.\n")
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_PUBLIC_MIRROR", str(base))
+    return base

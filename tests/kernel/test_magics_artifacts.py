@@ -93,7 +93,7 @@ def test_env_restored_to_previous_value(nb, sample, monkeypatch):
     monkeypatch.setenv("ML_MODEL_PATH", "/somewhere")
     nb.store.create("model", "m", str(sample({"m.bin": "m"})))
     nb.run("%attach_model m")
-    assert os.environ["ML_MODEL_PATH"] == str(nb.folder / "models")
+    assert os.environ["ML_MODEL_PATH"] == str(nb.folder / "models" / "m")
     nb.run("%detach_model m")
     assert os.environ["ML_MODEL_PATH"] == "/somewhere"
 
@@ -105,7 +105,7 @@ def test_attach_model_and_dataset(nb, sample):
     nb.run("%attach_dataset digits --as train")
     assert (nb.folder / "models" / "resnet" / "m.bin").exists()
     assert (nb.folder / "data" / "train" / "d.csv").exists()
-    assert os.environ["ML_MODEL_PATH"] == str(nb.folder / "models")
+    assert os.environ["ML_MODEL_PATH"] == str(nb.folder / "models" / "resnet")
     assert os.environ["ML_DATA_PATH"] == str(nb.folder / "data")
     nb.run("%detach_dataset train")
     assert "ML_DATA_PATH" not in os.environ and "ML_MODEL_PATH" in os.environ
@@ -122,40 +122,26 @@ def test_attach_errors_are_one_line(nb, sample):
     assert not (nb.folder / "models" / "a").exists()
 
 
-def test_attach_public_checkpoint(nb, monkeypatch):
+def test_attach_public_checkpoint(nb, mirror):
+    from jupyter_artifacts.errors import InvalidInput
     from jupyter_artifacts.kernel import actions
 
-    calls = []
-
-    def fake_fetch(store, public_id, progress=None):
-        calls.append(public_id)
-        folder = nb.folder.parent / "public-src"
-        folder.mkdir(exist_ok=True)
-        (folder / "unet.bin").write_text("u")
-        found, _total = store.list("checkpoint", name=public_id.replace("/", "-"))
-        return found[0] if found else store.create("checkpoint", public_id.replace("/", "-"), str(folder))
-
-    monkeypatch.setattr(actions, "fetch_public", fake_fetch)
     out = nb.run("%attach_checkpoint --public stable-diffusion-v2-1")
-    assert "Attached public checkpoint stable-diffusion-v2-1" in out
-    assert (nb.folder / "checkpoint" / "stable-diffusion-v2-1" / "unet.bin").exists()
-    assert calls == ["stable-diffusion-v2-1"]
-    from jupyter_artifacts.errors import InvalidInput
-
+    assert "Attached public checkpoint stable-diffusion-v2-1 (public.stable-diffusion-v2-1:v1)" in out
+    folder = nb.folder / "checkpoint" / "stable-diffusion-v2-1"
+    assert (folder / "README.md").exists()
+    nb.run("%detach_checkpoint stable-diffusion-v2-1")
+    nb.run("%attach_checkpoint --public stable-diffusion-v2-1 --as sd")  # fetched once: the same artifact
+    assert (nb.folder / "checkpoint" / "sd" / "README.md").exists()
+    found, total = nb.store.list("checkpoint")
+    assert total == 1
     with pytest.raises(InvalidInput, match="Only checkpoints come from the public catalog"):
         actions.session().attach("model", "x", public=True)
 
 
-def test_public_needs_the_catalog(nb, monkeypatch):
-    from jupyter_artifacts.kernel import actions
-
-    def missing(store, public_id, progress=None):
-        from jupyter_artifacts.errors import NotFound
-
-        raise NotFound(f"No public checkpoint {public_id!r}.")
-
-    monkeypatch.setattr(actions, "fetch_public", missing)
-    assert nb.fail("%attach_checkpoint --public nothing-like-it") == "No public checkpoint 'nothing-like-it'."
+def test_unknown_public_checkpoint(nb, mirror):
+    message = nb.fail("%attach_checkpoint --public stable-diffusion-v9")
+    assert message.startswith("No public checkpoint 'stable-diffusion-v9'.")
 
 
 def test_save_checkpoint_records_attached_inputs(nb, sample):

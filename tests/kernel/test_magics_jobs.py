@@ -1,0 +1,123 @@
+"""%%train, %%infer, %jobs, %job, %job_logs, %stop_job and %gpus on the fake GPU inventory."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from jupyter_artifacts.kernel import actions
+
+TRAIN = """
+import os
+from jupyter_artifacts import worker
+ckpt = os.environ.get("ML_CHECKPOINT_PATH")
+print("gpus", os.environ["CUDA_VISIBLE_DEVICES"], "checkpoints", sorted(os.listdir(ckpt)) if ckpt else None)
+p = worker.params({"lr": 0.1})
+worker.report(step=1, accuracy=0.5 + p["lr"])
+with open(os.path.join(os.environ["ML_OUTPUT_PATH"], "weights.txt"), "w") as f:
+    f.write(f"lr={p['lr']}")
+"""
+
+
+def test_train_wait_runs_the_cell_and_saves_the_output(nb, sample):
+    base = nb.store.create("checkpoint", "base", str(sample({"a.txt": "one"})))
+    out = nb.run(f"%%train --gpus 1 --checkpoint base --name fit --wait\n{TRAIN}")
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("Started training job 'fit' (") and lines[0].endswith("1 worker, 1 GPU")
+    assert lines[-1].startswith("Job 'fit' finished in ") and lines[-1].endswith("output: checkpoint Job - fit:v1")
+    output = nb.store.get("Job - fit", "checkpoint", manifest=True)
+    assert set(output.manifest) == {"weights.txt"}
+    assert output.produced_by["job_name"] == "fit"
+    assert [i["id"] for i in output.inputs] == [base.id]
+    job = actions.session().get_job("fit")
+    assert job.workers[0]["last_metrics"]["metrics"] == {"accuracy": 0.6}
+    logs = nb.run("%job_logs fit")
+    assert "gpus 0 checkpoints ['base']" in logs
+
+
+def test_train_returns_at_once_and_follow(nb):
+    out = nb.run("%%train --name sleepy\nimport time\ntime.sleep(1.5)\nprint('woke up')")
+    assert "Started training job 'sleepy'" in out
+    assert "Job 'sleepy' is queued" in out or "Job 'sleepy' is running" in out or "Job 'sleepy' is building" in out
+    assert actions.session().get_job("sleepy").state not in ("finished", "failed")
+    out = nb.run("%job_logs sleepy --follow")
+    assert "woke up" in out and "worker 0 finished" in out
+    assert actions.session().get_job("sleepy").state == "finished"
+
+
+def test_train_follow_streams_logs(nb):
+    out = nb.run("%%train --follow --name chatty\nfor i in range(3):\n    print('line', i)")
+    assert "line 0\nline 1\nline 2" in out
+    assert out.strip().splitlines()[-1].startswith("Job 'chatty' finished")
+
+
+def test_infer_with_a_model_and_a_grid(nb, sample):
+    nb.store.create("model", "clf", str(sample({"model.txt": "m"})))
+    nb.write("grid.json", json.dumps({"lr": [0.1, 0.2]}))
+    out = nb.run("%%infer --model clf --hyperparams grid.json --output-type model --name predict --wait\n"
+                 "import os\nassert os.path.exists(os.path.join(os.environ['ML_MODEL_PATH'], 'model.txt'))\n"
+                 + TRAIN)
+    assert "2 workers, 0 GPUs each" in out
+    job = actions.session().get_job("predict")
+    assert job.type == "inference" and job.state == "finished"
+    assert sorted(w["params"]["lr"] for w in job.workers) == [0.1, 0.2]
+    assert sorted(o["kind"] for o in job.outputs) == ["model", "model"]
+
+
+def test_shell_cell(nb):
+    out = nb.run("%%train --shell --name sh --follow\necho \"from the shell $ML_JOB_NAME\"")
+    assert "from the shell sh" in out
+
+
+def test_jobs_table_and_job(nb):
+    assert nb.run("%jobs").strip() == "No jobs yet. Start one with a %%train cell."
+    nb.run("%%train --name one --wait\nprint(1)")
+    out = nb.run("%jobs")
+    header = out.splitlines()[0].split()
+    assert header[:5] == ["ID", "NAME", "TYPE", "STATE", "WORKERS"]
+    assert "one" in out and "finished" in out
+    assert nb.run("%jobs --state running").strip() == "No running jobs."
+    out = nb.run("%job one")
+    assert out.startswith("Job one (training) finished") and "WORKER" in out
+
+
+def test_stop_job(nb):
+    nb.run("%%train --name long\nimport time\ntime.sleep(60)")
+    deadline = time.time() + 20
+    while actions.session().get_job("long").state != "running" and time.time() < deadline:
+        time.sleep(0.1)
+    out = nb.run("%stop_job long --wait")
+    assert out.strip() == f"Stopping job 'long' ({actions.session().get_job('long').id[:12]}): stopped"
+    assert "has already ended (stopped)" in nb.fail("%stop_job long")
+
+
+def test_failed_job_with_wait_is_one_error_line(nb, capsys):
+    nb.capsys.readouterr()
+    result = nb.ip.run_cell("%%train --name broken --wait\nraise SystemExit(3)")
+    out = nb.capsys.readouterr().out
+    assert not result.success
+    assert "Traceback" not in out
+    assert "Job 'broken' failed in" in out and "exited with code 3" in out
+
+
+def test_gpus(nb):
+    out = nb.run("%gpus")
+    assert out.splitlines()[0].split() == ["GPU", "NAME", "MEMORY", "HELD", "BY"]
+    assert out.count("Simulated GPU") == 2
+
+
+def test_job_errors_are_one_line(nb):
+    assert nb.fail("%%train --gpus 5\nprint(1)") == \
+        "The job asks for 5 GPUs but this host has 2 (fake inventory); ask for at most 2."
+    assert nb.fail("%%train --gpus many\nprint(1)").startswith("Invalid GPU count 'many'")
+    assert "cell body is empty" in nb.fail("%%train --name x\n")
+    assert nb.fail("%%train --name x\n   \n").startswith("The cell is empty")
+    assert nb.fail("%%train --checkpoint nope\nprint(1)").startswith("No checkpoint named 'nope'.")
+    assert nb.fail("%%train --hyperparams missing.json\nprint(1)").startswith("No such hyperparameters file")
+    assert nb.fail("%%train --env NOVALUE\nprint(1)") == "Invalid --env 'NOVALUE': use KEY=VALUE."
+    assert nb.fail("%%train --output-type somewhere\nprint(1)").startswith("Invalid output 'somewhere'")
+    assert nb.fail("%%train --bogus\nprint(1)").startswith("UsageError: unrecognized arguments: --bogus")
+    assert nb.fail("%job_logs nope").startswith("No job 'nope'")
+    assert nb.fail("%stop_job nope").startswith("No job 'nope'")
+    assert nb.fail("%jobs --state sideways").startswith("Unknown job state 'sideways'")
+    assert actions.session().list_jobs() == []  # nothing was started by a refused cell
