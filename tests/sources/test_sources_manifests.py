@@ -25,11 +25,11 @@ def test_manifest_fetches_every_url_to_its_path(store, web, ftp, s3, git_repo, t
     local = tmp_path / "local-notes.txt"
     local.write_text("notes")
     s3_url = s3.put("shards/shard-0.parquet", b"parquet-bytes")
-    web.put("tree/x.txt", "x")
-    web.put("tree/y/z.txt", "z")
+    web.put("mtree/x.txt", "x")
+    web.put("mtree/y/z.txt", "z")
     lines = [
         {"url": web.put("m/train.csv", "a,b\n"), "path": "train/train.csv"},
-        {"url": f"{web.url}/tree/", "path": "tree"},
+        {"url": f"{web.url}/mtree/", "path": "tree"},
         {"url": ftp.put("m/labels.txt", "cat\ndog\n"), "path": "labels/labels.txt"},
         {"url": s3_url, "path": "shards/0.parquet", "endpoint": s3.url},
         {"url": str(local), "path": "notes.txt"},
