@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -57,11 +58,18 @@ class ArtifactsApp(ExtensionApp):
     ).tag(config=True)
     public_mirror = Unicode(
         None, allow_none=True,
-        help="URL of a mirror of the public checkpoint catalog, for servers that cannot reach the original hosts.",
+        help="A mirror of the public checkpoints laid out as <id>/... (a local folder or a URL), for servers "
+             "that cannot reach the original hosts. Default: $JUPYTER_ARTIFACTS_PUBLIC_MIRROR.",
+    ).tag(config=True)
+    public_catalog = Unicode(
+        None, allow_none=True,
+        help="A JSON file of the site's own public checkpoints, added to the built-in ones. "
+             "Default: $JUPYTER_ARTIFACTS_PUBLIC_CATALOG.",
     ).tag(config=True)
     gpus = Unicode(
-        "auto",
-        help="GPU inventory: 'auto' (detect with NVML), 'none', or 'fake:N' (N pretend GPUs, for tests and demos).",
+        None, allow_none=True,
+        help="GPU inventory: 'auto' (detect with NVML or nvidia-smi), 'none', or 'fake:N' (N pretend GPUs, "
+             "for tests and demos). Default: $JUPYTER_ARTIFACTS_GPUS, else 'auto'.",
     ).tag(config=True)
     operation_workers = Int(2, help="How many long operations (snapshots, fetches) run at once; the rest queue.").tag(config=True)
     max_operations = Int(1000, help="How many finished operations are remembered for GET operations/{id}.").tag(config=True)
@@ -91,23 +99,31 @@ class ArtifactsApp(ExtensionApp):
         self.operation_manager = OperationManager(self.operation_workers, self.max_operations, self.log)
         self.request_executor = ThreadPoolExecutor(max_workers=max(1, self.request_workers),
                                                    thread_name_prefix="artifacts-api")
-        self.inventory = self._gpu_inventory()
+        self._job_manager = None
+        self._job_lock = threading.Lock()
+        from ..sources import public
+
+        public.configure(mirror=self.public_mirror, catalog=self.public_catalog)
         self.settings.update({
             "jupyter_artifacts_app": self,
             "jupyter_artifacts_store": store,
             "jupyter_artifacts_operations": self.operation_manager,
             "jupyter_artifacts_executor": self.request_executor,
             "jupyter_artifacts_root_dir": self.serverapp.root_dir,
-            "jupyter_artifacts_inventory": self.inventory,
         })
         self.log.info("jupyter-artifacts: store at %s", store.root.url)
 
-    def _gpu_inventory(self) -> Any:
-        """A callable returning the GPU inventory, when the jobs module provides one."""
-        return None
+    def job_manager(self) -> Any:
+        """The jobs API for this store, made on first use (it keeps its database next to the catalog)."""
+        with self._job_lock:
+            if self._job_manager is None:
+                from ..jobs import JobManager
+
+                self._job_manager = JobManager(self.store, inventory=self.gpus)
+            return self._job_manager
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(routes(gpus=self.inventory is not None))
+        self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
         self.operation_manager.shutdown(wait=False)

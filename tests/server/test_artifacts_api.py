@@ -213,8 +213,14 @@ async def test_bad_bodies_are_400_with_a_message(api, write_tree):
         assert isinstance(data, dict) and data["message"], (route, body)
     code, data = await api.post("artifacts", body={"kind": "model", "name": "n", "source": "d", "refs": ["ghost"]})
     assert code == 404 and "ghost" in data["message"]
-    code, data = await api.post("artifacts", body={"kind": "model", "name": "n", "source": "nowhere"})
+    code, data = await api.post("artifacts", body={"kind": "model", "name": "n", "source": "./nowhere"})
     assert code == 404 and "No such file" in data["message"]
+    code, data = await api.post("artifacts", body={"kind": "model", "name": "n", "source": "nowhere"})
+    assert code == 400 and "fits no other source type" in data["message"]
+    code, data = await api.post("artifacts", body={"kind": "model", "name": "n", "source": "s3://Bad_Bucket!/x"})
+    assert code == 400 and "bucket" in data["message"]
+    code, data = await api.post("artifacts", body={"kind": "model", "name": "n", "source": "d", "manifest": "m.jsonl"})
+    assert code == 400 and "not both" in data["message"]
 
 
 async def test_limits_and_quota_are_413_and_507_with_the_numbers(jp_serverapp, api, write_tree):

@@ -12,7 +12,7 @@ from .snapshots import SnapshotsHandler
 REF = r"(?P<ref>[^/]+)"
 
 
-def routes(gpus: bool = True) -> list[tuple[str, type]]:
+def routes() -> list[tuple[str, type]]:
     api = API_PREFIX
     table = [
         (rf"{api}/artifacts", ArtifactsCollectionHandler),
@@ -31,11 +31,10 @@ def routes(gpus: bool = True) -> list[tuple[str, type]]:
         (rf"{api}/public-checkpoints", PublicCheckpointsHandler),
         (rf"{api}/public-checkpoints/(?P<checkpoint_id>[^/]+)", PublicCheckpointHandler),
         (rf"{api}/status", StatusHandler),
+        (rf"{api}/gpus", GpusHandler),
         (rf"{api}/openapi.json", OpenAPIHandler),
+        (rf"{api}/(?P<path>.*)", NotFoundHandler),
     ]
-    if gpus:
-        table.append((rf"{api}/gpus", GpusHandler))
-    table.append((rf"{api}/(?P<path>.*)", NotFoundHandler))
     return table
 
 

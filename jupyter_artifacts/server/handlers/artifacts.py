@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import mimetypes
 import os
 import posixpath
@@ -23,7 +22,6 @@ PAGE = 50
 MAX_PAGE = 1000
 CHUNK = 1 << 20
 _DIGEST_RE = re.compile(r"^blake3:[0-9a-f]{64}$")
-LOCAL_SOURCE_TYPES = (None, "local", "file", "folder", "archive")
 SOURCE_OPTIONS = ("source_type", "endpoint", "branch", "kaggle_type")
 
 
@@ -80,49 +78,57 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
     @authorized
     async def post(self) -> None:
         from ...sources import create_from_source
+        from ...sources.spec import infer_type, parse_source
 
         body = self.body()
         kind = check_kind(self.field(body, "kind", required=True))
         name = check_name(self.field(body, "name", required=True))
-        source = self.field(body, "source", default=None) or self.field(body, "path", default=None)
-        if not source:
-            raise InvalidInput("The field 'source' is required: a local path (inside the Jupyter root folder) or a URL.")
-        options = {key: self.field(body, key) for key in SOURCE_OPTIONS if body.get(key) is not None}
-        manifest = self.field(body, "manifest", (str, dict, list), default=None)
-        if manifest is not None:
-            options["manifest"] = manifest
-        accepted = inspect.signature(create_from_source).parameters
-        unsupported = [key for key in options if key not in accepted]
-        if unsupported:
-            raise InvalidInput(f"This server cannot use {', '.join(unsupported)} yet; leave it out.")
-        source_type = options.get("source_type")
-        is_local = source_type in LOCAL_SOURCE_TYPES and ("://" not in source or source.startswith("file://"))
-        app = self.artifacts_app
+        source = self.field(body, "source") or self.field(body, "path")
+        manifest = self.field(body, "manifest")
+        if bool(source) == bool(manifest):
+            raise InvalidInput("Give 'source' (a local path inside the Jupyter root folder, or a URL) "
+                               "or, for a dataset, 'manifest' (a JSON-lines file of {\"url\", \"path\"}), not both.")
+        options = {key: self.field(body, key) for key in SOURCE_OPTIONS}
+        root_dir, allowed = self.root_dir, list(self.artifacts_app.allowed_local_roots)
+        local_roots = [root_dir, *allowed]
+        store = self.store
 
-        def prepare() -> dict[str, Any]:
-            common = check_common_fields(self.store, body, self.field)
-            nonlocal source
-            if is_local:
-                source = resolve_local_source(source, self.root_dir, app.allowed_local_roots)
-                if not os.path.exists(source):
+        def prepare() -> tuple[str | None, str | None, dict[str, Any]]:
+            common = check_common_fields(store, body, self.field)
+            if manifest:
+                real = resolve_local_source(manifest, root_dir, allowed)
+                if not os.path.isfile(real):
+                    raise NotFound(f"No manifest file {manifest!r}; give a JSON-lines file inside the Jupyter root folder.")
+                from ...sources.manifests import read_manifest
+
+                read_manifest(real, cwd=root_dir, local_roots=local_roots)  # every line, before 202
+                return None, real, common
+            source_type = options["source_type"] or infer_type(
+                source, endpoint=options["endpoint"], kaggle_type=options["kaggle_type"], branch=options["branch"],
+                cwd=root_dir)
+            path = source
+            if source_type == "local":
+                real = resolve_local_source(source, root_dir, allowed)
+                if not os.path.lexists(real):
                     raise NotFound(f"No such file or folder: {source}")
-                check_not_store(self.store, source)
-                if os.path.isdir(source):
-                    precheck_folder(self.store, kind, source)
-            if isinstance(options.get("manifest"), str) and "://" not in options["manifest"]:
-                options["manifest"] = resolve_local_source(options["manifest"], self.root_dir, app.allowed_local_roots)
-            return common
+                check_not_store(store, real)
+                if os.path.isdir(real):
+                    precheck_folder(store, kind, real)
+                path = real + "/" if source.endswith("/") and not real.endswith("/") else real
+            parse_source(path, cwd=root_dir, local_roots=local_roots, **options)
+            return path, None, common
 
-        common = await self.blocking(prepare)
-        store, user = self.store, self.username
+        path, manifest_path, common = await self.blocking(prepare)
+        user = self.username
 
         def run(progress: Any) -> dict:
-            artifact = create_from_source(store, kind, name, source, created_by=user, progress=progress,
+            artifact = create_from_source(store, kind, name, path, manifest=manifest_path, created_by=user,
+                                          progress=progress, cwd=root_dir, local_roots=local_roots,
                                           **common, **options)
             return artifact.to_dict(manifest=False)
 
-        op = self.operations.submit("create", run, description=f"Create {kind} {name} from {source}",
-                                    created_by=user)
+        what = source or f"manifest {manifest}"
+        op = self.operations.submit("create", run, description=f"Create {kind} {name} from {what}", created_by=user)
         self.accepted(op)
 
 

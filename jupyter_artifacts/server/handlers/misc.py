@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import os
 from typing import Any
@@ -13,9 +11,8 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ... import __version__
-from ...errors import NotFound
 from ...store.settings import format_size
-from .base import API_PREFIX, ArtifactsHandler, jsonable
+from .base import API_PREFIX, ArtifactsHandler
 
 OPENAPI_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "openapi.json")
 
@@ -35,67 +32,42 @@ class OperationHandler(ArtifactsHandler):
         self.reply(self.operations.get(op_id).to_dict())
 
 
-def _public_module() -> Any | None:
-    try:
-        return importlib.import_module("jupyter_artifacts.sources.public")
-    except ImportError:
-        return None
-
-
-def _call(fn: Any, *args: Any, **optional: Any) -> Any:
-    """Call with the optional keywords the function accepts (the catalog's API may grow)."""
-    params = inspect.signature(fn).parameters
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    return fn(*args, **{k: v for k, v in optional.items() if v is not None and (takes_any or k in params)})
-
-
 class PublicCheckpointsHandler(ArtifactsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        module = _public_module()
-        if module is None or not hasattr(module, "list_public"):
-            self.reply({"checkpoints": [], "available": False,
-                        "message": "This installation has no public checkpoint catalog."})
-            return
-        mirror = self.artifacts_app.public_mirror
-        found = await self.blocking(_call, module.list_public, mirror=mirror)
-        self.reply({"checkpoints": jsonable(list(found)), "available": True})
+        from ...sources.public import list_public
+
+        found = await self.blocking(list_public)
+        self.reply({"checkpoints": [entry.to_dict() for entry in found]})
 
 
 class PublicCheckpointHandler(ArtifactsHandler):
-    def _module(self) -> Any:
-        module = _public_module()
-        if module is None or not hasattr(module, "get_public"):
-            raise NotFound("This installation has no public checkpoint catalog.")
-        return module
-
     @web.authenticated
     @authorized
     async def get(self, checkpoint_id: str) -> None:
-        module = self._module()
-        found = await self.blocking(_call, module.get_public, checkpoint_id, mirror=self.artifacts_app.public_mirror)
-        if found is None:
-            raise NotFound(f"No public checkpoint {checkpoint_id!r}; list them with GET public-checkpoints.")
-        self.reply(found)
+        from ...sources.public import find_fetched, get_public
+
+        def show() -> dict:
+            entry = get_public(checkpoint_id)
+            fetched = find_fetched(self.store, checkpoint_id)
+            return {**entry.to_dict(), "fetched": fetched.reference if fetched else None}
+
+        self.reply(await self.blocking(show))
 
     @web.authenticated
     @authorized
     async def post(self, checkpoint_id: str) -> None:
-        """Fetch a public checkpoint into the store, as an operation."""
-        module = self._module()
-        mirror = self.artifacts_app.public_mirror
-        found = await self.blocking(_call, module.get_public, checkpoint_id, mirror=mirror)
-        if found is None:
-            raise NotFound(f"No public checkpoint {checkpoint_id!r}; list them with GET public-checkpoints.")
+        """Fetch a public checkpoint into the store (once; later calls reuse it), as an operation."""
+        from ...sources.public import fetch_public, get_public
+
+        entry = await self.blocking(get_public, checkpoint_id)
         store, user = self.store, self.username
 
-        def run(progress: Any) -> Any:
-            return jsonable(_call(module.fetch_public, store, checkpoint_id, mirror=mirror, progress=progress,
-                                  created_by=user))
+        def run(progress: Any) -> dict:
+            return fetch_public(store, entry.id, progress, user=user).to_dict(manifest=False)
 
-        op = self.operations.submit("fetch", run, description=f"Fetch public checkpoint {checkpoint_id}",
-                                    created_by=user)
+        op = self.operations.submit("fetch", run, description=f"Fetch public checkpoint {entry.id}", created_by=user)
         self.accepted(op)
 
 
@@ -103,11 +75,8 @@ class GpusHandler(ArtifactsHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        inventory = self.settings.get("jupyter_artifacts_inventory")
-        if inventory is None:
-            self.reply({"gpus": [], "available": False, "message": "GPU inventory is not available on this server."})
-            return
-        self.reply(await self.blocking(inventory))
+        app = self.artifacts_app
+        self.reply(await self.blocking(lambda: app.job_manager().gpus()))
 
 
 class StatusHandler(ArtifactsHandler):
