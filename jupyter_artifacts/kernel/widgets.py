@@ -13,7 +13,7 @@ import threading
 
 import ipywidgets as widgets
 
-from ..errors import ArtifactsError
+from ..errors import ArtifactsError, NotFound
 from . import actions, jobview
 
 STATE_COLORS = {"queued": "#777", "building": "#b58900", "running": "#268bd2", "uploading": "#268bd2",
@@ -25,11 +25,11 @@ def _session(session):
 
 
 def _error_html(message: str) -> str:
-    return f"<span style='color:#c62828'>{html.escape(message)}</span>"
+    return f"<span style='color:#c62828'>{html.escape(message, quote=False)}</span>"
 
 
 def _ok_html(message: str) -> str:
-    return f"<span style='color:#2e7d32'>{html.escape(message)}</span>"
+    return f"<span style='color:#2e7d32'>{html.escape(message, quote=False)}</span>"
 
 
 def _table_html(table) -> str:
@@ -94,6 +94,9 @@ class JobMonitor(widgets.VBox):
             try:
                 if self.refresh():
                     return
+            except NotFound as exc:  # the job is gone (or the store moved): nothing more to show
+                self.status.value = _error_html(exc.message)
+                return
             except Exception as exc:  # a monitor must never die noisily in a background thread
                 self.status.value = _error_html(getattr(exc, "message", None) or str(exc))
             if self._stop.wait(self.interval):
