@@ -159,50 +159,5 @@ def as_inventory(value: Inventory | str | None) -> Inventory:
     return value if isinstance(value, Inventory) else detect(value)
 
 
-# -- leases --------------------------------------------------------------------------------
-def lock_path(locks_dir: str, index: int) -> str:
-    return os.path.join(locks_dir, f"gpu-{index}.lock")
-
-
-def try_lock(locks_dir: str, index: int) -> int | None:
-    """An fd holding device `index` exclusively, or None if another process holds it."""
-    os.makedirs(locks_dir, exist_ok=True)
-    fd = os.open(lock_path(locks_dir, index), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def is_free(locks_dir: str, index: int) -> bool:
-    fd = try_lock(locks_dir, index)
-    if fd is None:
-        return False
-    os.close(fd)
-    return True
-
-
-def acquire(locks_dir: str, indexes: list[int], count: int) -> dict[int, int] | None:
-    """Lock `count` free devices among `indexes`: {index: fd}, or None (holding nothing) if too few are free."""
-    held: dict[int, int] = {}
-    for index in indexes:
-        if len(held) == count:
-            break
-        fd = try_lock(locks_dir, index)
-        if fd is not None:
-            held[index] = fd
-    if len(held) < count:
-        release(held)
-        return None
-    return held
-
-
-def release(held: dict[int, int]) -> None:
-    for fd in held.values():
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    held.clear()
+# -- leases (kept in .leases so that a supervisor starts without this module) ---------------
+from .leases import acquire, is_free, lock_path, release, try_lock  # noqa: E402,F401

@@ -171,7 +171,7 @@ class JobManager:
         self.db.insert_job(job, [{"idx": i, "params": p} for i, p in enumerate(params)], inputs)
         for idx in range(len(params)):
             self._spawn(job_id, idx, spec.name, inputs)
-        return self.get(job_id)
+        return self._job(job_id)
 
     def _resolve_inputs(self, spec: JobSpec) -> list[dict]:
         found = []

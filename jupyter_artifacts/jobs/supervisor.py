@@ -12,17 +12,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
-import shutil
 import signal
-import subprocess
 import sys
 import time
-import traceback
 
 from .. import procs
-from . import gpus as gpu_leases
+from . import leases as gpu_leases
 from .db import ACTIVE, TERMINAL, JobsDB
 
 QUEUE_POLL = 0.1  # seconds between looks at the queue while waiting for GPUs
@@ -124,6 +120,29 @@ def format_memory(size: int) -> str:
     return fmt(size)
 
 
+class Child:
+    """The worker process, waited on without the subprocess module."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def wait(self, timeout: float) -> int | None:
+        """The exit code (negative: killed by that signal) once it ended, else None after `timeout`."""
+        deadline = time.monotonic() + timeout
+        delay = 0.002
+        while self.returncode is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.returncode = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return self.returncode
+
+
 class Supervisor:
     def __init__(self, db_path: str, job_id: str, idx: int) -> None:
         self.db = JobsDB(db_path)
@@ -143,7 +162,7 @@ class Supervisor:
         self.held: dict[int, int] = {}
         self.cpus: list[int] | None = None
         self.store = None
-        self.proc: subprocess.Popen | None = None
+        self.proc: Child | None = None
         self.spool_offset = 0
         self.python = self.spec.get("python") or sys.executable
         self.env_bin: str | None = None
@@ -191,6 +210,8 @@ class Supervisor:
         except StopRequested:
             outcome = ("stopped", None)
         except Exception as exc:  # a bug or an environment problem: say so in the job's log
+            import traceback
+
             message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
             self.log(f"failed: {message}")
             traceback.print_exc()
@@ -252,6 +273,8 @@ class Supervisor:
         """Leave the queue (the schedule lock is held): pick CPU cores and note the GPUs."""
         cpu = self.spec.get("cpu")
         if cpu:
+            import math
+
             count = math.ceil(cpu)
             available = sorted(os.sched_getaffinity(0))
             load = {c: 0 for c in available}
@@ -273,6 +296,8 @@ class Supervisor:
 
     def build_env(self) -> None:
         import hashlib
+        import shutil
+        import subprocess
 
         text = self.spec["requirements"]
         key = hashlib.sha256((self.python + "\0" + text).encode()).hexdigest()[:20]
@@ -447,24 +472,36 @@ class Supervisor:
                 resource.setrlimit(which, (memory, memory))
 
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            self.proc = subprocess.Popen(argv, cwd=self.info["workdir"], env=env, stdin=subprocess.DEVNULL,
-                                         stdout=log_fd, stderr=subprocess.STDOUT, start_new_session=True,
-                                         preexec_fn=preexec)
-        finally:
-            os.close(log_fd)
-        self.set_state(None, worker_pid=self.proc.pid)
+        workdir = self.info["workdir"]
+        pid = os.fork()  # fork and exec by hand: no subprocess import on the way to the first line
+        if pid == 0:  # the worker: its own session and process group, stdin from /dev/null, output to the log
+            try:
+                os.setsid()
+                preexec()
+                os.chdir(workdir)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.dup2(log_fd, 1)
+                os.dup2(log_fd, 2)
+                os.closerange(3, 65536)
+                os.execvpe(argv[0], argv, env)
+            except BaseException as exc:  # noqa: BLE001 - anything here must end this child
+                try:
+                    os.write(2, f"[job] cannot start {argv[0]}: {exc}\n".encode())
+                finally:
+                    os._exit(127)
+        os.close(log_fd)
+        self.proc = Child(pid)
+        self.set_state(None, worker_pid=pid)
         stopping_since = None
         killed = False
         grace = float(self.spec.get("stop_grace", 10.0))
         last_db_check = time.time()
         while True:
             self.process_spool()
-            try:
-                rc = self.proc.wait(timeout=RUN_POLL)
+            rc = self.proc.wait(RUN_POLL)
+            if rc is not None:
                 break
-            except subprocess.TimeoutExpired:
-                pass
             now = time.time()
             if not self.stop_flag and now - last_db_check > 1.0:
                 last_db_check = now
@@ -531,6 +568,8 @@ class Supervisor:
         return produced_by, inputs
 
     def store_checkpoint(self, request: dict) -> None:
+        import shutil
+
         folder = request.get("dir")
         if not folder or not os.path.isdir(folder):
             return
@@ -620,6 +659,8 @@ class Supervisor:
 
     def cleanup(self) -> None:
         """Drop the worker's copies of its inputs and its output (now stored); keep logs and params."""
+        import shutil
+
         for name in ("model", "checkpoints", "data", "output", "spool"):
             shutil.rmtree(os.path.join(self.wdir, name), ignore_errors=True)
 
