@@ -40,8 +40,9 @@ def preflight(spec: SourceSpec) -> None:
         return
     problem = missing_package(spec)
     if problem:
-        from ..errors import InvalidInput
-
+        if spec.type == "hf" and spec.inferred:
+            problem = (f"{spec.path!r} is not a local file or folder, so it was taken as a Hugging Face "
+                       f"repository; {problem}")
         raise InvalidInput(problem)
 
 
@@ -101,6 +102,8 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
                      exclude: list[str] | None = None, source_record: dict | None = None) -> Artifact:
     """Create a new version of `name` from a validated source."""
     source = source_record or spec.record()
+    if spec.type == "local" and not os.path.lexists(spec.local_path):
+        raise NotFound(f"No such file or folder: {spec.local_path}")
     if spec.type == "local" and not spec.archive and not include and not exclude:
         return store.create(kind, name, spec.local_path, aliases=list(aliases), refs=list(refs),
                             metadata=metadata, source=source, created_by=created_by, progress=progress)

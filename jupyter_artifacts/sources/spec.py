@@ -61,6 +61,7 @@ class SourceSpec:
     local_path: str | None = None  # local sources: the absolute path
     sync: bool = False  # the path names a folder whose contents are fetched
     archive: str | None = None  # the archive suffix when the path names a compressed file
+    inferred: bool = False  # the type was inferred from the path, not given
     extra: dict = field(default_factory=dict)
 
     @property
@@ -143,8 +144,7 @@ def infer_type(path: str, *, endpoint: str | None = None, kaggle_type: str | Non
         return "local"
     if _HF_RE.match(path.rstrip("/")):
         return "hf"
-    raise refuse(f"{path!r} is not an existing local path and fits no other source type; "
-                 "give --source-type, or a path in one of the forms below.")
+    return "local"  # a relative path that does not exist: reported as a missing file or folder
 
 
 def parse_source(path: str, *, source_type: str | None = None, endpoint: str | None = None,
@@ -163,6 +163,7 @@ def parse_source(path: str, *, source_type: str | None = None, endpoint: str | N
     if local_roots and cwd is None:
         cwd = local_roots[0]
     kind = source_type or infer_type(path, endpoint=endpoint, kaggle_type=kaggle_type, branch=branch, cwd=cwd)
+    inferred = source_type is None
     if not isinstance(path, str) or not path.strip():
         raise refuse("A source path is needed.", kind)
     path = path.strip()
@@ -174,7 +175,8 @@ def parse_source(path: str, *, source_type: str | None = None, endpoint: str | N
         raise InvalidInput(f"Invalid branch {branch!r}.")
     if kaggle_type and kind != "kaggle":
         raise InvalidInput(f"--kaggle-type applies to kaggle sources, not to {kind}.")
-    spec = SourceSpec(type=kind, path=path, endpoint=endpoint, branch=branch, kaggle_type=kaggle_type)
+    spec = SourceSpec(type=kind, path=path, endpoint=endpoint, branch=branch, kaggle_type=kaggle_type,
+                      inferred=inferred)
     _VALIDATORS[kind](spec, cwd=cwd, local_roots=local_roots)
     if kind not in ("git", "hf", "kaggle"):
         spec.sync = spec.path.endswith("/")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_artifacts.errors import Forbidden, InvalidInput
+from jupyter_artifacts.errors import Forbidden, InvalidInput, NotFound
 from jupyter_artifacts.sources import create_from_source, parse_source
 from jupyter_artifacts.sources.filesystems import filesystem_args
 from jupyter_artifacts.sources.spec import redact
@@ -54,6 +54,14 @@ def test_kaggle_type_implies_kaggle():
         parse_source("titanic", kaggle_type="notebook")
 
 
+def test_relative_path_that_does_not_exist(store, tmp_path):
+    assert parse_source("no-such-thing", cwd=str(tmp_path)).type == "local"
+    with pytest.raises(NotFound, match="No such file or folder"):
+        create_from_source(store, "model", "m", "no-such-thing", cwd=str(tmp_path))
+    spec = parse_source("org/model", cwd=str(tmp_path))
+    assert spec.type == "hf" and spec.inferred
+
+
 def test_relative_path_that_exists_is_local(tmp_path):
     (tmp_path / "openai" / "whisper-tiny").mkdir(parents=True)
     spec = parse_source("openai/whisper-tiny", cwd=str(tmp_path))
@@ -72,7 +80,6 @@ def test_relative_path_that_exists_is_local(tmp_path):
     ("ftp:///nohost", None, "does not name a host"),
     ("http://example.com/../etc", None, "'..'"),
     ("svn://example.com/repo", None, "Unknown kind of source path"),
-    ("no-such-thing", None, "fits no other source type"),
     ("https://example.com/org/repo", "git", None),
     ("https://example.com", "git", "does not name a repository"),
 ])
