@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import Conflict, InvalidInput
-from .snapshot import Progress
+from .snapshot import LARGE_FILE, Progress, default_workers
 
 METHODS = ("auto", "copy", "reflink", "hardlink")
 
@@ -40,17 +39,19 @@ def materialize(root, manifest: dict[str, dict], dest: str, method: str = "auto"
     done = {"bytes": 0, "files": 0}
     total_bytes, total_files = sum(e.get("size", 0) for e in manifest.values()), len(manifest)
     state = {"method": method}
+    materialize_blob = root.materialize_blob
+    join = os.path.join
 
     def write(paths: list[str]) -> None:
         for rel in paths:
             entry = manifest[rel]
-            target = os.path.join(dest, rel)
+            target = join(dest, rel)
             if "link" in entry:
                 os.symlink(entry["link"], target)
                 how = "link"
             else:
                 try:
-                    how = root.materialize_blob(entry["digest"], target, entry["mode"], state["method"])
+                    how = materialize_blob(entry["digest"], target, entry["mode"], state["method"], entry.get("size"))
                 except FileNotFoundError:
                     raise Conflict(f"The stored file for {rel} is missing; run `jupyter artifacts verify`.") from None
                 if how == "copy" and state["method"] == "auto":
@@ -62,13 +63,26 @@ def materialize(root, manifest: dict[str, dict], dest: str, method: str = "auto"
                 if progress:
                     progress(done["bytes"], done["files"], total_bytes, total_files)
 
+    # Large files first, one per task, so that their copies (in the kernel, outside the GIL) run
+    # on every core at once; then the small files in groups.
     paths = sorted(manifest)
-    chunks = [paths[i:i + 256] for i in range(0, len(paths), 256)]
+    large = sorted((p for p in paths if manifest[p].get("size", 0) >= LARGE_FILE),
+                   key=lambda p: -manifest[p]["size"])
+    small = [p for p in paths if manifest[p].get("size", 0) < LARGE_FILE]
+    chunks = [[p] for p in large] + [small[i:i + 128] for i in range(0, len(small), 128)]
     if len(chunks) <= 1:
         for chunk in chunks:
             write(chunk)
     else:
-        with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 1) * 2)) as pool:
-            for future in [pool.submit(write, c) for c in chunks]:
-                future.result()
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+            futures = [pool.submit(write, c) for c in chunks]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
     return dict(used)

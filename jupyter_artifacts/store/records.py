@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
-from dataclasses import asdict, dataclass, field
+from copy import deepcopy
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import blake3
@@ -42,10 +43,14 @@ class Artifact:
         return f"{self.name}:v{self.version}"
 
     def to_dict(self, manifest: bool = True) -> dict[str, Any]:
-        data = asdict(self)
+        # Like dataclasses.asdict, but a manifest (flat entries, often tens of thousands) is copied
+        # in one comprehension instead of recursively; asdict's deep copy cost more than the rest
+        # of saving an unchanged folder.
+        data = {name: deepcopy(value) if isinstance(value := getattr(self, name), (dict, list)) else value
+                for name in _FIELDS}
+        if manifest:
+            data["manifest"] = None if self.manifest is None else {p: dict(e) for p, e in self.manifest.items()}
         data["reference"] = self.reference
-        if not manifest:
-            data.pop("manifest")
         return data
 
     def to_record(self) -> dict[str, Any]:
@@ -63,6 +68,9 @@ class Artifact:
         return cls(**known)
 
 
+_FIELDS = tuple(f.name for f in fields(Artifact) if f.name != "manifest")
+
+
 def entry_is_link(entry: dict) -> bool:
     return "link" in entry
 
@@ -73,16 +81,14 @@ def tree_digest(manifest: dict[str, dict]) -> str:
     The folder's own name, timestamps and owner do not count, so the same content in any folder
     gives the same digest.
     """
-    hasher = blake3.blake3()
+    lines = []
     for path in sorted(manifest):
         entry = manifest[path]
-        if entry_is_link(entry):
-            line = f"L\0{path}\0{entry['link']}\n"
+        if "link" in entry:
+            lines.append(f"L\0{path}\0{entry['link']}\n")
         else:
-            executable = "x" if entry["mode"] & stat.S_IXUSR else "-"
-            line = f"F\0{path}\0{entry['digest']}\0{executable}\n"
-        hasher.update(line.encode("utf-8", "surrogateescape"))
-    return f"{ALGORITHM}:{hasher.hexdigest()}"
+            lines.append(f"F\0{path}\0{entry['digest']}\0{'x' if entry['mode'] & stat.S_IXUSR else '-'}\n")
+    return f"{ALGORITHM}:{blake3.blake3(''.join(lines).encode('utf-8', 'surrogateescape')).hexdigest()}"
 
 
 def dumps(data: Any) -> bytes:

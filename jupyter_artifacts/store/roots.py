@@ -24,6 +24,21 @@ from .digest import hash_bytes, hash_file, split
 
 SMALL_FILE = 1 << 20  # read whole, hash, then write only if new
 _FICLONE = 0x40049409
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.EPERM, errno.EACCES)
+_BLOB_MODE = 0o444
+
+
+def _umask() -> int | None:
+    """The process umask, read without changing it (os.umask would race other threads)."""
+    try:
+        with open("/proc/self/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 class SourceChanged(Exception):
@@ -42,12 +57,18 @@ def digest_from_relpath(relpath: str) -> str | None:
     return f"blake3:{parts[1]}{parts[2]}"
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (b.st_size, b.st_mtime_ns, b.st_ctime_ns)
 
 
-def copy_fd(src_fd: int, dst_fd: int, size: int) -> None:
-    """Copy in the kernel; clone where the file system can."""
+def copy_fd(src_fd: int, dst_fd: int, size: int) -> int:
+    """Copy in the kernel (cloning where the file system can); returns the bytes copied."""
     remaining = size
     while remaining > 0:
         try:
@@ -59,6 +80,7 @@ def copy_fd(src_fd: int, dst_fd: int, size: int) -> None:
         if copied == 0:
             break
         remaining -= copied
+    return size - remaining
 
 
 class LocalRoot:
@@ -70,13 +92,33 @@ class LocalRoot:
         self.path = os.path.abspath(os.path.expanduser(path))
         self.url = self.path
         self._tmp = os.path.join(self.path, "tmp")
+        self._objects = os.path.join(self.path, "objects")
         self._ready_dirs: set[str] = set()
         for sub in ("objects", "artifacts", "aliases", "links", "tmp"):
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)
+        # New blobs are written to anonymous files (O_TMPFILE) and linked into place once complete:
+        # no name exists until the content does, a crash leaves nothing behind, and there is no
+        # temporary name to invent, chmod and rename. Where that is not available, a temporary
+        # file under tmp/ is renamed into place instead.
+        self._tmpfile = bool(_O_TMPFILE) and os.path.isdir("/proc/self/fd")
+        umask = _umask()
+        self._fix_mode = umask is None or bool(umask & _BLOB_MODE)
+        self._dir_fd: int | None = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_dir_fd", None) is not None:
+            try:
+                os.close(self._dir_fd)
+            except OSError:
+                pass
 
     # -- blobs -----------------------------------------------------------------------------
     def blob_path(self, digest: str) -> str:
         return os.path.join(self.path, blob_relpath(digest))
+
+    def _blob_path(self, digest: str) -> str:
+        """blob_path for digests this root computed itself (no validation)."""
+        return f"{self._objects}/{digest[7:9]}/{digest[9:]}"
 
     def has_blob(self, digest: str) -> bool:
         return os.path.exists(self.blob_path(digest))
@@ -104,14 +146,66 @@ class LocalRoot:
     def _tmp_path(self) -> str:
         return os.path.join(self._tmp, uuid.uuid4().hex)
 
+    # -- anonymous files, linked into place when complete ------------------------------------
+    def _open_anonymous(self) -> int | None:
+        """A nameless file on the root's file system; None where the kernel cannot make one."""
+        if not self._tmpfile:
+            return None
+        try:
+            fd = os.open(self._tmp, os.O_RDWR | _O_TMPFILE | os.O_CLOEXEC, _BLOB_MODE)
+        except OSError as exc:
+            if exc.errno not in _NO_TMPFILE:
+                raise
+            self._tmpfile = False
+            return None
+        if self._fix_mode:
+            os.fchmod(fd, _BLOB_MODE)
+        return fd
+
+    def _link_anonymous(self, fd: int, digest: str) -> bool:
+        """Give a finished anonymous file its blob name; False if the blob was already there."""
+        if self._dir_fd is None:
+            # a directory fd only makes os.link call linkat(..., AT_SYMLINK_FOLLOW); both paths are absolute
+            self._dir_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        final = self._blob_path(digest)
+        source = f"/proc/self/fd/{fd}"
+        try:
+            os.link(source, final, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+        except FileExistsError:
+            return False
+        except FileNotFoundError:
+            parent = os.path.dirname(final)
+            if os.path.isdir(parent):
+                raise
+            os.makedirs(parent, exist_ok=True)
+            try:
+                os.link(source, final, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+            except FileExistsError:
+                return False
+        return True
+
+    def _write_new_blob(self, data: bytes, digest: str) -> int:
+        """Write bytes whose digest is known; returns the new bytes written (0 if already stored)."""
+        fd = self._open_anonymous()
+        if fd is None:
+            tmp = self._tmp_path()
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+            try:
+                _write_all(out, data)
+            finally:
+                os.close(out)
+            return len(data) if self._publish_tmp(tmp, digest) else 0
+        try:
+            _write_all(fd, data)
+            return len(data) if self._link_anonymous(fd, digest) else 0
+        finally:
+            os.close(fd)
+
     def store_bytes(self, data: bytes) -> tuple[str, int]:
         digest = hash_bytes(data)
-        if os.path.exists(self.blob_path(digest)):
+        if os.path.exists(self._blob_path(digest)):
             return digest, 0
-        tmp = self._tmp_path()
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        return digest, len(data) if self._publish_tmp(tmp, digest) else 0
+        return digest, self._write_new_blob(data, digest)
 
     def store_file(self, src: str) -> tuple[str, int, os.stat_result]:
         """Store one file in a single pass; returns (digest, new bytes written, the stat it matched).
@@ -120,7 +214,7 @@ class LocalRoot:
         in the kernel to a temporary file that is then hashed, so the blob is always exactly
         what its name says even if the source changes meanwhile.
         """
-        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             before = os.fstat(fd)
             if before.st_size <= SMALL_FILE:
@@ -132,8 +226,21 @@ class LocalRoot:
                     data += chunk
                 if not _same_file_state(before, os.fstat(fd)) or len(data) != before.st_size:
                     raise SourceChanged(src)
-                digest, written = self.store_bytes(data)
-                return digest, written, before
+                digest = hash_bytes(data)
+                if os.path.exists(self._blob_path(digest)):
+                    return digest, 0, before
+                return digest, self._write_new_blob(data, digest), before
+            out = self._open_anonymous()
+            if out is not None:
+                try:
+                    copied = copy_fd(fd, out, before.st_size)
+                    if not _same_file_state(before, os.fstat(fd)) or copied != before.st_size \
+                            or os.fstat(out).st_size != before.st_size:
+                        raise SourceChanged(src)
+                    digest = hash_file(f"/proc/self/fd/{out}", before.st_size)
+                    return digest, before.st_size if self._link_anonymous(out, digest) else 0, before
+                finally:
+                    os.close(out)
             tmp = self._tmp_path()
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
@@ -161,15 +268,18 @@ class LocalRoot:
         except FileNotFoundError:
             return None
 
-    def materialize_blob(self, digest: str, dest: str, mode: int, method: str) -> str:
-        """Give the caller its own file; returns the method used: reflink, copy or hardlink."""
+    def materialize_blob(self, digest: str, dest: str, mode: int, method: str, size: int | None = None) -> str:
+        """Give the caller its own file; returns the method used: reflink, copy or hardlink.
+
+        `size`, the manifest's, saves a stat per file (a damaged blob is `verify`'s business).
+        """
         src = self.blob_path(digest)
         if method == "hardlink":
             os.link(src, dest)
             return "hardlink"
-        fd = os.open(src, os.O_RDONLY)
+        fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o777 | 0o200)
+            out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode & 0o777 | 0o200)
             try:
                 if method in ("auto", "reflink"):
                     try:
@@ -178,7 +288,7 @@ class LocalRoot:
                     except OSError:
                         if method == "reflink":
                             raise
-                copy_fd(fd, out, os.fstat(fd).st_size)
+                copy_fd(fd, out, os.fstat(fd).st_size if size is None else size)
                 return "copy"
             finally:
                 os.close(out)
@@ -315,7 +425,7 @@ class FsspecRoot:
             return None
         return f"blake3:{hasher.hexdigest()}"
 
-    def materialize_blob(self, digest: str, dest: str, mode: int, method: str) -> str:
+    def materialize_blob(self, digest: str, dest: str, mode: int, method: str, size: int | None = None) -> str:
         if method in ("hardlink", "reflink"):
             from ..errors import InvalidInput
 

@@ -6,16 +6,17 @@ import os
 import stat
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import InvalidInput, NotFound
 from .roots import SourceChanged
 
 Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
+S_ISREG = stat.S_ISREG
+LARGE_FILE = 8 << 20  # files at least this big are stored one per task, ahead of the small ones
 
 
-@dataclass
+@dataclass(slots=True)
 class ScannedFile:
     relpath: str
     path: str
@@ -48,12 +49,16 @@ def scan(folder: str) -> list[ScannedFile]:
             raise InvalidInput(f"Cannot read folder {directory}: permission denied.") from exc
         for entry in entries:
             rel = prefix + entry.name
-            st = entry.stat(follow_symlinks=False)
-            if stat.S_ISDIR(st.st_mode):
+            if entry.is_dir(follow_symlinks=False):  # from the directory entry's type: no stat call
                 stack.append((entry.path, rel + "/"))
-            elif stat.S_ISREG(st.st_mode):
-                found.append(ScannedFile(rel, entry.path, st.st_size, stat.S_IMODE(st.st_mode), st.st_ino,
+                continue
+            st = entry.stat(follow_symlinks=False)
+            mode = st.st_mode
+            if S_ISREG(mode):
+                found.append(ScannedFile(rel, entry.path, st.st_size, mode & 0o7777, st.st_ino,
                                          st.st_mtime_ns, st.st_ctime_ns))
+            elif stat.S_ISDIR(mode):  # replaced by a folder since it was listed
+                stack.append((entry.path, rel + "/"))
             elif stat.S_ISLNK(st.st_mode):
                 target = os.readlink(entry.path)
                 resolved = os.path.realpath(entry.path)
@@ -83,43 +88,60 @@ class SnapshotResult:
 
 def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progress: Progress | None = None,
                 workers: int | None = None) -> SnapshotResult:
-    """Store every scanned file in the root; files whose stat matches the cache are not read."""
+    """Store every scanned file in the root; files whose stat matches the cache are not read.
+
+    Large files go first, one per task, so that their in-kernel copies and hashing (which release
+    the GIL) run on every core while the small files are worked through in batches.
+    """
     manifest: dict[str, dict] = {}
     new_rows: list[tuple] = []
     lock = threading.Lock()
     counters = {"bytes": 0, "files": 0, "new": 0, "hashed": 0}
     todo: list[ScannedFile] = []
-    total_bytes, total_files = sum(f.size for f in files), len(files)
+    total_bytes = total_files = 0
+    done_bytes = done_files = 0
+    get = cache.get
     for f in files:
+        total_files += 1
+        total_bytes += f.size
         if f.link is not None:
             manifest[f.relpath] = {"link": f.link, "mode": 0o777}
-            counters["files"] += 1
+            done_files += 1
             continue
-        cached = cache.get(f.path)
-        if cached and cached[0] == f.inode and cached[1] == f.size and cached[2] == f.mtime_ns and cached[3] == f.ctime_ns:
+        cached = get(f.path)
+        if cached is not None and cached[0] == f.inode and cached[1] == f.size and cached[2] == f.mtime_ns \
+                and cached[3] == f.ctime_ns:
             manifest[f.relpath] = {"digest": cached[4], "size": f.size, "mode": f.mode}
-            counters["files"] += 1
-            counters["bytes"] += f.size
+            done_files += 1
+            done_bytes += f.size
         else:
             todo.append(f)
+    counters["bytes"], counters["files"] = done_bytes, done_files
     if progress:
-        progress(counters["bytes"], counters["files"], total_bytes, total_files)
+        progress(done_bytes, done_files, total_bytes, total_files)
+
+    store_file = root.store_file
+
+    def store_one(f: ScannedFile) -> tuple[str, int, os.stat_result]:
+        for attempt in range(3):
+            try:
+                return store_file(f.path)
+            except SourceChanged:
+                if attempt == 2:
+                    raise InvalidInput(f"{f.relpath} kept changing while it was being saved; "
+                                       "save it again once whatever writes it has finished.") from None
+            except FileNotFoundError:
+                raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
+        raise AssertionError("unreachable")
 
     def store_batch(batch: list[ScannedFile]) -> None:
         for f in batch:
-            for attempt in range(3):
-                try:
-                    digest, written, st = root.store_file(f.path)
-                    break
-                except SourceChanged:
-                    if attempt == 2:
-                        raise InvalidInput(f"{f.relpath} kept changing while it was being saved; "
-                                           "save it again once whatever writes it has finished.") from None
-                except FileNotFoundError:
-                    raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
+            digest, written, st = store_one(f)
+            entry = {"digest": digest, "size": st.st_size, "mode": st.st_mode & 0o7777}
+            row = (f.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest)
             with lock:
-                manifest[f.relpath] = {"digest": digest, "size": st.st_size, "mode": stat.S_IMODE(st.st_mode)}
-                new_rows.append((f.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest))
+                manifest[f.relpath] = entry
+                new_rows.append(row)
                 counters["bytes"] += st.st_size
                 counters["files"] += 1
                 counters["new"] += written
@@ -132,25 +154,32 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
         for batch in batches:
             store_batch(batch)
     else:
-        with ThreadPoolExecutor(max_workers=workers or min(8, (os.cpu_count() or 1) * 2)) as pool:
-            for future in [pool.submit(store_batch, b) for b in batches]:
-                future.result()
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
+            futures = [pool.submit(store_batch, b) for b in batches]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
     size = sum(e.get("size", 0) for e in manifest.values())
     return SnapshotResult(manifest, size, counters["new"], counters["hashed"],
                           len(files) - counters["hashed"], new_rows)
 
 
-def _batches(files: list[ScannedFile], target_bytes: int = 64 << 20, max_files: int = 256) -> list[list[ScannedFile]]:
-    """Group small files so thread hand-offs do not dominate; big files go alone."""
-    batches: list[list[ScannedFile]] = []
-    current: list[ScannedFile] = []
-    current_bytes = 0
-    for f in sorted(files, key=lambda f: -f.size):
-        current.append(f)
-        current_bytes += f.size
-        if current_bytes >= target_bytes or len(current) >= max_files:
-            batches.append(current)
-            current, current_bytes = [], 0
-    if current:
-        batches.append(current)
+def default_workers() -> int:
+    """Threads for storing or copying files: the work is in the kernel and in BLAKE3, outside the GIL."""
+    return max(2, min(8, (os.cpu_count() or 1) * 2))
+
+
+def _batches(files: list[ScannedFile], large: int = LARGE_FILE, max_files: int = 128) -> list[list[ScannedFile]]:
+    """Large files alone and first (the longest tasks start early); small files in groups, so
+    that thread hand-offs do not dominate, but enough groups to keep every thread busy."""
+    big = sorted((f for f in files if f.size >= large), key=lambda f: -f.size)
+    small = [f for f in files if f.size < large]
+    batches = [[f] for f in big]
+    batches.extend(small[i:i + max_files] for i in range(0, len(small), max_files))
     return batches
