@@ -1,0 +1,133 @@
+"""Real notebooks run by a real kernel (nbclient): the demo notebook end to end, and errors as users see them."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from jupyter_artifacts.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def load_runner():
+    spec = importlib.util.spec_from_file_location("run_demo", REPO / "notebooks" / "run_demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def texts(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def displayed(cell) -> str:
+    return "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs
+                   if o.output_type in ("display_data", "execute_result") and WIDGET not in o.get("data", {}))
+
+
+def widgets_in(cell) -> int:
+    return sum(1 for o in cell.outputs if WIDGET in o.get("data", {}))
+
+
+def find(nb, start: str):
+    [cell] = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(start)]
+    return cell
+
+
+@pytest.fixture
+def kernel_env(tmp_path, monkeypatch, mirror):
+    """The kernel inherits this environment: a temp store, two fake GPUs, a public mirror."""
+    root = tmp_path / "store"
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_ROOT", str(root))
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_GPUS", "fake:2")
+    for env in ("ML_CHECKPOINT_PATH", "ML_MODEL_PATH", "ML_DATA_PATH"):
+        monkeypatch.delenv(env, raising=False)
+    return root
+
+
+def test_demo_notebook_end_to_end(kernel_env, tmp_path):
+    folder = tmp_path / "notebook"
+    folder.mkdir()
+    nb, _path = load_runner().run(str(folder), timeout=180)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not [o for o in cell.outputs if o.output_type == "error"], cell.source
+
+    saved = find(nb, 'os.makedirs("models"')
+    assert "Saved models/ as checkpoint demo-base:v1 (2 files, 102.4 KB)" in texts(saved)
+    attach = find(nb, "%attach_checkpoint demo-base")
+    assert f"Attached checkpoint demo-base:v1 at {folder / 'checkpoint' / 'demo-base'}" in texts(attach)
+    assert f"{folder / 'checkpoint'} ['config.yml', 'weights.bin']" in texts(attach)
+    public = find(nb, "if os.environ.get")
+    assert "Attached public checkpoint stable-diffusion-v2-1" in texts(public)
+    assert "demo-base:v1" in displayed(public) and "public.stable-diffusion-v2-1:v1" in displayed(public)
+    output = find(nb, 'os.makedirs("output"')
+    assert "Saved output/ as checkpoint demo-notebook-output:v1 (1 file" in texts(output)
+
+    train = find(nb, "%%train")
+    lines = texts(train).strip().splitlines()
+    assert lines[0].startswith("Started training job 'demo-finetune'") and lines[0].endswith("1 worker, 1 GPU")
+    assert lines[-1].startswith("Job 'demo-finetune' finished in ")
+    assert lines[-1].endswith("output: checkpoint Job - demo-finetune:v1")
+    assert widgets_in(train) == 1  # the live job view
+    assert "demo-finetune  training  finished" in displayed(find(nb, "%jobs"))
+    logs = texts(find(nb, "%job_logs"))
+    assert "training on GPU 0 from activation: gelu" in logs and "[metrics] step=2" in logs
+    table = displayed(find(nb, "%artifacts"))
+    assert "Job - demo-finetune:v1" in table and "demo-notebook-output:v1" in table
+    tree = texts(find(nb, "from jupyter_artifacts import Client")).splitlines()
+    assert tree[:2] == ["Job - demo-finetune:v1 (this)", "  demo-notebook-output:v1 (input)"]
+    assert sorted(tree[2:]) == ["    demo-base:v1 (input)", "    public.stable-diffusion-v2-1:v1 (input)"]
+    assert texts(find(nb, "grid = await")).strip() == "finished [0.01, 0.1]"
+    assert widgets_in(find(nb, "from jupyter_artifacts.kernel import")) == 1
+    assert widgets_in(find(nb, "ArtifactBrowser")) == 1
+    assert "Detached checkpoint demo-base:v1" in texts(find(nb, "%detach_checkpoint"))
+    assert not (folder / "checkpoint" / "demo-base").exists()
+
+    store = Store(root=str(kernel_env))
+    trained = store.get("Job - demo-finetune", "checkpoint", manifest=True)
+    assert trained.produced_by["type"] == "job" and trained.produced_by["job_name"] == "demo-finetune"
+    assert set(trained.manifest) == {"weights.txt"}
+    notebook_output = store.get("demo-notebook-output", "checkpoint")
+    assert [i["reference"] for i in trained.inputs] == ["demo-notebook-output:v1"]
+    assert {i["reference"] for i in notebook_output.inputs} == {"demo-base:v1", "public.stable-diffusion-v2-1:v1"}
+    lineage = store.lineage(trained.id)
+    [parent] = lineage["upstream"]
+    assert parent["reference"] == "demo-notebook-output:v1" and parent["relation"] == "input"
+    assert {c["reference"] for c in parent["children"]} == {"demo-base:v1", "public.stable-diffusion-v2-1:v1"}
+    # the kernel has ended: its lease on the public checkpoint went with it
+    store.delete("public.stable-diffusion-v2-1", "checkpoint")
+
+
+def test_errors_and_live_view_in_a_real_kernel(kernel_env, tmp_path):
+    folder = tmp_path / "nb2"
+    folder.mkdir()
+    nb = new_notebook(cells=[
+        new_code_cell("%load_ext jupyter_artifacts"),
+        new_code_cell("%attach_checkpoint nope"),
+        new_code_cell("%%train --gpus 9\nprint(1)"),
+        new_code_cell("%save_checkpoint output x y z"),
+        new_code_cell("%%train --name live\nimport time\ntime.sleep(0.5)\nprint('done')"),
+        new_code_cell("from jupyter_artifacts import Client\nClient().jobs.get('live').wait_sync().state"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+
+    def error(cell) -> str:
+        [err] = [o for o in cell.outputs if o.output_type == "error"]
+        assert len(err.traceback) == 1, err.traceback  # one line, no traceback
+        return err.traceback[0]
+
+    assert error(nb.cells[1]) == "\x1b[31mNo checkpoint named 'nope'. List them with `jupyter artifacts checkpoint list`.\x1b[0m"
+    assert "this host has 2 (fake inventory)" in error(nb.cells[2])
+    assert "at most a folder and a name" in error(nb.cells[3])
+    live = nb.cells[4]
+    assert "Started training job 'live'" in texts(live) and widgets_in(live) == 1
+    assert nb.cells[5].outputs[0]["data"]["text/plain"] == "'finished'"
