@@ -113,6 +113,7 @@ export interface IGpu {
 
 export interface IGpuList {
   gpus: IGpu[];
+  queue?: Record<string, unknown>[];
   available?: boolean;
   message?: string;
   source?: string;
@@ -126,6 +127,7 @@ export interface IWorker {
   gpus?: (number | string)[];
   params?: Record<string, unknown>;
   metrics?: Record<string, unknown> | null;
+  last_metrics?: Record<string, unknown> | null;
   exit_code?: number | null;
   started_at?: number | null;
   ended_at?: number | null;
@@ -260,9 +262,7 @@ export class ArtifactsClient {
   }
 
   gpus(): Promise<IGpuList> {
-    return this.get<IGpuList | IGpu[]>('gpus').then(data =>
-      Array.isArray(data) ? { gpus: data } : { ...data, gpus: data.gpus ?? [] }
-    );
+    return this.get<IGpuList | IGpu[]>('gpus').then(normalizeGpus);
   }
 
   status(): Promise<Record<string, unknown>> {
@@ -308,6 +308,15 @@ export function normalizePage(data: IArtifactPage | IArtifact[]): IArtifactPage 
   }
   const artifacts = data.artifacts ?? [];
   return { ...data, artifacts, total: data.total ?? artifacts.length };
+}
+
+/** A GPU answer, whatever its shape (`gpus` or `devices`), as {gpus}. */
+export function normalizeGpus(data: IGpuList | IGpu[] | { devices?: IGpu[] }): IGpuList {
+  if (Array.isArray(data)) {
+    return { gpus: data };
+  }
+  const gpus = (data as IGpuList).gpus ?? (data as { devices?: IGpu[] }).devices ?? [];
+  return { ...(data as IGpuList), gpus };
 }
 
 /** A log answer: `text` (or `lines`) and the offset to ask for next. */
@@ -501,13 +510,13 @@ export function holderText(gpu: IGpu): string {
     ...(Array.isArray(gpu.holders) ? gpu.holders : [])
   ];
   if (!holders.length) {
-    return 'free';
+    return gpu.free === false ? 'busy' : 'free';
   }
   return holders
     .map(h =>
       typeof h === 'string'
         ? h
-        : String(h['name'] ?? h['job_name'] ?? h['job'] ?? h['job_id'] ?? h['id'] ?? JSON.stringify(h)) +
+        : String(h['job_name'] ?? h['name'] ?? h['job'] ?? h['job_id'] ?? h['note'] ?? h['id'] ?? JSON.stringify(h)) +
           (h['worker'] !== undefined ? ` (worker ${h['worker']})` : '')
     )
     .join(', ');
@@ -537,7 +546,11 @@ export function operationError(op: IOperation): string {
 
 /** The workers of a job, with `index` always set. */
 export function jobWorkers(job: IJob): IWorker[] {
-  return (job.workers ?? []).map((w, i) => ({ ...w, index: w.index ?? w.idx ?? i }));
+  return (job.workers ?? []).map((w, i) => ({
+    ...w,
+    index: w.index ?? w.idx ?? i,
+    metrics: w.metrics ?? w.last_metrics ?? null
+  }));
 }
 
 /** All GPUs a job holds. */
@@ -947,12 +960,38 @@ function nodeOf(node: ILineageNode): ITreeNode {
   };
 }
 
+/** Where an artifact came from when no job made it: a notebook, a folder or a source. */
+export function sourceText(source: Record<string, unknown> | null | undefined): string | undefined {
+  if (!source || typeof source !== 'object') {
+    return undefined;
+  }
+  if (source['notebook']) {
+    const folder = source['folder'] ? `${source['folder']}/ of ` : '';
+    return `saved from ${folder}notebook ${source['notebook']}`;
+  }
+  if (source['type'] === 'folder' && source['dir'] !== undefined) {
+    return `saved from ${source['folder'] ?? ''}/ in folder ${source['dir'] || '/'}`;
+  }
+  if (source['type'] || source['path']) {
+    return `created from ${source['type'] ?? 'source'} ${source['path'] ?? ''}`.trim();
+  }
+  return undefined;
+}
+
+const NONE: ITreeNode = { label: 'none', children: [] };
+
 /** Three branches: what made it (job, params, inputs), what it refers to, what used it. */
-export function lineageTree(lineage: ILineage): ITreeNode[] {
+export function lineageTree(
+  lineage: ILineage,
+  source?: Record<string, unknown> | null
+): ITreeNode[] {
   const made: ITreeNode[] = [];
   const produced = producedByText(lineage.produced_by);
+  const origin = sourceText(source);
   if (produced) {
     made.push({ label: produced, children: [] });
+  } else if (origin) {
+    made.push({ label: origin, children: [] });
   }
   for (const input of lineage.inputs ?? []) {
     const ref = String(input['reference'] ?? input['ref'] ?? input['id'] ?? '?');
@@ -966,9 +1005,10 @@ export function lineageTree(lineage: ILineage): ITreeNode[] {
       children: []
     });
   }
+  const upstream = (lineage.upstream ?? []).map(nodeOf);
   return [
-    { label: 'Made by', children: made },
-    { label: 'Refers to', children: (lineage.upstream ?? []).map(nodeOf) },
-    { label: 'Used by', children: used }
+    { label: 'Made by', children: made.length ? made : [NONE] },
+    { label: 'Refers to', children: upstream.length ? upstream : [NONE] },
+    { label: 'Used by', children: used.length ? used : [NONE] }
   ];
 }

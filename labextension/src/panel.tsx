@@ -137,7 +137,7 @@ function ArtifactRow(props: { artifact: IArtifact; onSelect: () => void }) {
       <div className="jp-Artifacts-rowMeta">
         <span>{formatSize(a.size)}</span>
         <span>{a.file_count} files</span>
-        <span>{a.created_by || '—'}</span>
+        <span title={a.created_by}>{a.created_by || '—'}</span>
         <span>{formatTime(a.created_at)}</span>
       </div>
     </li>
@@ -398,7 +398,13 @@ function ArtifactDetails(props: { model: ArtifactsModel }) {
       </Section>
       <Section title="Lineage" name="lineage">
         {details.lineage ? (
-          <Tree nodes={lineageTree({ ...details.lineage, produced_by: a.produced_by ?? details.lineage.produced_by })} onOpen={ref => model.selectArtifact(ref)} />
+          <Tree
+            nodes={lineageTree(
+              { ...details.lineage, produced_by: a.produced_by ?? details.lineage.produced_by },
+              a.source
+            )}
+            onOpen={ref => model.selectArtifact(ref)}
+          />
         ) : (
           <span className="jp-Artifacts-muted">{a.state === 'ready' ? 'Loading…' : 'When it is ready.'}</span>
         )}

@@ -284,9 +284,10 @@ describe('jobs', () => {
       started_at: 100,
       workers: [
         { idx: 0, state: 'running', gpus: [0] },
-        { idx: 1, state: 'running', gpus: [1, 0] }
+        { idx: 1, state: 'running', gpus: [1, 0], last_metrics: { loss: 0.5 } }
       ]
     };
+    expect(jobWorkers(job)[1].metrics).toEqual({ loss: 0.5 });
     expect(jobWorkers(job).map(w => w.index)).toEqual([0, 1]);
     expect(jobGpus(job)).toEqual([0, 1]);
     expect(jobDuration(job, 160)).toBe(60);
@@ -304,6 +305,8 @@ describe('jobs', () => {
 describe('GPUs', () => {
   it('describes holders and memory', () => {
     expect(holderText({ index: 0 })).toBe('free');
+    expect(holderText({ index: 0, free: false, holder: null })).toBe('busy');
+    expect(holderText({ index: 0, holder: { job_id: null, note: 'held by a job starting up' } })).toBe('held by a job starting up');
     expect(holderText({ index: 0, holder: { job_name: 'train', worker: 1 } })).toBe('train (worker 1)');
     expect(holderText({ index: 0, holders: ['a', 'b'] })).toBe('a, b');
     expect(gpuMemoryText({ index: 0, memory_used: 4e9, memory_total: 16e9 })).toBe('4.0 GB / 16.0 GB (25%)');
@@ -326,6 +329,13 @@ describe('lineage', () => {
     expect(tree[0].children[1].reference).toBe('data:v1');
     expect(tree[1].children[0].label).toBe('base:v1 (model, ref)');
     expect(tree[2].children[0].reference).toBe('ckpt:v3');
+  });
+
+  it('says where a saved artifact came from, and none for empty branches', () => {
+    const tree = lineageTree({ id: 'x', upstream: [], downstream: [] }, { type: 'notebook', notebook: 'work/train.ipynb', folder: 'models' });
+    expect(tree[0].children[0].label).toBe('saved from models/ of notebook work/train.ipynb');
+    expect(tree[1].children[0].label).toBe('none');
+    expect(lineageTree({ id: 'x' }, { type: 'aws', path: 's3://b/k' })[0].children[0].label).toBe('created from aws s3://b/k');
   });
 });
 
@@ -363,6 +373,8 @@ describe('ArtifactsClient', () => {
   it('accepts GPU and job lists of either shape', async () => {
     const { api } = client({ gpus: [{ index: 0 }], jobs: { jobs: [{ id: 'j', name: 'n', state: 'queued' }] } });
     expect((await api.gpus()).gpus).toHaveLength(1);
+    const other = client({ gpus: { source: 'fake', count: 2, devices: [{ index: 0 }, { index: 1 }] } });
+    expect((await other.api.gpus()).gpus.map(g => g.index)).toEqual([0, 1]);
     expect((await api.jobs())[0].id).toBe('j');
   });
 });

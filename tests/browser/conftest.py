@@ -1,0 +1,204 @@
+"""A real `jupyter lab` (token, non-root base_url, fake GPUs) and Debian's Chromium driven by Playwright.
+
+The server runs once per session on 127.0.0.1 with a temporary root folder, store, settings and
+workspaces, so the tests never touch the user's own. Each test gets a fresh browser page on the
+lab and saves a screenshot under test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("JUPYTER_ARTIFACTS_CHROMIUM", "/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+TOKEN = "browser-test-token"
+BASE_URL = "/lab-base/"
+PANEL_ID = "jupyter-artifacts-panel"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the test extra installs playwright")
+
+
+def _labextension_built() -> bool:
+    from jupyter_core.paths import jupyter_path
+
+    return any(os.path.exists(os.path.join(p, "labextensions", "jupyter-artifacts", "package.json"))
+               for p in jupyter_path())
+
+
+def pytest_collection_modifyitems(config, items):
+    reasons = []
+    if not os.path.exists(CHROMIUM):
+        reasons.append(f"no Chromium at {CHROMIUM} (make browser-deps installs it)")
+    if not _labextension_built():
+        reasons.append("the jupyter-artifacts labextension is not installed (pip install -e . builds it)")
+    if not reasons:
+        return
+    skip = pytest.mark.skip(reason="; ".join(reasons))
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).parent == here:
+            item.add_marker(skip)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+NOTEBOOK = {
+    "cells": [
+        {"cell_type": "code", "execution_count": None, "id": "train", "metadata": {}, "outputs": [],
+         "source": ["import os\n", "os.makedirs('models', exist_ok=True)\n",
+                    "open('models/weights.bin', 'wb').write(os.urandom(1 << 20))"]},
+    ],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+TRAIN_SCRIPT = """\
+import json, os, sys, time
+steps = int(os.environ.get("STEPS", "600"))
+for step in range(steps):
+    print(f"step {step} loss {1.0 / (step + 1):.4f}", flush=True)
+    time.sleep(0.2)
+"""
+
+
+def _write_root(root: Path) -> None:
+    work = root / "work"
+    (work / "models").mkdir(parents=True)
+    (work / "train.ipynb").write_text(json.dumps(NOTEBOOK, indent=1))
+    (work / "models" / "weights.bin").write_bytes(os.urandom(3 << 20))
+    (work / "models" / "config.json").write_text(json.dumps({"layers": 4, "lr": 0.01}))
+    (work / "train.py").write_text(TRAIN_SCRIPT)
+    source = root / "data" / "ckpt_src"
+    (source / "sub").mkdir(parents=True)
+    (source / "model.pt").write_bytes(os.urandom(200_000))
+    (source / "sub" / "notes.txt").write_text("a local folder saved as a checkpoint\n")
+
+
+class Lab:
+    def __init__(self, url: str, root: Path, store: Path, log: Path) -> None:
+        self.url = url  # http://127.0.0.1:PORT/lab-base/
+        self.root = root
+        self.store = store
+        self.log = log
+
+    def api(self, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
+        """Call the REST API directly (for setup and checks, not for what the UI is tested on)."""
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}jupyter-artifacts/api/{path}", data=data, method=method,
+                                         headers={"Authorization": f"token {TOKEN}",
+                                                  "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def wait_operation(self, op: dict, timeout: float = 60) -> dict:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, op = self.api(f"operations/{op['id']}")
+            if op.get("state") in ("succeeded", "failed"):
+                return op
+            time.sleep(0.2)
+        raise AssertionError(f"operation {op} did not finish")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Lab:
+    base = tmp_path_factory.mktemp("lab")
+    root, store, settings, workspaces = base / "root", base / "store", base / "settings", base / "workspaces"
+    _write_root(root)
+    # No news popup and no update check covering the page.
+    notification = settings / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    port = _free_port()
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
+           "JUPYTER_ARTIFACTS_GPUS": "fake:2", "JUPYTER_ARTIFACTS_ROOT": str(store),
+           "PYTHONUNBUFFERED": "1"}
+    log = base / "jupyter-lab.log"
+    args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+            f"--ServerApp.base_url={BASE_URL}", f"--ServerApp.root_dir={root}",
+            f"--ArtifactsApp.root_url={store}", "--ArtifactsApp.gpus=fake:2",
+            "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env,
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}{BASE_URL}"
+    lab = Lab(url, root, store, log)
+    try:
+        deadline = time.time() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+            try:
+                status, _ = lab.api("status")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError(f"jupyter lab did not answer in 60 s:\n{log.read_text()[-4000:]}")
+            time.sleep(0.2)
+        yield lab
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if os.environ.get("JUPYTER_ARTIFACTS_KEEP_LOG"):
+            shutil.copy(log, REPO / "test-artifacts" / "jupyter-lab.log")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, lab, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{lab.url}lab?token={TOKEN}")
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    yield page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"))
+    finally:
+        context.close()
+
+
+def open_panel(page):
+    """Click the Artifacts tab of the left sidebar (unless the panel is already showing)."""
+    panel = page.locator(f"#{PANEL_ID}")
+    if not panel.is_visible():
+        page.click(f'.jp-SideBar.jp-mod-left li[data-id="{PANEL_ID}"]')
+    panel.wait_for(state="visible")
+    return panel

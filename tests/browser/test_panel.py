@@ -1,0 +1,160 @@
+"""The Artifacts sidebar in a real JupyterLab, driven through Chromium."""
+
+from __future__ import annotations
+
+import os
+
+from .conftest import SCREENSHOTS, open_panel
+
+
+def shot(page, name: str) -> None:
+    """Save a screenshot once notifications have finished sliding in."""
+    page.wait_for_timeout(800)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_open_panel(page, lab):
+    panel = open_panel(page)
+    for label in ("Models", "Checkpoints", "Datasets", "Jobs", "GPUs"):
+        assert panel.get_by_role("tab", name=label).is_visible()
+    shot(page, "panel")
+
+
+def test_gpus(page, lab):
+    panel = open_panel(page)
+    panel.get_by_role("tab", name="GPUs").click()
+    gpus = panel.locator(".jp-Artifacts-gpu")
+    gpus.first.wait_for()
+    assert gpus.count() == 2
+    assert "free" in gpus.first.inner_text()
+    shot(page, "panel-gpus")
+
+
+def show_tab(panel, label: str) -> None:
+    panel.get_by_role("tab", name=label).click()
+    panel.locator(f'.jp-Artifacts-tab.jp-mod-active:has-text("{label}")').wait_for()
+
+
+def artifact_row(panel, reference: str, state: str | None = None):
+    selector = f'.jp-Artifacts-row[data-reference="{reference}"]'
+    if state:
+        selector += f'[data-state="{state}"]'
+    return panel.locator(selector)
+
+
+def test_create_checkpoint_from_local_folder(page, lab):
+    panel = open_panel(page)
+    show_tab(panel, "Checkpoints")
+    panel.locator(".jp-Artifacts-create").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    # Source-specific fields and hints follow the source type.
+    dialog.locator('select[name="sourceType"]').select_option(label="Wasabi")
+    assert dialog.locator('input[name="endpoint"]').is_visible()
+    assert "wasabisys.com" in dialog.locator('[data-field="path"] .jp-Artifacts-hint').inner_text()
+    dialog.locator('select[name="sourceType"]').select_option(label="Hugging Face")
+    assert dialog.locator('input[name="branch"]').is_visible()
+    assert dialog.locator('input[name="endpoint"]').count() == 0
+    dialog.locator('select[name="sourceType"]').select_option(label="Kaggle")
+    assert dialog.locator('select[name="kaggleType"]').is_visible()
+    # Invalid input is refused inline, the dialog stays with the values kept.
+    dialog.locator('select[name="sourceType"]').select_option(label="Local")
+    dialog.locator('input[name="path"]').fill("https://example.org/x.tar.gz")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    errors = page.locator(".jp-Dialog .jp-Artifacts-fieldError")
+    errors.first.wait_for()
+    text = " ".join(errors.all_inner_texts())
+    assert "Give a name." in text and "not a URL" in text
+    dialog = page.locator(".jp-Dialog")
+    assert dialog.locator('input[name="path"]').input_value() == "https://example.org/x.tar.gz"
+    dialog.locator('input[name="name"]').fill("local-ckpt")
+    dialog.locator('input[name="path"]').fill("data/ckpt_src")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    row = artifact_row(panel, "local-ckpt:v1", "ready")
+    row.wait_for(timeout=30_000)
+    assert "3 files" in row.inner_text() or "2 files" in row.inner_text()
+    shot(page, "create-checkpoint")
+
+
+def test_create_refused_by_server_shows_its_message(page, lab):
+    panel = open_panel(page)
+    show_tab(panel, "Checkpoints")
+    panel.locator(".jp-Artifacts-create").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('input[name="name"]').fill("missing")
+    dialog.locator('input[name="path"]').fill("data/does-not-exist")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    error = page.locator(".jp-Dialog .jp-Artifacts-formError")
+    error.wait_for()
+    assert "does-not-exist" in error.inner_text()
+    toast = page.locator(".Toastify__toast", has_text="does-not-exist")
+    toast.first.wait_for()
+    page.locator(".jp-Dialog .jp-mod-reject").click()
+
+
+def test_save_to_from_file_browser(page, lab):
+    page.click('.jp-SideBar.jp-mod-left li[data-id="filebrowser"]')
+    listing = page.locator(".jp-DirListing-content")
+    listing.locator(".jp-DirListing-item", has_text="work").first.dblclick()
+    notebook = listing.locator('.jp-DirListing-item[data-isdir="false"]', has_text="train.ipynb")
+    notebook.wait_for()
+    notebook.click()
+    notebook.click(button="right")
+    item = page.locator('.lm-Menu-item[data-command="jupyter-artifacts:save-to"]')
+    item.wait_for()
+    assert "lm-mod-disabled" not in (item.get_attribute("class") or "")
+    item.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert dialog.locator('input[name="name"]').input_value() == "train"
+    dialog.locator('select[name="kind"]').select_option("checkpoint")
+    dialog.locator('select[name="folder"]').select_option("models")
+    dialog.locator('input[name="name"]').fill("nb-ckpt")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    panel = page.locator("#jupyter-artifacts-panel")
+    panel.wait_for(state="visible")
+    panel.locator('.jp-Artifacts-tab.jp-mod-active:has-text("Checkpoints")').wait_for()
+    row = artifact_row(panel, "nb-ckpt:v1", "ready")
+    row.wait_for(timeout=30_000)
+    shot(page, "save-to")
+    row.click()
+    details = panel.locator('.jp-Artifacts-details[data-reference="nb-ckpt:v1"]')
+    details.wait_for()
+    files = details.locator('[data-section="files"]')
+    files.locator("text=weights.bin").wait_for()
+    assert "config.json" in files.inner_text()
+    assert "train.ipynb" in details.locator('[data-section="source"]').inner_text()
+    assert "Made by" in details.locator('[data-section="lineage"]').inner_text()
+    shot(page, "artifact-details")
+
+
+def test_delete_refused_while_in_use(page, lab):
+    from jupyter_artifacts.cli.context import settings_from_env
+    from jupyter_artifacts.store import Store
+
+    status, op = lab.api("snapshots", "POST", {"notebook": "work/train.ipynb", "folder": "models",
+                                               "kind": "checkpoint", "name": "held-ckpt"})
+    assert status == 202, op
+    assert lab.wait_operation(op)["state"] == "succeeded"
+    store = Store(settings_from_env(str(lab.store)))
+    lease = store.acquire_lease("held-ckpt:v1", "job fine-tune (worker 0)", pid=os.getpid(), kind="checkpoint")
+    try:
+        panel = open_panel(page)
+        show_tab(panel, "Checkpoints")
+        artifact_row(panel, "held-ckpt:v1", "ready").click()
+        details = panel.locator('.jp-Artifacts-details[data-reference="held-ckpt:v1"]')
+        details.wait_for()
+        details.get_by_role("button", name="Delete").click()
+        confirm = page.locator(".jp-Dialog")
+        assert "held-ckpt:v1" in confirm.inner_text() and "cannot be undone" in confirm.inner_text()
+        page.locator(".jp-Dialog .jp-mod-warn").click()
+        refused = details.locator(".jp-Artifacts-inUse")
+        refused.wait_for()
+        assert "fine-tune" in refused.inner_text()
+        page.locator(".Toastify__toast", has_text="in use").first.wait_for()
+        shot(page, "delete-refused")
+        assert lab.api("artifacts/held-ckpt:v1")[0] == 200
+    finally:
+        store.release_lease(lease)
