@@ -233,7 +233,7 @@ class Supervisor:
         wanted = int(self.spec.get("gpus") or 0)
         devices = list(self.info.get("devices") or [])
         gpus_by_job: dict[str, int] = {self.job_id: wanted}
-        last_reconcile = 0.0
+        last_reconcile = time.time()  # a worker that starts at once leaves reconciling to the others
         while True:
             if self.stop_requested():
                 self.set_state("stopped", only_if_active=True)
