@@ -8,6 +8,7 @@ import {
   ArtifactKind,
   ArtifactsClient,
   createRequest,
+  defaultJobName,
   defaultSaveName,
   FormErrors,
   ICreateForm,
@@ -384,118 +385,220 @@ export async function saveToDialog(
 // New job
 // ---------------------------------------------------------------------------------------------
 
+function MultiSelect(props: {
+  name: string;
+  value: string[];
+  options: [string, string][];
+  empty: string;
+  onChange: (value: string[]) => void;
+}): React.ReactElement {
+  if (!props.options.length) {
+    return <div className="jp-Artifacts-muted">{props.empty}</div>;
+  }
+  return (
+    <select
+      className="jp-mod-styled jp-Artifacts-multi"
+      name={props.name}
+      multiple
+      size={Math.min(5, Math.max(2, props.options.length))}
+      value={props.value}
+      onChange={event =>
+        props.onChange(Array.from(event.target.selectedOptions).map(option => option.value))
+      }
+    >
+      {props.options.map(([value, label]) => (
+        <option key={value} value={value}>
+          {label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+async function readyReferences(client: ArtifactsClient, kind: ArtifactKind): Promise<string[]> {
+  try {
+    const page = await client.listArtifacts({ kind, limit: 1000 });
+    return page.artifacts.filter(a => a.state === 'ready').map(a => a.reference);
+  } catch {
+    return [];
+  }
+}
+
+/** The job form of the notebook widget: job, resources, model, data, output, hyperparameters. */
 export async function newJobDialog(
   client: ArtifactsClient,
   defaults: Partial<IJobForm> = {}
 ): Promise<IJob | null> {
+  const [models, checkpoints, datasets, publicList, gpus] = await Promise.all([
+    readyReferences(client, 'model'),
+    readyReferences(client, 'checkpoint'),
+    readyReferences(client, 'dataset'),
+    client.publicCheckpoints().catch(() => ({ checkpoints: [] as IPublicCheckpoint[] })),
+    client.gpus().catch(() => null)
+  ]);
+  const publicCheckpoints = publicList.checkpoints ?? [];
+  const maxGpus = gpus ? gpus.gpus.length : undefined;
   const initial: IJobForm = {
     type: 'training',
-    name: '',
+    name: defaultJobName('training'),
     command: '',
-    gpus: '1',
+    gpus: maxGpus === 0 ? '0' : '1',
     cpu: '',
     memory: '',
     model: '',
-    checkpoints: '',
+    checkpoints: [],
     publicCheckpoints: false,
-    data: '',
+    data: [],
+    manifest: '',
     output: 'checkpoint',
+    outputUri: '',
     params: '',
     ...defaults
   };
+  const validate = (form: IJobForm) => validateJobForm(form, maxGpus);
   return showForm<IJobForm, IJob>({
     title: 'New job',
     okLabel: 'Launch',
     initial,
-    validate: validateJobForm,
+    validate,
     submit: form => client.submitJob(jobRequest(form)),
     render: (form, set, errors) => (
       <div className="jp-Artifacts-jobForm">
-        <Field label="Type" name="type">
-          <Select
-            name="type"
-            value={form.type}
-            options={[
-              ['training', 'Training'],
-              ['inference', 'Inference']
-            ]}
-            onChange={type => set({ type: type as IJobForm['type'] })}
-          />
-        </Field>
-        <Field label="Name" name="name" error={errors.name}>
-          <TextInput name="name" value={form.name} placeholder="train-resnet" onChange={name => set({ name })} />
-        </Field>
-        <Field
-          label="Command"
-          name="command"
-          error={errors.command}
-          hint="Run by each worker in the Jupyter root folder"
-        >
-          <TextInput
-            name="command"
-            value={form.command}
-            placeholder="python train.py"
-            onChange={command => set({ command })}
-          />
-        </Field>
         <fieldset className="jp-Artifacts-fieldset">
+          <legend>Job</legend>
+          <Field label="Name" name="name" error={errors.name}>
+            <TextInput name="name" value={form.name} onChange={name => set({ name })} />
+          </Field>
+          <Field label="Type" name="type">
+            <Select
+              name="type"
+              value={form.type}
+              options={[
+                ['training', 'Training'],
+                ['inference', 'Inference']
+              ]}
+              onChange={type => set({ type: type as IJobForm['type'] })}
+            />
+          </Field>
+          <Field
+            label="Command"
+            name="command"
+            error={errors.command}
+            hint="Run by each worker in the Jupyter root folder"
+          >
+            <TextInput
+              name="command"
+              value={form.command}
+              placeholder="python train.py"
+              onChange={command => set({ command })}
+            />
+          </Field>
+        </fieldset>
+        <fieldset className="jp-Artifacts-fieldset jp-Artifacts-row3">
           <legend>Resources</legend>
-          <Field label="GPUs" name="gpus" error={errors.gpus}>
+          <Field
+            label="GPUs"
+            name="gpus"
+            error={errors.gpus}
+            hint={maxGpus !== undefined ? `this host has ${maxGpus}` : undefined}
+          >
             <TextInput name="gpus" value={form.gpus} onChange={gpus => set({ gpus })} />
           </Field>
-          <Field label="CPU" name="cpu" error={errors.cpu} hint="Cores; empty: no limit">
+          <Field label="CPU" name="cpu" error={errors.cpu} hint="cores; empty: any">
             <TextInput name="cpu" value={form.cpu} placeholder="2" onChange={cpu => set({ cpu })} />
           </Field>
-          <Field label="Memory" name="memory" error={errors.memory} hint="e.g. 8G; empty: no limit">
+          <Field label="Memory" name="memory" error={errors.memory} hint="empty: no limit">
             <TextInput name="memory" value={form.memory} placeholder="8G" onChange={memory => set({ memory })} />
           </Field>
         </fieldset>
-        <Field label="Model" name="model" error={errors.model} hint="A model reference, e.g. resnet:v2">
-          <TextInput name="model" value={form.model} placeholder="name:v1" onChange={model => set({ model })} />
-        </Field>
-        <Field
-          label="Checkpoints"
-          name="checkpoints"
-          error={errors.checkpoints}
-          hint="References, separated by commas"
-        >
-          <TextInput
-            name="checkpoints"
-            value={form.checkpoints}
-            placeholder="name:v3"
-            onChange={checkpoints => set({ checkpoints })}
-          />
-        </Field>
-        <label className="jp-Artifacts-checkbox">
-          <input
-            type="checkbox"
-            name="publicCheckpoints"
-            checked={form.publicCheckpoints}
-            onChange={event => set({ publicCheckpoints: event.target.checked })}
-          />
-          Public (the checkpoints are ids of public checkpoints)
-        </label>
-        <Field label="Data" name="data" error={errors.data} hint="Dataset references, separated by commas">
-          <TextInput name="data" value={form.data} placeholder="images:v1" onChange={data => set({ data })} />
-        </Field>
-        <Field label="Output" name="output">
-          <Select
-            name="output"
-            value={form.output}
-            options={[
-              ['checkpoint', 'Checkpoint'],
-              ['model', 'Model']
-            ]}
-            onChange={output => set({ output: output as IJobForm['output'] })}
-          />
-        </Field>
+        <fieldset className="jp-Artifacts-fieldset">
+          <legend>Model</legend>
+          <Field label="Model" name="model" error={errors.model}>
+            <Select
+              name="model"
+              value={form.model}
+              options={[['', '(none)'], ...models.map(r => [r, r] as [string, string])]}
+              onChange={model => set({ model })}
+            />
+          </Field>
+          <Field label="Checkpoints" name="checkpoints" error={errors.checkpoints}>
+            <MultiSelect
+              name="checkpoints"
+              value={form.checkpoints}
+              options={
+                form.publicCheckpoints
+                  ? publicCheckpoints.map(c => [c.id, c.name && c.name !== c.id ? `${c.id} - ${c.name}` : c.id] as [string, string])
+                  : checkpoints.map(r => [r, r] as [string, string])
+              }
+              empty={
+                form.publicCheckpoints
+                  ? 'The public checkpoint catalog is not available.'
+                  : 'No ready checkpoints yet.'
+              }
+              onChange={value => set({ checkpoints: value })}
+            />
+          </Field>
+          <label className="jp-Artifacts-checkbox">
+            <input
+              type="checkbox"
+              name="publicCheckpoints"
+              checked={form.publicCheckpoints}
+              onChange={event => set({ publicCheckpoints: event.target.checked, checkpoints: [] })}
+            />
+            Public (choose from the public checkpoint catalog)
+          </label>
+        </fieldset>
+        <fieldset className="jp-Artifacts-fieldset">
+          <legend>Data</legend>
+          <Field label="Datasets" name="data" error={errors.data}>
+            <MultiSelect
+              name="data"
+              value={form.data}
+              options={datasets.map(r => [r, r] as [string, string])}
+              empty="No ready datasets yet."
+              onChange={data => set({ data })}
+            />
+          </Field>
+          <Field label="Manifest" name="manifest" hint="A data manifest file (optional)">
+            <TextInput name="manifest" value={form.manifest} onChange={manifest => set({ manifest })} />
+          </Field>
+          <Field label="Output" name="output">
+            <Select
+              name="output"
+              value={form.output}
+              options={[
+                ['checkpoint', 'Checkpoint'],
+                ['model', 'Model'],
+                ['url', 'URL']
+              ]}
+              onChange={output => set({ output: output as IJobForm['output'] })}
+            />
+          </Field>
+          {form.output === 'url' && (
+            <Field label="Output URI" name="outputUri" error={errors.outputUri}>
+              <TextInput
+                name="outputUri"
+                value={form.outputUri}
+                placeholder="s3://bucket/folder"
+                onChange={outputUri => set({ outputUri })}
+              />
+            </Field>
+          )}
+        </fieldset>
         <Field
           label="Hyperparameters"
           name="params"
           error={errors.params}
-          hint='JSON; list values are searched as a grid, one worker each: {"lr": [0.1, 0.01]}'
+          hint="JSON; list values form a grid, one worker per combination"
         >
-          <TextInput name="params" value={form.params} placeholder="{}" onChange={params => set({ params })} />
+          <textarea
+            className="jp-mod-styled"
+            name="params"
+            rows={2}
+            value={form.params}
+            placeholder='{"lr": 0.01, "degree": [3, 4, 5]}'
+            onChange={event => set({ params: event.target.value })}
+          />
         </Field>
       </div>
     )

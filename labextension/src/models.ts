@@ -831,24 +831,33 @@ export interface IJobForm {
   gpus: string;
   cpu: string;
   memory: string;
+  /** A model reference, '' for none. */
   model: string;
-  checkpoints: string;
+  /** Checkpoint references, or public checkpoint ids when `publicCheckpoints`. */
+  checkpoints: string[];
   publicCheckpoints: boolean;
-  data: string;
-  output: 'checkpoint' | 'model';
+  /** Dataset references. */
+  data: string[];
+  /** A data manifest (a file in the Jupyter root folder or a URL), '' for none. */
+  manifest: string;
+  output: 'checkpoint' | 'model' | 'url';
+  outputUri: string;
+  /** JSON object; list values form a grid. */
   params: string;
 }
 
 export const MEMORY_RE = /^\s*\d+(\.\d+)?\s*[KMGT]?B?\s*$/i;
 
-function splitList(text: string): string[] {
-  return text
-    .split(/[,\n]/)
-    .map(s => s.trim())
-    .filter(Boolean);
+/** A default job name: type and local time, e.g. training-20240501-1532. */
+export function defaultJobName(type: string, now: Date = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${type}-${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-` +
+    `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`
+  );
 }
 
-export function validateJobForm(form: IJobForm): FormErrors {
+export function validateJobForm(form: IJobForm, maxGpus?: number): FormErrors {
   const errors: FormErrors = {};
   const nameError = validateName(form.name);
   if (nameError) {
@@ -857,8 +866,11 @@ export function validateJobForm(form: IJobForm): FormErrors {
   if (!form.command.trim()) {
     errors.command = 'Give the command each worker runs, e.g. python train.py.';
   }
-  if (!/^\d+$/.test(form.gpus.trim() || '0')) {
+  const gpus = form.gpus.trim() || '0';
+  if (!/^\d+$/.test(gpus)) {
     errors.gpus = 'GPUs: a whole number, 0 or more.';
+  } else if (maxGpus !== undefined && parseInt(gpus, 10) > maxGpus) {
+    errors.gpus = `This host has ${maxGpus} GPUs; ask for at most ${maxGpus}.`;
   }
   if (form.cpu.trim() && !(Number(form.cpu) > 0)) {
     errors.cpu = 'CPU: a number of cores more than 0, such as 1, 2 or 0.5.';
@@ -866,17 +878,21 @@ export function validateJobForm(form: IJobForm): FormErrors {
   if (form.memory.trim() && !MEMORY_RE.test(form.memory)) {
     errors.memory = 'Memory: a number of bytes, or a number with K, M, G or T (8G).';
   }
-  if (form.type === 'inference' && !form.model.trim() && !splitList(form.checkpoints).length) {
+  if (form.type === 'inference' && !form.model && !form.checkpoints.length) {
     errors.model = 'An inference job needs a model or a checkpoint.';
   }
+  if (form.output === 'url' && !/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(form.outputUri.trim())) {
+    errors.outputUri = 'Give the output URI, such as s3://bucket/folder, or choose Checkpoint or Model.';
+  }
   if (form.params.trim()) {
+    let parsed: unknown = null;
     try {
-      const parsed = JSON.parse(form.params);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        errors.params = 'Parameters: a JSON object such as {"lr": 0.1, "degree": [3, 4]}.';
-      }
+      parsed = JSON.parse(form.params);
     } catch {
-      errors.params = 'Parameters: a JSON object such as {"lr": 0.1, "degree": [3, 4]}.';
+      parsed = null;
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      errors.params = 'Hyperparameters: a JSON object such as {"lr": 0.1, "degree": [3, 4]}.';
     }
   }
   return errors;
@@ -896,18 +912,19 @@ export function jobRequest(form: IJobForm): Record<string, unknown> {
     name: form.name,
     command: form.command.trim(),
     resources,
-    output: form.output
+    output: form.output === 'url' ? form.outputUri.trim() : form.output
   };
-  if (form.model.trim()) {
-    body.model = form.model.trim();
+  if (form.model) {
+    body.model = form.model;
   }
-  const checkpoints = splitList(form.checkpoints);
-  if (checkpoints.length) {
-    body[form.publicCheckpoints ? 'public_checkpoints' : 'checkpoints'] = checkpoints;
+  if (form.checkpoints.length) {
+    body[form.publicCheckpoints ? 'public_checkpoints' : 'checkpoints'] = [...form.checkpoints];
   }
-  const data = splitList(form.data);
-  if (data.length) {
-    body.data = data;
+  if (form.data.length) {
+    body.data = [...form.data];
+  }
+  if (form.manifest.trim()) {
+    body.data_manifest = form.manifest.trim();
   }
   if (form.params.trim()) {
     body.hyperparameters = JSON.parse(form.params);

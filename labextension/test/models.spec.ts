@@ -3,6 +3,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   ArtifactsClient,
   createRequest,
+  defaultJobName,
   defaultSaveName,
   formatDuration,
   formatSize,
@@ -68,10 +69,12 @@ const jobForm = (patch: Partial<IJobForm>): IJobForm => ({
   cpu: '',
   memory: '',
   model: '',
-  checkpoints: '',
+  checkpoints: [],
   publicCheckpoints: false,
-  data: '',
+  data: [],
+  manifest: '',
   output: 'checkpoint',
+  outputUri: '',
   params: '',
   ...patch
 });
@@ -252,13 +255,18 @@ describe('jobs', () => {
     const errors = validateJobForm(jobForm({ name: '', command: ' ', gpus: '-1', cpu: 'x', memory: '8 potatoes', params: '[1]' }));
     expect(Object.keys(errors).sort()).toEqual(['command', 'cpu', 'gpus', 'memory', 'name', 'params']);
     expect(validateJobForm(jobForm({ type: 'inference' })).model).toBeDefined();
-    expect(validateJobForm(jobForm({ type: 'inference', checkpoints: 'a:v1' }))).toEqual({});
+    expect(validateJobForm(jobForm({ type: 'inference', checkpoints: ['a:v1'] }))).toEqual({});
     expect(validateJobForm(jobForm({ memory: '512M', cpu: '0.5' }))).toEqual({});
+    expect(validateJobForm(jobForm({ gpus: '3' }), 2).gpus).toBe('This host has 2 GPUs; ask for at most 2.');
+    expect(validateJobForm(jobForm({ output: 'url', outputUri: 'bucket' })).outputUri).toBeDefined();
+    expect(validateJobForm(jobForm({ output: 'url', outputUri: 's3://b/f' }))).toEqual({});
   });
 
   it('builds the job request like the widget', () => {
     expect(
-      jobRequest(jobForm({ gpus: '2', memory: '8G', cpu: '2', model: 'm:v1', checkpoints: 'a, b', data: 'd:v1', params: '{"lr": [0.1, 0.01]}' }))
+      jobRequest(
+        jobForm({ gpus: '2', memory: '8G', cpu: '2', model: 'm:v1', checkpoints: ['a', 'b'], data: ['d:v1'], manifest: 'data.json', params: '{"lr": [0.1, 0.01]}' })
+      )
     ).toEqual({
       type: 'training',
       name: 'train',
@@ -268,12 +276,20 @@ describe('jobs', () => {
       model: 'm:v1',
       checkpoints: ['a', 'b'],
       data: ['d:v1'],
+      data_manifest: 'data.json',
       hyperparameters: { lr: [0.1, 0.01] }
     });
-    expect(jobRequest(jobForm({ checkpoints: 'resnet18', publicCheckpoints: true }))).toMatchObject({
+    expect(jobRequest(jobForm({ checkpoints: ['resnet18'], publicCheckpoints: true }))).toMatchObject({
       public_checkpoints: ['resnet18']
     });
     expect(jobRequest(jobForm({ gpus: '' })).resources).toEqual({ gpus: 0 });
+    expect(jobRequest(jobForm({ output: 'url', outputUri: ' s3://b/f ' })).output).toBe('s3://b/f');
+  });
+
+  it('names jobs by type and time', () => {
+    const name = defaultJobName('training', new Date(2024, 4, 1, 15, 32, 7));
+    expect(name).toBe('training-20240501-153207');
+    expect(validateName(name)).toBeUndefined();
   });
 
   it('reads workers, GPUs and durations', () => {
