@@ -99,6 +99,8 @@ class Session:
         from ..store import Store
 
         settings = settings_from_env()
+        if self._store is not None and self._store_root == settings.root:
+            return self._store  # no lock: a long attach holds it, and monitors read from their threads
         with self._lock:
             if self._store is None or self._store_root != settings.root:
                 self._store = Store(settings)
