@@ -1,5 +1,7 @@
 # Two entry points that work on a fresh machine: `make demo` and `make test`.
 PYTHON ?= python3
+# Cached bytecode keeps the CLI's and the job supervisor's start-up fast.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
