@@ -116,6 +116,7 @@ def test_errors_and_live_view_in_a_real_kernel(kernel_env, tmp_path):
         new_code_cell("%save_checkpoint output x y z"),
         new_code_cell("%%train --name live\nimport time\ntime.sleep(0.5)\nprint('done')"),
         new_code_cell("from jupyter_artifacts import Client\nClient().jobs.get('live').wait_sync().state"),
+        new_code_cell("import time\ntime.sleep(2.5)  # the live view updates from its own thread meanwhile"),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(folder)}}).execute()
@@ -131,3 +132,7 @@ def test_errors_and_live_view_in_a_real_kernel(kernel_env, tmp_path):
     live = nb.cells[4]
     assert "Started training job 'live'" in texts(live) and widgets_in(live) == 1
     assert nb.cells[5].outputs[0]["data"]["text/plain"] == "'finished'"
+    # the live view's last state, as the kernel sent it to the front end
+    states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+    headers = [s["state"].get("value", "") for s in states if s["model_name"] == "HTMLModel"]
+    assert any("<b>live</b>" in h and ">finished</span>" in h for h in headers), headers
