@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean bench
+.PHONY: demo lab test install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,14 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# The CLI demo, then the demo notebook run top to bottom by a real kernel on two simulated GPUs;
+# the executed notebook is kept in demo-run/ (open it with `make lab`).
 demo: $(STAMP)
 	$(BIN)/python -m jupyter_artifacts.demo
+	JUPYTER_ARTIFACTS_GPUS=$${JUPYTER_ARTIFACTS_GPUS:-fake:2} $(BIN)/python notebooks/run_demo.py --keep demo-run
+
+lab: $(STAMP)
+	JUPYTER_ARTIFACTS_GPUS=$${JUPYTER_ARTIFACTS_GPUS:-fake:2} $(BIN)/jupyter lab --notebook-dir=. notebooks/demo.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
