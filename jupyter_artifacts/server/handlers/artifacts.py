@@ -16,7 +16,7 @@ from ...store import KINDS
 from ...store.names import check_alias, check_kind, check_name
 from ...store.records import STATES
 from ..paths import is_inside, resolve_local_source
-from .base import ArtifactsHandler
+from .base import ArtifactsHandler, artifact_json
 
 PAGE = 50
 MAX_PAGE = 1000
@@ -71,13 +71,14 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
         offset = self.query_int("offset", 0, 0, 10**9)
         artifacts, total = await self.blocking(self.store.list, kind, name, query, state, limit, offset)
         next_offset = offset + len(artifacts) if offset + len(artifacts) < total else None
-        self.reply({"artifacts": [a.to_dict(manifest=False) for a in artifacts], "total": total,
+        self.reply({"artifacts": [artifact_json(a) for a in artifacts], "total": total,
                     "limit": limit, "offset": offset, "next_offset": next_offset})
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         from ...sources import create_from_source
+        from ...sources.create import preflight
         from ...sources.spec import infer_type, parse_source
 
         body = self.body()
@@ -115,7 +116,7 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
                 if os.path.isdir(real):
                     precheck_folder(store, kind, real)
                 path = real + "/" if source.endswith("/") and not real.endswith("/") else real
-            parse_source(path, cwd=root_dir, local_roots=local_roots, **options)
+            preflight(parse_source(path, cwd=root_dir, local_roots=local_roots, **options))
             return path, None, common
 
         path, manifest_path, common = await self.blocking(prepare)
@@ -125,7 +126,7 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
             artifact = create_from_source(store, kind, name, path, manifest=manifest_path, created_by=user,
                                           progress=progress, cwd=root_dir, local_roots=local_roots,
                                           **common, **options)
-            return artifact.to_dict(manifest=False)
+            return artifact_json(artifact)
 
         what = source or f"manifest {manifest}"
         op = self.operations.submit("create", run, description=f"Create {kind} {name} from {what}", created_by=user)
@@ -140,7 +141,7 @@ class ArtifactHandler(ArtifactsHandler):
 
         def show() -> dict:
             artifact = self.store.get(ref, kind)
-            return {**artifact.to_dict(manifest=False), "holders": self.store.holders(artifact.id)}
+            return {**artifact_json(artifact), "holders": self.store.holders(artifact.id)}
 
         self.reply(await self.blocking(show))
 
@@ -158,7 +159,7 @@ class AliasesHandler(ArtifactsHandler):
         kind = self.query_str("kind", KINDS)
         alias = check_alias(self.field(self.body(), "alias", required=True))
         artifact = await self.blocking(self.store.set_alias, ref, alias, kind)
-        self.reply(artifact.to_dict(manifest=False))
+        self.reply(artifact_json(artifact))
 
 
 class AliasHandler(ArtifactsHandler):
@@ -167,7 +168,7 @@ class AliasHandler(ArtifactsHandler):
     async def delete(self, ref: str, alias: str) -> None:
         kind = self.query_str("kind", KINDS)
         artifact = await self.blocking(self.store.remove_alias, ref, alias, kind)
-        self.reply(artifact.to_dict(manifest=False))
+        self.reply(artifact_json(artifact))
 
 
 class LinksHandler(ArtifactsHandler):
@@ -177,7 +178,7 @@ class LinksHandler(ArtifactsHandler):
         kind = self.query_str("kind", KINDS)
         target = self.field(self.body(), "target", required=True)
         artifact = await self.blocking(self.store.link, ref, target, kind)
-        self.reply(artifact.to_dict(manifest=False))
+        self.reply(artifact_json(artifact))
 
 
 class LineageHandler(ArtifactsHandler):

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
@@ -14,24 +14,33 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from ...errors import ArtifactsError, InvalidInput
-from ...store import Store
+from ...store import Artifact, Store
 from ..operations import Operation, OperationManager
 
 T = TypeVar("T")
 API_PREFIX = "jupyter-artifacts/api"
 
 
-def jsonable(value: Any) -> Any:
-    """Artifacts, dataclasses and the like, as plain JSON values."""
+_ARTIFACT_FIELDS = tuple(f.name for f in fields(Artifact) if f.name != "manifest")
+
+
+def artifact_json(artifact: Artifact) -> dict[str, Any]:
+    """An artifact without its manifest, as a JSON object (shallow: it is serialized at once)."""
+    data = {name: getattr(artifact, name) for name in _ARTIFACT_FIELDS}
+    data["reference"] = artifact.reference
+    return data
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Artifact):
+        return artifact_json(value)
     if hasattr(value, "to_dict"):
         return value.to_dict()
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [jsonable(v) for v in value]
-    return value
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
 
 
 class ArtifactsHandler(APIHandler):
@@ -126,7 +135,7 @@ class ArtifactsHandler(APIHandler):
     # -- output --------------------------------------------------------------------------------
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.finish(json.dumps(jsonable(data), default=str))
+        self.finish(json.dumps(data, default=_json_default))
 
     def accepted(self, op: Operation) -> None:
         """202 with the operation and where to follow it."""

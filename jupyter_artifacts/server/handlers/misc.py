@@ -12,7 +12,7 @@ from tornado import web
 
 from ... import __version__
 from ...store.settings import format_size
-from .base import API_PREFIX, ArtifactsHandler
+from .base import API_PREFIX, ArtifactsHandler, artifact_json
 
 OPENAPI_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "openapi.json")
 
@@ -65,7 +65,7 @@ class PublicCheckpointHandler(ArtifactsHandler):
         store, user = self.store, self.username
 
         def run(progress: Any) -> dict:
-            return fetch_public(store, entry.id, progress, user=user).to_dict(manifest=False)
+            return artifact_json(fetch_public(store, entry.id, progress, user=user))
 
         op = self.operations.submit("fetch", run, description=f"Fetch public checkpoint {entry.id}", created_by=user)
         self.accepted(op)

@@ -12,7 +12,7 @@ from ...errors import InvalidInput, NotFound
 from ...store.names import check_name
 from ..paths import api_path_of, resolve_in_root
 from .artifacts import check_common_fields, check_not_store, precheck_folder
-from .base import ArtifactsHandler
+from .base import ArtifactsHandler, artifact_json
 
 FOLDERS = ("models", "output")
 SNAPSHOT_KINDS = ("model", "checkpoint")
@@ -86,7 +86,7 @@ class SnapshotsHandler(ArtifactsHandler):
 
         def run(progress: Any) -> dict:
             artifact = store.create(kind, name, path, source=source, created_by=user, progress=progress, **common)
-            return artifact.to_dict(manifest=False)
+            return artifact_json(artifact)
 
         op = self.operations.submit("snapshot", run, description=f"Save {shown} as {kind} {name}", created_by=user)
         self.accepted(op)
