@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..errors import ArtifactsError, NotFound
+from ..errors import ArtifactsError, InvalidInput, NotFound
 from ..store import Artifact, Store
 from . import archives, git, kaggle
 from .fetch import explain, fetch_tree

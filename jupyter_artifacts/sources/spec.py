@@ -314,7 +314,7 @@ def _validate_web(spec: SourceSpec, **_: object) -> None:
     if not parts.hostname:
         raise refuse(f"{spec.path!r} does not name a host.", "web")
     try:
-        parts.port
+        _ = parts.port
     except ValueError as exc:
         raise refuse(f"{spec.path!r} has an invalid port.", "web") from exc
     _check_parts(spec, parts.path)
