@@ -29,7 +29,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="the test extra installs playwright")
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes minutes (installs into a fresh virtual environment)")
 
 
 def _labextension_built() -> bool:
@@ -41,6 +42,10 @@ def _labextension_built() -> bool:
 
 def pytest_collection_modifyitems(config, items):
     reasons = []
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reasons.append("playwright is not installed (it is in the test extra)")
     if not os.path.exists(CHROMIUM):
         reasons.append(f"no Chromium at {CHROMIUM} (make browser-deps installs it)")
     if not _labextension_built():
@@ -48,9 +53,8 @@ def pytest_collection_modifyitems(config, items):
     if not reasons:
         return
     skip = pytest.mark.skip(reason="; ".join(reasons))
-    here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).parent == here:
+        if "page" in getattr(item, "fixturenames", ()):
             item.add_marker(skip)
 
 
@@ -174,7 +178,9 @@ def lab(tmp_path_factory) -> Lab:
 
 @pytest.fixture(scope="session")
 def browser():
-    with sync_api.sync_playwright() as p:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
