@@ -215,6 +215,10 @@ def _make_callback(tracker: Tracker, counted: list[int]):
                 counted[0] += inc
                 tracker.add_bytes(inc)
 
+        def set_size(self, size) -> None:
+            if size:
+                tracker.learn_size(int(size))
+
         def absolute_update(self, value: int) -> None:
             self.relative_update(value - counted[0])
 

@@ -43,6 +43,12 @@ class Tracker:
         with self._lock:
             self.total_bytes, self.total_files = total_bytes, total_files
 
+    def learn_size(self, size: int) -> None:
+        """A single download whose size was not listed announced it."""
+        with self._lock:
+            if self.total_bytes is None and self.total_files == 1:
+                self.total_bytes = size
+
     def add_bytes(self, n: int) -> None:
         with self._lock:
             self.bytes += n
@@ -86,7 +92,7 @@ class Tracker:
         while not self._stop.wait(self.interval):
             self.report()
 
-    def __enter__(self) -> "Tracker":
+    def __enter__(self) -> Tracker:
         self.report(force=True)
         self._thread = threading.Thread(target=self._run, name="artifacts-progress", daemon=True)
         self._thread.start()

@@ -18,7 +18,9 @@ def read(store, artifact, path: str) -> bytes:
 
 def test_http_file(store, web):
     url = web.put("files/weights.bin", b"\x01" * 5000)
-    artifact = create_from_source(store, "model", "weights", url)
+    calls = []
+    artifact = create_from_source(store, "model", "weights", url, progress=lambda *a: calls.append(a))
+    assert calls[-1] == (5000, 1, 5000, 1)
     assert artifact.state == "ready"
     assert artifact.source == {"type": "web", "path": url}
     assert store.catalog.manifest(artifact.id).keys() == {"weights.bin"}
