@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from ..errors import ArtifactsError, InvalidInput, NotFound
 from ..store import Artifact, Store
+from ..store.names import check_kind, check_name
 from . import archives, git, kaggle
 from .fetch import explain, fetch_tree
 from .filesystems import missing_package
@@ -101,6 +102,8 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
                      progress: Progress | None = None, include: list[str] | None = None,
                      exclude: list[str] | None = None, source_record: dict | None = None) -> Artifact:
     """Create a new version of `name` from a validated source."""
+    check_kind(kind)
+    check_name(name)
     source = source_record or spec.record()
     if spec.type == "local" and not os.path.lexists(spec.local_path):
         raise NotFound(f"No such file or folder: {spec.local_path}")
@@ -121,8 +124,13 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
                 archives.extract(spec.local_path, content, check_total=check_total, limit=limit)
             else:
                 fetch_into(spec, content, work, Tracker(kind=kind), include=include, exclude=exclude)
-            return store.create(kind, name, content, aliases=list(aliases), refs=list(refs), metadata=metadata,
-                                source=source, created_by=created_by, progress=progress)
+            artifact = store.begin(kind, name, source=source, metadata=metadata, refs=list(refs),
+                                   aliases=list(aliases), created_by=created_by)
+            try:
+                return store.store_folder(artifact, content, progress)
+            except BaseException:
+                store.abandon(artifact)
+                raise
 
     artifact = store.begin(kind, name, state="downloading", source=source, metadata=metadata, refs=list(refs),
                            aliases=list(aliases), created_by=created_by)

@@ -181,6 +181,8 @@ def parse_source(path: str, *, source_type: str | None = None, endpoint: str | N
     if kind not in ("git", "hf", "kaggle"):
         spec.sync = spec.path.endswith("/")
         spec.archive = archive_suffix(spec.local_path or spec.path)
+        if spec.local_path and os.path.isdir(spec.local_path):
+            spec.archive = None  # a folder that happens to be named like an archive
     return spec
 
 

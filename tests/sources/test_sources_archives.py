@@ -190,3 +190,18 @@ def test_damaged_archive_is_a_clear_error(store, tmp_path):
     path.write_bytes(b"this is not a zip")
     with pytest.raises(InvalidInput, match="not a valid zip"):
         create_from_source(store, "dataset", "broken", str(path))
+
+
+def test_folder_named_like_an_archive_is_a_folder(store, tmp_path):
+    folder = tmp_path / "weights.tar"
+    folder.mkdir()
+    (folder / "a.bin").write_bytes(b"a")
+    artifact = create_from_source(store, "model", "w", str(folder))
+    assert list(store.catalog.manifest(artifact.id)) == ["a.bin"]
+
+
+def test_invalid_name_is_refused_before_extracting(store, tmp_path):
+    archive = write_zip(tmp_path / "data.zip")
+    with pytest.raises(InvalidInput, match="Invalid name"):
+        create_from_source(store, "dataset", "bad/name", str(archive))
+    assert staging_is_empty(store)
