@@ -529,8 +529,11 @@ export function gpuMemoryText(gpu: IGpu): string {
   if (total === undefined || total === null) {
     return used !== undefined && used !== null ? formatSize(used) : '—';
   }
-  const percent = total > 0 && used !== null && used !== undefined ? ` (${Math.round((used / total) * 100)}%)` : '';
-  return `${formatSize(used ?? 0)} / ${formatSize(total)}${percent}`;
+  if (used === undefined || used === null) {
+    return `${formatSize(total)} (use unknown)`;
+  }
+  const percent = total > 0 ? ` (${Math.round((used / total) * 100)}%)` : '';
+  return `${formatSize(used)} / ${formatSize(total)}${percent}`;
 }
 
 /** The message of an operation's error. */

@@ -669,7 +669,7 @@ function GpuList(props: { model: ArtifactsModel }) {
   return (
     <ul className="jp-Artifacts-list jp-Artifacts-gpus">
       {gpus.gpus.map(gpu => {
-        const used = gpu.memory_used ?? 0;
+        const used = gpu.memory_used;
         const total = gpu.memory_total ?? 0;
         const holder = holderText(gpu);
         return (
@@ -682,7 +682,9 @@ function GpuList(props: { model: ArtifactsModel }) {
               <span>Holder: {holder}</span>
               <span>{gpuMemoryText(gpu)}</span>
             </div>
-            {total > 0 && <ProgressBar progress={{ bytes_done: used, bytes_total: total }} />}
+            {total > 0 && used !== null && used !== undefined && (
+              <ProgressBar progress={{ bytes_done: used, bytes_total: total }} />
+            )}
           </li>
         );
       })}

@@ -327,6 +327,7 @@ describe('GPUs', () => {
     expect(holderText({ index: 0, holders: ['a', 'b'] })).toBe('a, b');
     expect(gpuMemoryText({ index: 0, memory_used: 4e9, memory_total: 16e9 })).toBe('4.0 GB / 16.0 GB (25%)');
     expect(gpuMemoryText({ index: 0 })).toBe('—');
+    expect(gpuMemoryText({ index: 0, memory_total: 16e9, memory_used: null })).toBe('16.0 GB (use unknown)');
   });
 });
 

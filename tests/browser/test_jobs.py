@@ -1,0 +1,90 @@
+"""Jobs from the panel: launch from the form on the simulated GPUs, follow the log live, refuse deleting
+an input the job holds, stop it."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import open_panel
+from .test_panel import artifact_row, shot, show_tab
+
+
+@pytest.fixture
+def jobs_api(lab):
+    status, body = lab.api("jobs")
+    if status == 404:
+        pytest.skip(f"this server has no jobs routes yet ({body.get('message')})")
+    assert status == 200, body
+
+
+def ensure_checkpoint(lab, name: str) -> str:
+    reference = f"{name}:v1"
+    if lab.api(f"artifacts/{reference}?kind=checkpoint")[0] != 200:
+        status, op = lab.api("snapshots", "POST", {"notebook": "work/train.ipynb", "folder": "models",
+                                                   "kind": "checkpoint", "name": name})
+        assert status == 202, op
+        assert lab.wait_operation(op)["state"] == "succeeded"
+    return reference
+
+
+def log_text(details) -> str:
+    return details.locator(".jp-Artifacts-log").inner_text()
+
+
+def test_launch_follow_and_stop_a_job(page, lab, jobs_api):
+    checkpoint = ensure_checkpoint(lab, "job-input")
+    panel = open_panel(page)
+    show_tab(panel, "Jobs")
+    panel.locator(".jp-Artifacts-newJob").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('select[name="checkpoints"]').wait_for()
+    assert "this host has 2" in dialog.locator('[data-field="gpus"]').inner_text()
+    dialog.locator('input[name="gpus"]').fill("3")
+    dialog.locator('input[name="name"]').fill("panel-train")
+    dialog.locator('input[name="command"]').fill("python -u work/train.py")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    gpu_error = page.locator('.jp-Dialog [data-field="gpus"] .jp-Artifacts-fieldError')
+    gpu_error.wait_for()
+    assert "at most 2" in gpu_error.inner_text()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('input[name="gpus"]').fill("1")
+    dialog.locator('select[name="checkpoints"]').select_option([checkpoint])
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.locator(".jp-Dialog").wait_for(state="detached")
+
+    details = panel.locator('.jp-Artifacts-jobDetails[data-state="running"]')
+    details.wait_for(timeout=60_000)
+    assert "panel-train" in details.locator(".jp-Artifacts-title").inner_text()
+    details.locator(".jp-Artifacts-log", has_text="step 2 ").wait_for(timeout=30_000)
+    first = log_text(details)
+    # The log follows the output while the job runs.
+    details.locator(".jp-Artifacts-log", has_text=f"step {first.count('step') + 5} ").wait_for(timeout=30_000)
+    assert len(log_text(details)) > len(first)
+    worker = details.locator('.jp-Artifacts-workers tr[data-worker="0"]')
+    assert "Running" in worker.inner_text()
+    shot(page, "job-log")
+
+    # A GPU is held by the job.
+    show_tab(panel, "GPUs")
+    panel.locator(".jp-Artifacts-gpu", has_text="panel-train").wait_for()
+
+    # Its input cannot be deleted while it runs.
+    show_tab(panel, "Checkpoints")
+    artifact_row(panel, checkpoint, "ready").click()
+    artifact = panel.locator(f'.jp-Artifacts-details[data-reference="{checkpoint}"]')
+    artifact.get_by_role("button", name="Delete").click()
+    page.locator(".jp-Dialog .jp-mod-warn").click()
+    refused = artifact.locator(".jp-Artifacts-inUse")
+    refused.wait_for()
+    assert "panel-train" in refused.inner_text()
+    shot(page, "job-delete-refused")
+    assert lab.api(f"artifacts/{checkpoint}")[0] == 200
+
+    # Stop it.
+    show_tab(panel, "Jobs")
+    panel.locator('.jp-Artifacts-jobRow[data-name="panel-train"]').click()
+    details = panel.locator(".jp-Artifacts-jobDetails")
+    details.get_by_role("button", name="Stop").click()
+    page.locator(".jp-Dialog .jp-mod-warn").click()
+    panel.locator('.jp-Artifacts-jobDetails[data-state="stopped"]').wait_for(timeout=60_000)
+    shot(page, "job-stopped")
