@@ -35,3 +35,10 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist
+
+# Debian's Chromium for the browser tests (tests/browser); Playwright never downloads a browser.
+.PHONY: browser-deps
+browser-deps:
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null 2>&1 || \
+		{ if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
