@@ -94,6 +94,21 @@ class WebServer:
         path.write_bytes(data.encode() if isinstance(data, str) else data)
         return f"{self.url}/{rel}"
 
+    def slow(self, seconds: float):
+        """Delay every request by `seconds` until the returned function is called."""
+        original = self.httpd.RequestHandlerClass
+
+        def handler(*args, **kwargs):
+            time.sleep(seconds)
+            return original(*args, **kwargs)
+
+        self.httpd.RequestHandlerClass = handler
+
+        def restore() -> None:
+            self.httpd.RequestHandlerClass = original
+
+        return restore
+
     def reset(self) -> None:
         self.httpd.faults.clear()
         self.httpd.requests.clear()

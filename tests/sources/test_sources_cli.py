@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -105,3 +108,32 @@ def test_public_list_show_fetch(cli_fast, tmp_path):
     assert "public.whisper-tiny:v1" in again and "license" in again
     assert cli_fast.json("public", "show", "whisper-tiny")["fetched"]["id"] == fetched["id"]
     assert [e["fetched"] for e in cli_fast.json("public", "list") if e["id"] == "whisper-tiny"] == ["public.whisper-tiny:v1"]
+
+
+def test_show_reports_progress_while_downloading(cli_fast, web):
+    for i in range(24):  # three waves of parallel downloads
+        web.put(f"cli-slow/{i}.bin", b"s" * 500)
+    restore = web.slow(0.5)
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_artifacts.cli.main", "dataset", "create", "slow",
+                             f"{web.url}/cli-slow/"], cwd=cli_fast.cwd, env=cli_fast.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = None
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and proc.poll() is None:
+            shown = cli_fast.run("dataset", "show", "slow:v1", "--json", check=False)
+            if shown.returncode == 0:
+                data = json.loads(shown.stdout)
+                if data["state"] == "downloading" and (data["progress"] or {}).get("total_files"):
+                    seen = data["progress"]
+                    human = cli_fast.run("dataset", "show", "slow:v1").stdout
+                    break
+            time.sleep(0.1)
+    finally:
+        proc.wait(60)
+        restore()
+    assert proc.returncode == 0, proc.stderr
+    assert seen is not None, "show never reported download progress"
+    assert seen["total_files"] == 24 and seen["phase"] == "downloading" and "bytes" in seen
+    assert "downloading" in human and "progress:" in human
+    assert cli_fast.json("dataset", "show", "slow")["state"] == "ready"

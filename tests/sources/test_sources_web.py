@@ -87,13 +87,7 @@ def test_progress_is_visible_while_downloading(store, web):
                     seen.append(a.progress)
             time.sleep(0.05)
 
-    original = web.httpd.RequestHandlerClass
-
-    def slow_handler(*args, **kwargs):
-        time.sleep(0.15)
-        return original(*args, **kwargs)
-
-    web.httpd.RequestHandlerClass = slow_handler
+    restore = web.slow(0.15)
     watcher = threading.Thread(target=watch)
     watcher.start()
     calls = []
@@ -101,7 +95,7 @@ def test_progress_is_visible_while_downloading(store, web):
         artifact = create_from_source(store, "dataset", "slow", f"{web.url}/slow/",
                                       progress=lambda *a: calls.append(a))
     finally:
-        web.httpd.RequestHandlerClass = original
+        restore()
         done.set()
         watcher.join()
     assert artifact.state == "ready" and artifact.progress is None
