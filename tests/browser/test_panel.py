@@ -158,3 +158,19 @@ def test_delete_refused_while_in_use(page, lab):
         assert lab.api("artifacts/held-ckpt:v1")[0] == 200
     finally:
         store.release_lease(lease)
+
+
+def test_commands_in_the_palette(page, lab):
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.wait_for()
+    palette.fill("Artifacts")
+    items = page.locator(".lm-CommandPalette-item", has_text="Artifacts")
+    items.first.wait_for()
+    labels = " ".join(page.locator(".lm-CommandPalette-itemLabel").all_inner_texts())
+    for label in ("Show Artifacts", "Create Artifact", "New Job", "Show GPUs", "Refresh Artifacts"):
+        assert label in labels, labels
+    palette.fill("Show Jobs")
+    page.keyboard.press("Enter")
+    panel = page.locator("#jupyter-artifacts-panel")
+    panel.locator('.jp-Artifacts-tab.jp-mod-active:has-text("Jobs")').wait_for()
