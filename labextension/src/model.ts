@@ -134,6 +134,16 @@ export class ArtifactsModel {
     this.update();
   }
 
+  /** Show one job's details in the Jobs tab. */
+  showJob(id: string): void {
+    this.tab = 'jobs';
+    this.selectedArtifact = null;
+    this.details = null;
+    this.selectedJob = id;
+    this.job = null;
+    this.update();
+  }
+
   /** Follow an operation (a save or a create) until it ends. */
   track(op: IOperation): void {
     this.operations = [...this.operations.filter(o => o.id !== op.id), op];

@@ -943,6 +943,8 @@ export interface ITreeNode {
   label: string;
   detail?: string;
   reference?: string;
+  /** The id of the job this node is, when it is one. */
+  job?: string;
   children: ITreeNode[];
 }
 
@@ -953,9 +955,13 @@ function producedByText(produced: Record<string, unknown> | undefined | null): s
   const job = produced['job_name'] ?? produced['job'] ?? produced['job_id'] ?? produced['type'];
   const worker = produced['worker'];
   const params = produced['params'];
+  const step = produced['step'];
   const parts = [`job ${job ?? '?'}`];
   if (worker !== undefined && worker !== null) {
     parts.push(`worker ${worker}`);
+  }
+  if (step !== undefined && step !== null) {
+    parts.push(`step ${step}`);
   }
   if (params && typeof params === 'object' && Object.keys(params as object).length) {
     parts.push(
@@ -1009,7 +1015,8 @@ export function lineageTree(
   const produced = producedByText(lineage.produced_by);
   const origin = sourceText(source);
   if (produced) {
-    made.push({ label: produced, children: [] });
+    const jobId = lineage.produced_by?.['job_id'];
+    made.push({ label: produced, job: typeof jobId === 'string' ? jobId : undefined, children: [] });
   } else if (origin) {
     made.push({ label: origin, children: [] });
   }
@@ -1020,8 +1027,10 @@ export function lineageTree(
   }
   const used: ITreeNode[] = (lineage.downstream ?? []).map(nodeOf);
   for (const job of [...(lineage.used_by ?? []), ...(lineage.jobs ?? [])]) {
+    const id = job['job_id'] ?? job['id'];
     used.push({
-      label: `job ${job['name'] ?? job['id'] ?? '?'}${job['state'] ? ` (${job['state']})` : ''}`,
+      label: `job ${job['job_name'] ?? job['name'] ?? id ?? '?'}${job['state'] ? ` (${job['state']})` : ''}`,
+      job: typeof id === 'string' ? id : undefined,
       children: []
     });
   }

@@ -206,7 +206,11 @@ async function openCreate(model: ArtifactsModel): Promise<void> {
   }
 }
 
-function Tree(props: { nodes: ITreeNode[]; onOpen: (reference: string) => void }) {
+function Tree(props: {
+  nodes: ITreeNode[];
+  onOpen: (reference: string) => void;
+  onOpenJob: (id: string) => void;
+}) {
   return (
     <ul className="jp-Artifacts-tree">
       {props.nodes.map((node, i) => (
@@ -215,11 +219,17 @@ function Tree(props: { nodes: ITreeNode[]; onOpen: (reference: string) => void }
             <a className="jp-Artifacts-link" onClick={() => props.onOpen(node.reference!)}>
               {node.label}
             </a>
+          ) : node.job ? (
+            <a className="jp-Artifacts-link" data-job={node.job} onClick={() => props.onOpenJob(node.job!)}>
+              {node.label}
+            </a>
           ) : (
             <span>{node.label}</span>
           )}
           {node.detail && <span className="jp-Artifacts-muted"> — {node.detail}</span>}
-          {node.children.length > 0 && <Tree nodes={node.children} onOpen={props.onOpen} />}
+          {node.children.length > 0 && (
+            <Tree nodes={node.children} onOpen={props.onOpen} onOpenJob={props.onOpenJob} />
+          )}
         </li>
       ))}
     </ul>
@@ -404,6 +414,7 @@ function ArtifactDetails(props: { model: ArtifactsModel }) {
               a.source
             )}
             onOpen={ref => model.selectArtifact(ref)}
+            onOpenJob={id => model.showJob(id)}
           />
         ) : (
           <span className="jp-Artifacts-muted">{a.state === 'ready' ? 'Loading…' : 'When it is ready.'}</span>

@@ -336,7 +336,7 @@ describe('lineage', () => {
     const tree = lineageTree({
       id: 'x',
       reference: 'ckpt:v2',
-      produced_by: { job_name: 'train', worker: 0, params: { lr: 0.1 } },
+      produced_by: { job_id: 'j1', job_name: 'train', worker: 0, params: { lr: 0.1 } },
       inputs: [{ reference: 'data:v1', role: 'data' }],
       upstream: [{ id: 'm', reference: 'base:v1', kind: 'model', relation: 'ref', children: [] }],
       downstream: [{ id: 'd', reference: 'ckpt:v3', kind: 'checkpoint', relation: 'input', children: [] }]
@@ -344,6 +344,7 @@ describe('lineage', () => {
     expect(tree.map(n => n.label)).toEqual(['Made by', 'Refers to', 'Used by']);
     expect(tree[0].children.map(n => n.label)).toEqual(['job train · worker 0 · lr=0.1', 'input data:v1 (data)']);
     expect(tree[0].children[1].reference).toBe('data:v1');
+    expect(tree[0].children[0].job).toBe('j1');
     expect(tree[1].children[0].label).toBe('base:v1 (model, ref)');
     expect(tree[2].children[0].reference).toBe('ckpt:v3');
   });
