@@ -82,15 +82,19 @@ class ArtifactsApp(ExtensionApp):
         if self.catalog_path:
             settings.catalog_path = self.catalog_path
         settings.storage_options = dict(self.storage_options)
-        try:
-            for kind in ("model", "checkpoint", "dataset"):
-                value = getattr(self, f"max_{kind}_size")
-                if value is not None:
-                    settings.max_size[kind] = parse_size(value)
-            if self.quota is not None:
-                settings.quota = parse_size(self.quota)
-        except ArtifactsError as exc:
-            raise TraitError(f"ArtifactsApp: {exc.message}") from None
+        for trait, kind in (("max_model_size", "model"), ("max_checkpoint_size", "checkpoint"),
+                            ("max_dataset_size", "dataset"), ("quota", None)):
+            value = getattr(self, trait)
+            if value is None:
+                continue
+            try:
+                size = parse_size(value)
+            except ArtifactsError as exc:
+                raise TraitError(f"c.ArtifactsApp.{trait}: {exc.message}") from None
+            if kind:
+                settings.max_size[kind] = size
+            else:
+                settings.quota = size
         return settings
 
     def initialize_settings(self) -> None:
@@ -126,8 +130,10 @@ class ArtifactsApp(ExtensionApp):
         self.handlers.extend(routes())
 
     async def stop_extension(self) -> None:
-        self.operation_manager.shutdown(wait=False)
-        self.request_executor.shutdown(wait=False)
+        for name in ("operation_manager", "request_executor"):
+            pool = getattr(self, name, None)
+            if pool is not None:
+                pool.shutdown(wait=False)
 
 
 main = launch_new_instance = ArtifactsApp.launch_instance

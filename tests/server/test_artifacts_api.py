@@ -259,3 +259,16 @@ async def test_operations_list_and_failed_operation_reports_status(api, write_tr
     listed = await api.ok("GET", "operations")
     assert listed["operations"][0]["id"] == op["id"]
     await asyncio.sleep(0)
+
+
+async def test_download_follows_links_inside_the_artifact(api, write_tree, jp_root_dir):
+    import os
+
+    write_tree({"linked/real/weights.bin": "the weights"})
+    os.symlink("real/weights.bin", jp_root_dir / "linked" / "latest.bin")
+    await api.create("model", "linked", "linked")
+    files = await api.ok("GET", "artifacts", "linked", "files")
+    assert {f["path"]: f.get("link") for f in files["files"]} == {"latest.bin": "real/weights.bin",
+                                                                  "real/weights.bin": None}
+    code, response = await api.call("GET", "artifacts", "linked", "files", "latest.bin", raw=True)
+    assert code == 200 and response.body == b"the weights"
