@@ -272,3 +272,14 @@ async def test_download_follows_links_inside_the_artifact(api, write_tree, jp_ro
                                                                   "real/weights.bin": None}
     code, response = await api.call("GET", "artifacts", "linked", "files", "latest.bin", raw=True)
     assert code == 200 and response.body == b"the weights"
+
+
+async def test_an_unexpected_error_is_a_500_with_a_message(api, monkeypatch):
+    from jupyter_artifacts.store import Store
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(Store, "list", broken)
+    code, body = await api.get("artifacts")
+    assert code == 500 and "disk on fire" in body["message"] and "bug" in body["message"]
