@@ -25,7 +25,8 @@ demo: $(STAMP)
 	JUPYTER_ARTIFACTS_GPUS=$${JUPYTER_ARTIFACTS_GPUS:-fake:2} $(BIN)/python notebooks/run_demo.py --keep demo-run
 
 lab: $(STAMP)
-	JUPYTER_ARTIFACTS_GPUS=$${JUPYTER_ARTIFACTS_GPUS:-fake:2} $(BIN)/jupyter lab --notebook-dir=. notebooks/demo.ipynb
+	mkdir -p demo-run && cp -n notebooks/demo.ipynb demo-run/
+	JUPYTER_ARTIFACTS_GPUS=$${JUPYTER_ARTIFACTS_GPUS:-fake:2} $(BIN)/jupyter lab --ServerApp.root_dir=demo-run demo.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
