@@ -29,6 +29,11 @@ import {
   validateAlias
 } from './models';
 
+/** GPU indexes as "#0, #1" (so that GPU 0 does not read as no GPU). */
+function gpuList(gpus: (number | string)[]): string {
+  return gpus.length ? gpus.map(g => `#${g}`).join(', ') : '—';
+}
+
 /** Re-render when the model changes. */
 function useModel(model: ArtifactsModel): number {
   const [tick, setTick] = React.useState(0);
@@ -495,7 +500,7 @@ function JobList(props: { model: ArtifactsModel }) {
               </div>
               <div className="jp-Artifacts-rowMeta">
                 <span>{job.type ?? ''}</span>
-                <span>GPUs {jobGpus(job).join(', ') || '—'}</span>
+                <span>GPUs {gpuList(jobGpus(job))}</span>
                 <span>{jobWorkers(job).length || (job['worker_count'] as number) || 0} workers</span>
                 <span>{formatDuration(jobDuration(job))}</span>
               </div>
@@ -544,21 +549,23 @@ function JobLog(props: { model: ArtifactsModel; job: IJob; worker: number }) {
     return () => poll.dispose();
   }, [job.id, worker]);
 
+  // Follow the end of the log unless the user scrolled up to read.
+  const follow = React.useRef(true);
   React.useEffect(() => {
     const node = pre.current;
-    if (!node) {
-      return;
-    }
-    // Follow the end unless the user scrolled up.
-    const nearEnd = node.scrollHeight - node.scrollTop - node.clientHeight < 80;
-    if (nearEnd || node.dataset.followed !== 'true') {
+    if (node && follow.current) {
       node.scrollTop = node.scrollHeight;
-      node.dataset.followed = 'true';
     }
   }, [text]);
+  const onScroll = () => {
+    const node = pre.current;
+    if (node) {
+      follow.current = node.scrollHeight - node.scrollTop - node.clientHeight < 24;
+    }
+  };
 
   return (
-    <pre ref={pre} className="jp-Artifacts-log" data-worker={worker}>
+    <pre ref={pre} className="jp-Artifacts-log" data-worker={worker} onScroll={onScroll}>
       {text || (running ? 'Waiting for output…' : 'No output.')}
     </pre>
   );
@@ -623,7 +630,7 @@ function JobDetails(props: { model: ArtifactsModel }) {
       <table className="jp-Artifacts-kv">
         <tbody>
           <tr><th>Type</th><td>{job.type ?? '—'}</td></tr>
-          <tr><th>GPUs</th><td>{jobGpus(job).join(', ') || '—'}</td></tr>
+          <tr><th>GPUs</th><td>{gpuList(jobGpus(job))}</td></tr>
           <tr><th>Duration</th><td>{formatDuration(jobDuration(job))}</td></tr>
           <tr><th>Created</th><td>{formatTime(job.created_at)} by {job.created_by || '—'}</td></tr>
           <tr><th>Id</th><td className="jp-Artifacts-mono">{job.id}</td></tr>
@@ -650,7 +657,7 @@ function JobDetails(props: { model: ArtifactsModel }) {
               >
                 <td>{w.index}</td>
                 <td><StateBadge state={w.state} /></td>
-                <td>{(w.gpus ?? []).join(', ') || '—'}</td>
+                <td>{gpuList(w.gpus ?? [])}</td>
                 <td className="jp-Artifacts-mono">{w.params && Object.keys(w.params).length ? JSON.stringify(w.params) : '—'}</td>
                 <td className="jp-Artifacts-mono">{w.metrics && Object.keys(w.metrics).length ? JSON.stringify(w.metrics) : '—'}</td>
               </tr>

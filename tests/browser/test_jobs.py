@@ -62,6 +62,11 @@ def test_launch_follow_and_stop_a_job(page, lab, jobs_api):
     assert len(log_text(details)) > len(first)
     worker = details.locator('.jp-Artifacts-workers tr[data-worker="0"]')
     assert "Running" in worker.inner_text()
+    # It follows: the newest line is scrolled into view.
+    page.wait_for_timeout(1500)
+    at_end = details.locator(".jp-Artifacts-log").evaluate(
+        "node => node.scrollHeight - node.scrollTop - node.clientHeight < 30")
+    assert at_end
     shot(page, "job-log")
 
     # A GPU is held by the job.
@@ -86,5 +91,7 @@ def test_launch_follow_and_stop_a_job(page, lab, jobs_api):
     details = panel.locator(".jp-Artifacts-jobDetails")
     details.get_by_role("button", name="Stop").click()
     page.locator(".jp-Dialog .jp-mod-warn").click()
-    panel.locator('.jp-Artifacts-jobDetails[data-state="stopped"]').wait_for(timeout=60_000)
+    stopped = panel.locator('.jp-Artifacts-jobDetails[data-state="stopped"]')
+    stopped.wait_for(timeout=60_000)
+    assert stopped.get_by_role("button", name="Stop").is_disabled()
     shot(page, "job-stopped")
