@@ -88,6 +88,11 @@ class Catalog:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=60000")
+            # Publishing inserts one files row per file, and the files_by_digest index takes them in
+            # random order: with SQLite's default 2 MB page cache most of those inserts re-read
+            # index pages. The cache grows only as pages are used.
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA temp_store=MEMORY")
             self._local.conn = conn
         return conn
 
@@ -226,15 +231,14 @@ class Catalog:
              json.dumps(artifact.metadata), artifact.id),
         )
         db.execute("DELETE FROM files WHERE artifact_id = ?", (artifact.id,))
+        aid = artifact.id
         db.executemany(
             "INSERT INTO files (artifact_id, path, digest, size, mode, link) VALUES (?, ?, ?, ?, ?, ?)",
-            ((artifact.id, path, e.get("digest"), e.get("size", 0), e["mode"], e.get("link"))
-             for path, e in manifest.items()),
+            [(aid, path, e.get("digest"), e.get("size", 0), e["mode"], e.get("link")) for path, e in manifest.items()],
         )
-        db.executemany(
-            "INSERT OR IGNORE INTO blobs (digest, size) VALUES (?, ?)",
-            {(e["digest"], e["size"]) for e in manifest.values() if "digest" in e},
-        )
+        # the blobs it uses, from the rows just written (no second pass over the manifest in Python)
+        db.execute("INSERT OR IGNORE INTO blobs (digest, size) SELECT digest, size FROM files "
+                   "WHERE artifact_id = ? AND digest IS NOT NULL", (aid,))
         db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')",
                        ((artifact.id, dst) for dst in artifact.refs))
         db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'input')",
@@ -283,9 +287,10 @@ class Catalog:
     def statcache_under(self, folder: str) -> dict[str, tuple[int, int, int, int, str]]:
         low = folder.rstrip("/") + "/"
         high = folder.rstrip("/") + "0"  # '0' sorts right after '/'
-        return {path: rest for path, *rest in self.db.execute(
+        rows = self.db.execute(
             "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM statcache WHERE path >= ? AND path < ?",
-            (low, high))}
+            (low, high)).fetchall()
+        return {row[0]: row[1:] for row in rows}
 
     def remember_stats(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
         if rows:

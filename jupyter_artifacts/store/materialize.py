@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 
 from ..errors import Conflict, InvalidInput
-from .snapshot import LARGE_FILE, Progress, default_workers
+from .snapshot import LARGE_FILE, Progress, run_in_lanes
 
 METHODS = ("auto", "copy", "reflink", "hardlink")
 
@@ -42,47 +42,29 @@ def materialize(root, manifest: dict[str, dict], dest: str, method: str = "auto"
     materialize_blob = root.materialize_blob
     join = os.path.join
 
-    def write(paths: list[str]) -> None:
-        for rel in paths:
-            entry = manifest[rel]
-            target = join(dest, rel)
-            if "link" in entry:
-                os.symlink(entry["link"], target)
-                how = "link"
-            else:
-                try:
-                    how = materialize_blob(entry["digest"], target, entry["mode"], state["method"], entry.get("size"))
-                except FileNotFoundError:
-                    raise Conflict(f"The stored file for {rel} is missing; run `jupyter artifacts verify`.") from None
-                if how == "copy" and state["method"] == "auto":
-                    state["method"] = "copy"  # this file system does not clone; stop trying
-            with lock:
-                used[how] += 1
-                done["files"] += 1
-                done["bytes"] += entry.get("size", 0)
-                if progress:
-                    progress(done["bytes"], done["files"], total_bytes, total_files)
-
-    # Large files first, one per task, so that their copies (in the kernel, outside the GIL) run
-    # on every core at once; then the small files in groups.
-    paths = sorted(manifest)
-    large = sorted((p for p in paths if manifest[p].get("size", 0) >= LARGE_FILE),
-                   key=lambda p: -manifest[p]["size"])
-    small = [p for p in paths if manifest[p].get("size", 0) < LARGE_FILE]
-    chunks = [[p] for p in large] + [small[i:i + 128] for i in range(0, len(small), 128)]
-    if len(chunks) <= 1:
-        for chunk in chunks:
-            write(chunk)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-            futures = [pool.submit(write, c) for c in chunks]
+    def write_one(rel: str) -> None:
+        entry = manifest[rel]
+        target = join(dest, rel)
+        if "link" in entry:
+            os.symlink(entry["link"], target)
+            how = "link"
+        else:
             try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+                how = materialize_blob(entry["digest"], target, entry["mode"], state["method"], entry.get("size"))
+            except FileNotFoundError:
+                raise Conflict(f"The stored file for {rel} is missing; run `jupyter artifacts verify`.") from None
+            if how == "copy" and state["method"] == "auto":
+                state["method"] = "copy"  # this file system does not clone; stop trying
+        with lock:
+            used[how] += 1
+            done["files"] += 1
+            done["bytes"] += entry.get("size", 0)
+            if progress:
+                progress(done["bytes"], done["files"], total_bytes, total_files)
+
+    # Large files on background threads (in-kernel copies, outside the GIL), small ones here.
+    paths = sorted(manifest)
+    large = sorted((p for p in paths if manifest[p].get("size", 0) >= LARGE_FILE), key=lambda p: -manifest[p]["size"])
+    small = [p for p in paths if manifest[p].get("size", 0) < LARGE_FILE]
+    run_in_lanes(large, small, write_one, workers)
     return dict(used)

@@ -98,19 +98,23 @@ class LocalRoot:
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)
         # New blobs are written to anonymous files (O_TMPFILE) and linked into place once complete:
         # no name exists until the content does, a crash leaves nothing behind, and there is no
-        # temporary name to invent, chmod and rename. Where that is not available, a temporary
-        # file under tmp/ is renamed into place instead.
+        # temporary name to invent, chmod and rename. Names are looked up relative to the objects
+        # folder's descriptor (a two-part path instead of the whole one, for every blob). Where
+        # O_TMPFILE is not available, a temporary file under tmp/ is renamed into place instead.
         self._tmpfile = bool(_O_TMPFILE) and os.path.isdir("/proc/self/fd")
         umask = _umask()
         self._fix_mode = umask is None or bool(umask & _BLOB_MODE)
-        self._dir_fd: int | None = None
+        self._objects_fd: int | None = None
+        if self._tmpfile:
+            self._objects_fd = os.open(self._objects, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
 
     def __del__(self) -> None:
-        if getattr(self, "_dir_fd", None) is not None:
+        if getattr(self, "_objects_fd", None) is not None:
             try:
-                os.close(self._dir_fd)
+                os.close(self._objects_fd)
             except OSError:
                 pass
+            self._objects_fd = None
 
     # -- blobs -----------------------------------------------------------------------------
     def blob_path(self, digest: str) -> str:
@@ -147,12 +151,18 @@ class LocalRoot:
         return os.path.join(self._tmp, uuid.uuid4().hex)
 
     # -- anonymous files, linked into place when complete ------------------------------------
-    def _open_anonymous(self) -> int | None:
-        """A nameless file on the root's file system; None where the kernel cannot make one."""
+    def _open_anonymous(self, prefix: str = ".") -> int | None:
+        """A nameless file in objects/<prefix>; None where the kernel cannot make one."""
         if not self._tmpfile:
             return None
         try:
-            fd = os.open(self._tmp, os.O_RDWR | _O_TMPFILE | os.O_CLOEXEC, _BLOB_MODE)
+            fd = os.open(prefix, os.O_RDWR | _O_TMPFILE | os.O_CLOEXEC, _BLOB_MODE, dir_fd=self._objects_fd)
+        except FileNotFoundError:  # the first blob under this prefix
+            try:
+                os.mkdir(prefix, dir_fd=self._objects_fd)
+            except FileExistsError:  # another thread made it meanwhile
+                pass
+            return self._open_anonymous(prefix)
         except OSError as exc:
             if exc.errno not in _NO_TMPFILE:
                 raise
@@ -164,29 +174,37 @@ class LocalRoot:
 
     def _link_anonymous(self, fd: int, digest: str) -> bool:
         """Give a finished anonymous file its blob name; False if the blob was already there."""
-        if self._dir_fd is None:
-            # a directory fd only makes os.link call linkat(..., AT_SYMLINK_FOLLOW); both paths are absolute
-            self._dir_fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        final = self._blob_path(digest)
-        source = f"/proc/self/fd/{fd}"
+        name = f"{digest[7:9]}/{digest[9:]}"
+        source = f"/proc/self/fd/{fd}"  # with follow_symlinks, os.link calls linkat(AT_SYMLINK_FOLLOW)
         try:
-            os.link(source, final, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+            os.link(source, name, dst_dir_fd=self._objects_fd, follow_symlinks=True)
         except FileExistsError:
             return False
-        except FileNotFoundError:
-            parent = os.path.dirname(final)
-            if os.path.isdir(parent):
-                raise
-            os.makedirs(parent, exist_ok=True)
+        except FileNotFoundError:  # the first blob under this prefix (another thread may be making it too)
             try:
-                os.link(source, final, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+                os.mkdir(digest[7:9], dir_fd=self._objects_fd)
+            except FileExistsError:
+                pass
+            try:
+                os.link(source, name, dst_dir_fd=self._objects_fd, follow_symlinks=True)
             except FileExistsError:
                 return False
         return True
 
+    def _has_blob(self, digest: str) -> bool:
+        """has_blob for digests this root computed itself."""
+        try:
+            if self._objects_fd is not None:
+                os.stat(f"{digest[7:9]}/{digest[9:]}", dir_fd=self._objects_fd)
+            else:
+                os.stat(self._blob_path(digest))
+        except FileNotFoundError:
+            return False
+        return True
+
     def _write_new_blob(self, data: bytes, digest: str) -> int:
         """Write bytes whose digest is known; returns the new bytes written (0 if already stored)."""
-        fd = self._open_anonymous()
+        fd = self._open_anonymous(digest[7:9])
         if fd is None:
             tmp = self._tmp_path()
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -203,7 +221,7 @@ class LocalRoot:
 
     def store_bytes(self, data: bytes) -> tuple[str, int]:
         digest = hash_bytes(data)
-        if os.path.exists(self._blob_path(digest)):
+        if self._has_blob(digest):
             return digest, 0
         return digest, self._write_new_blob(data, digest)
 
@@ -227,7 +245,7 @@ class LocalRoot:
                 if not _same_file_state(before, os.fstat(fd)) or len(data) != before.st_size:
                     raise SourceChanged(src)
                 digest = hash_bytes(data)
-                if os.path.exists(self._blob_path(digest)):
+                if self._has_blob(digest):  # an inode made and dropped costs more than this lookup
                     return digest, 0, before
                 return digest, self._write_new_blob(data, digest), before
             out = self._open_anonymous()

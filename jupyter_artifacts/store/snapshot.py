@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -90,8 +92,8 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
                 workers: int | None = None) -> SnapshotResult:
     """Store every scanned file in the root; files whose stat matches the cache are not read.
 
-    Large files go first, one per task, so that their in-kernel copies and hashing (which release
-    the GIL) run on every core while the small files are worked through in batches.
+    Large files are copied and hashed on background threads while this thread stores the small
+    ones (see run_in_lanes).
     """
     manifest: dict[str, dict] = {}
     new_rows: list[tuple] = []
@@ -122,49 +124,31 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
 
     store_file = root.store_file
 
-    def store_one(f: ScannedFile) -> tuple[str, int, os.stat_result]:
+    def store_one(f: ScannedFile) -> None:
         for attempt in range(3):
             try:
-                return store_file(f.path)
+                digest, written, st = store_file(f.path)
+                break
             except SourceChanged:
                 if attempt == 2:
                     raise InvalidInput(f"{f.relpath} kept changing while it was being saved; "
                                        "save it again once whatever writes it has finished.") from None
             except FileNotFoundError:
                 raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
-        raise AssertionError("unreachable")
+        entry = {"digest": digest, "size": st.st_size, "mode": st.st_mode & 0o7777}
+        row = (f.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest)
+        with lock:
+            manifest[f.relpath] = entry
+            new_rows.append(row)
+            counters["bytes"] += st.st_size
+            counters["files"] += 1
+            counters["new"] += written
+            counters["hashed"] += 1
+            if progress:
+                progress(counters["bytes"], counters["files"], total_bytes, total_files)
 
-    def store_batch(batch: list[ScannedFile]) -> None:
-        for f in batch:
-            digest, written, st = store_one(f)
-            entry = {"digest": digest, "size": st.st_size, "mode": st.st_mode & 0o7777}
-            row = (f.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest)
-            with lock:
-                manifest[f.relpath] = entry
-                new_rows.append(row)
-                counters["bytes"] += st.st_size
-                counters["files"] += 1
-                counters["new"] += written
-                counters["hashed"] += 1
-                if progress:
-                    progress(counters["bytes"], counters["files"], total_bytes, total_files)
-
-    batches = _batches(todo)
-    if len(batches) <= 1:
-        for batch in batches:
-            store_batch(batch)
-    else:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-            futures = [pool.submit(store_batch, b) for b in batches]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+    run_in_lanes([f for f in todo if f.size >= LARGE_FILE], [f for f in todo if f.size < LARGE_FILE],
+                 store_one, workers)
     size = sum(e.get("size", 0) for e in manifest.values())
     return SnapshotResult(manifest, size, counters["new"], counters["hashed"],
                           len(files) - counters["hashed"], new_rows)
@@ -175,11 +159,82 @@ def default_workers() -> int:
     return max(2, min(8, (os.cpu_count() or 1) * 2))
 
 
-def _batches(files: list[ScannedFile], large: int = LARGE_FILE, max_files: int = 128) -> list[list[ScannedFile]]:
-    """Large files alone and first (the longest tasks start early); small files in groups, so
-    that thread hand-offs do not dominate, but enough groups to keep every thread busy."""
-    big = sorted((f for f in files if f.size >= large), key=lambda f: -f.size)
-    small = [f for f in files if f.size < large]
-    batches = [[f] for f in big]
-    batches.extend(small[i:i + max_files] for i in range(0, len(small), max_files))
-    return batches
+def run_in_lanes(large: list, small: list, work: Callable[[object], None], workers: int | None = None,
+                 probe: int = 64) -> None:
+    """Call work(item) for every item, large items on background threads, small ones here.
+
+    A large item's work is an in-kernel copy or BLAKE3 over a mapped file, both outside the GIL,
+    so large items overlap well with each other and with the Python-bound work of small items.
+    Small items, by contrast, fight over the GIL and the file system's locks when several threads
+    take them, and are faster on one thread, unless they wait on I/O (a network file system):
+    the first `probe` of them are timed, and the rest get a thread pool only when their wall-clock
+    time is mostly waiting rather than CPU. This thread then helps with any large items left.
+    """
+    limit = workers or default_workers()
+    if limit <= 1 or len(large) + len(small) <= 1:
+        for item in large:
+            work(item)
+        for item in small:
+            work(item)
+        return
+    cpus = os.cpu_count() or 1
+    pending = deque(large)
+    failed: list[BaseException] = []
+    stop = threading.Event()
+
+    def drain() -> None:
+        while not stop.is_set():
+            try:
+                item = pending.popleft()
+            except IndexError:
+                return
+            try:
+                work(item)
+            except BaseException as exc:  # handed to the calling thread
+                failed.append(exc)
+                stop.set()
+                return
+
+    lanes = [threading.Thread(target=drain, name="store-lane", daemon=True)
+             for _ in range(min(len(large), max(1, min(limit, cpus) - 1)))]
+    for lane in lanes:
+        lane.start()
+    try:
+        started, cpu = time.perf_counter(), time.thread_time()
+        for item in small[:probe]:
+            if stop.is_set():
+                break
+            work(item)
+        rest = small[probe:]
+        waiting = (time.perf_counter() - started) > 3 * (time.thread_time() - cpu) + 0.01
+        if rest and waiting and not stop.is_set():
+            from concurrent.futures import ThreadPoolExecutor
+
+            def batch(items: list) -> None:
+                for item in items:
+                    if stop.is_set():
+                        return
+                    work(item)
+
+            with ThreadPoolExecutor(max_workers=max(2, limit)) as pool:
+                futures = [pool.submit(batch, rest[i:i + probe]) for i in range(0, len(rest), probe)]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:
+                    stop.set()
+                    raise
+        else:
+            for item in rest:
+                if stop.is_set():
+                    break
+                work(item)
+        drain()
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for lane in lanes:
+            lane.join()
+    if failed:
+        raise failed[0]
