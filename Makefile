@@ -28,7 +28,7 @@ lab: $(STAMP)
 	mkdir -p demo-run && cp -n notebooks/demo.ipynb demo-run/
 	JUPYTER_ARTIFACTS_GPUS=$${JUPYTER_ARTIFACTS_GPUS:-fake:2} $(BIN)/jupyter lab --ServerApp.root_dir=demo-run demo.ipynb
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -12,6 +12,11 @@ def _jupyter_server_extension_points() -> list[dict]:
     return [{"module": "jupyter_artifacts.server.app", "app": ArtifactsApp}]
 
 
+def _jupyter_labextension_paths() -> list[dict]:
+    """The JupyterLab panel, for `jupyter labextension develop`."""
+    return [{"src": "labextension", "dest": "jupyter-artifacts"}]
+
+
 def load_ipython_extension(ipython) -> None:
     """`%load_ext jupyter_artifacts`: registers the magics; nothing heavy is imported until one runs."""
     from .kernel.magics import load
