@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 from ..errors import InvalidInput
 from . import output
 from .context import open_store
 
-TERMINAL = ("finished", "failed", "stopped")
 
 
 def manager(args: argparse.Namespace):
@@ -63,23 +61,12 @@ def spec_from_args(args: argparse.Namespace) -> dict:
     return spec
 
 
-def follow(jobs, job_id: str, worker: int | None, offset=0) -> str:
+def follow(jobs, job_id: str, worker: int | None) -> str:
     """Print the log as it grows until the job ends; returns the job's final state."""
-    while True:
-        state = jobs.db.job(job_id)["state"]
-        text, offset = jobs.logs(job_id, worker=worker, offset=offset)
-        if text:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        if state in TERMINAL and not text:
-            job = jobs.wait(job_id, timeout=30)
-            text, offset = jobs.logs(job_id, worker=worker, offset=offset)
-            if text:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            return job.state
-        if not text:
-            time.sleep(0.2)
+    for text in jobs.follow(job_id, worker=worker):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return jobs.get(job_id).state
 
 
 def cmd_create(args: argparse.Namespace) -> int:

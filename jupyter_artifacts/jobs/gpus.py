@@ -6,7 +6,6 @@ process dies for any reason the kernel drops the lock, so a crashed job never ke
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import subprocess

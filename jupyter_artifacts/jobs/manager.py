@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from .. import procs
@@ -413,6 +414,24 @@ class JobManager:
             for line in data.decode("utf-8", "replace").splitlines(keepends=True):
                 parts.append(prefix + line if line.endswith("\n") else prefix + line + "\n")
         return "".join(parts), ",".join(map(str, ends))
+
+    def follow(self, job_ref: str, worker: int | None = None, poll: float = 0.2) -> Iterator[str]:
+        """Yield a job's log text as it grows, until the job has ended and its log is read to the end."""
+        job_id = self.get(job_ref).id
+        offset: int | str = 0
+        while True:
+            state = self.get(job_id).state
+            text, offset = self.logs(job_id, worker=worker, offset=offset)
+            if text:
+                yield text
+            elif state in TERMINAL:
+                self.wait(job_id, timeout=30)
+                text, offset = self.logs(job_id, worker=worker, offset=offset)
+                if text:
+                    yield text
+                return
+            else:
+                time.sleep(poll)
 
     def set_gc_policy(self, job_ref: str, save_experiment_best: int | None = None, save_trial_best: int | None = None,
                       save_trial_latest: int | None = None, dry_run: bool = False) -> dict:

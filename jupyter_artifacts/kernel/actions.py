@@ -391,6 +391,10 @@ class Session:
     def job_logs(self, ref: str, worker: int | None = None, offset: int | str = 0) -> tuple[str, int | str]:
         return self.jobs.logs(ref, worker=worker, offset=offset)
 
+    def follow_job(self, ref: str, worker: int | None = None):
+        """The job's log text as it grows, until the job ends."""
+        return self.jobs.follow(ref, worker=worker)
+
     def wait_job(self, ref: str, timeout: float | None = None):
         return self.jobs.wait(ref, timeout=timeout)
 

@@ -7,8 +7,6 @@ import time
 
 from .display import Table, when
 
-TERMINAL = ("finished", "failed", "stopped")
-
 
 def _get(job, key):
     return job[key] if isinstance(job, dict) else getattr(job, key)

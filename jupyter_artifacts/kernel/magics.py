@@ -132,27 +132,11 @@ def in_kernel() -> bool:
 
 def follow_logs(job_id: str, worker: int | None = None) -> str:
     """Print a job's log as it grows until the job ends; returns its final state."""
-    import time
-
-    from .jobview import TERMINAL
-
     session = _actions()
-    offset: int | str = 0
-    while True:
-        state = session.get_job(job_id).state
-        text, offset = session.job_logs(job_id, worker=worker, offset=offset)
-        if text:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        if state in TERMINAL and not text:
-            job = session.wait_job(job_id, timeout=30)
-            text, offset = session.job_logs(job_id, worker=worker, offset=offset)
-            if text:
-                sys.stdout.write(text)
-                sys.stdout.flush()
-            return job.state
-        if not text:
-            time.sleep(0.25)
+    for text in session.follow_job(job_id, worker=worker):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return session.get_job(job_id).state
 
 
 @magics_class

@@ -176,7 +176,7 @@ class Job(_Ready):
 
     @property
     def finished(self) -> bool:
-        from .jobview import TERMINAL
+        from ..jobs.db import TERMINAL
 
         return self._job.state in TERMINAL
 

@@ -14,6 +14,7 @@ import threading
 import ipywidgets as widgets
 
 from ..errors import ArtifactsError, NotFound
+from ..jobs.db import TERMINAL
 from . import actions, jobview
 
 STATE_COLORS = {"queued": "#777", "building": "#b58900", "running": "#268bd2", "uploading": "#268bd2",
@@ -73,7 +74,7 @@ class JobMonitor(widgets.VBox):
 
     @property
     def finished(self) -> bool:
-        return self.job.state in jobview.TERMINAL
+        return self.job.state in TERMINAL
 
     def start(self) -> None:
         """Update in the background until the job ends."""
@@ -114,7 +115,7 @@ class JobMonitor(widgets.VBox):
                 self._log = self._log[-self.log_lines:]
             self.job = job
             self._render(job)
-            return job.state in jobview.TERMINAL
+            return job.state in TERMINAL
 
     def _render(self, job) -> None:
         color = STATE_COLORS.get(job.state, "#333")
@@ -130,7 +131,7 @@ class JobMonitor(widgets.VBox):
         if outputs:
             parts.append(f"output: {html.escape(outputs)}")
         self.header.value = " &middot; ".join(parts)
-        done = sum(1 for w in job.workers if w["state"] in jobview.TERMINAL)
+        done = sum(1 for w in job.workers if w["state"] in TERMINAL)
         self.progress.max = max(1, len(job.workers))
         self.progress.value = done
         self.progress.bar_style = {"finished": "success", "failed": "danger", "stopped": "warning"}.get(job.state, "info")
@@ -138,7 +139,7 @@ class JobMonitor(widgets.VBox):
         tail = "\n".join(self._log[-self.log_lines:])
         self.logs.value = ("<pre style='max-height:16em;overflow:auto;font-size:90%;margin:0'>"
                            f"{html.escape(tail) or '(no output yet)'}</pre>")
-        self.stop_button.disabled = job.state in jobview.TERMINAL
+        self.stop_button.disabled = job.state in TERMINAL
 
     def stop(self, save_output: bool = False) -> None:
         """The Stop button: stop the job (the same call as %stop_job)."""

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from .helpers import group_alive, job_json, pid_alive, wait_job, wait_until
+from .helpers import group_alive, job_json, wait_job, wait_until
 
 PY = sys.executable
 
