@@ -7,6 +7,7 @@ import json
 import sys
 
 from ..errors import InvalidInput
+from ..views import GPU_HEADERS, gpu_rows, workers_summary
 from . import output
 from .context import open_store
 
@@ -84,13 +85,6 @@ def cmd_create(args: argparse.Namespace) -> int:
     return 0 if state == "finished" else 1
 
 
-def workers_summary(job: dict) -> str:
-    counts: dict[str, int] = {}
-    for w in job["workers"]:
-        counts[w["state"]] = counts.get(w["state"], 0) + 1
-    return ", ".join(f"{n} {s}" for s, n in counts.items())
-
-
 def cmd_list(args: argparse.Namespace) -> int:
     jobs = manager(args).list(state=args.state, limit=args.limit)
     if args.json:
@@ -99,7 +93,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not jobs:
         print("No jobs yet. Start one with `jupyter artifacts job create training NAME --command CMD`.")
         return 0
-    rows = [(j.id[:12], j.name, j.type, j.state, workers_summary(j.to_dict()), j.resources["gpus"],
+    rows = [(j.id[:12], j.name, j.type, j.state, workers_summary(j), j.resources["gpus"],
              output.when(j.created_at)) for j in jobs]
     print(output.table(rows, ["ID", "NAME", "TYPE", "STATE", "WORKERS", "GPUS", "CREATED"]))
     return 0
@@ -205,7 +199,6 @@ def cmd_gc_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_gpus(args: argparse.Namespace) -> int:
-    from ..jobs.spec import format_memory
 
     info = manager(args).gpus()
     if args.json:
@@ -214,17 +207,7 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     if not info["devices"]:
         print(f"No GPUs ({info['source']}). Set JUPYTER_ARTIFACTS_GPUS=fake:N to simulate N devices.")
         return 0
-    rows = []
-    for d in info["devices"]:
-        holder = d["holder"]
-        held = "free" if holder is None else (
-            f"{holder.get('job_name')} worker {holder.get('worker')} ({holder['job_id'][:8]})" if holder.get("job_id")
-            else holder.get("note", "held"))
-        memory = format_memory(d["memory_total"]) if d["memory_total"] else ""
-        if d["memory_used"] is not None:
-            memory = f"{format_memory(d['memory_used'])} of {memory}"
-        rows.append((d["index"], d["name"], memory, held))
-    print(output.table(rows, ["GPU", "NAME", "MEMORY", "HELD BY"]))
+    print(output.table(gpu_rows(info), GPU_HEADERS))
     if info["queue"]:
         print(f"{len(info['queue'])} worker(s) waiting for GPUs")
     return 0

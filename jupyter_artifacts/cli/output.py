@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Iterable, Sequence
 
-from ..store.settings import format_size
+from ..views import count, size, text_table, when
+
+__all__ = ["ProgressBar", "count", "print_json", "size", "table", "when"]
 
 
 def print_json(data: object) -> None:
@@ -16,23 +17,7 @@ def print_json(data: object) -> None:
 
 
 def table(rows: Iterable[Sequence[object]], headers: Sequence[str]) -> str:
-    rows = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
-def when(timestamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else ""
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
-
-
-def size(value: int | None) -> str:
-    return format_size(value) if value is not None else ""
+    return text_table(headers, rows)
 
 
 class ProgressBar:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import html
-import time
 from collections.abc import Sequence
 
-from ..store.settings import format_size
+from ..views import count, size, text_table, when
+
+__all__ = ["ProgressBar", "Table", "artifacts_table", "count", "size", "when"]
 
 
 class Table:
@@ -18,12 +19,8 @@ class Table:
         self.caption = caption
 
     def __repr__(self) -> str:
-        widths = [max([len(h)] + [len(r[i]) for r in self.rows]) for i, h in enumerate(self.headers)]
-        lines = ["  ".join(h.ljust(w) for h, w in zip(self.headers, widths)).rstrip()]
-        lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in self.rows]
-        if self.caption:
-            lines.append(self.caption)
-        return "\n".join(lines)
+        text = text_table(self.headers, self.rows)
+        return f"{text}\n{self.caption}" if self.caption else text
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in self.headers)
@@ -31,18 +28,6 @@ class Table:
                        for row in self.rows)
         caption = f"<caption style='caption-side:bottom'>{html.escape(self.caption)}</caption>" if self.caption else ""
         return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def when(timestamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else ""
-
-
-def count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
-
-
-def size(value: int | None) -> str:
-    return format_size(value) if value is not None else ""
 
 
 def artifacts_table(artifacts: list, total: int) -> Table:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import json
 import time
 
+from ..views import GPU_HEADERS, gpu_rows, job_field, workers_summary
 from .display import Table, when
 
 
-def _get(job, key):
-    return job[key] if isinstance(job, dict) else getattr(job, key)
-
-
-def workers_summary(job) -> str:
-    counts: dict[str, int] = {}
-    for w in _get(job, "workers"):
-        counts[w["state"]] = counts.get(w["state"], 0) + 1
-    return ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
 def duration(job) -> str:
-    start = _get(job, "started_at") or _get(job, "created_at")
-    end = _get(job, "ended_at") or time.time()
+    start = job_field(job, "started_at") or job_field(job, "created_at")
+    end = job_field(job, "ended_at") or time.time()
     seconds = max(0.0, end - start)
     if seconds < 60:
         return f"{seconds:.1f}s"
@@ -31,34 +23,34 @@ def duration(job) -> str:
 
 
 def outputs_text(job) -> str:
-    outs = [f"{o['kind']} {o['reference']}" for o in _get(job, "outputs") if o.get("reference")]
-    urls = [w["output_url"] for w in _get(job, "workers") if w.get("output_url")]
+    outs = [f"{o['kind']} {o['reference']}" for o in job_field(job, "outputs") if o.get("reference")]
+    urls = [w["output_url"] for w in job_field(job, "workers") if w.get("output_url")]
     return ", ".join(outs + urls)
 
 
 def started_line(job) -> str:
-    workers = len(_get(job, "workers"))
-    gpus = _get(job, "resources")["gpus"]
+    workers = len(job_field(job, "workers"))
+    gpus = job_field(job, "resources")["gpus"]
     per = f", {gpus} GPU{'s' if gpus != 1 else ''} each" if workers > 1 else f", {gpus} GPU{'s' if gpus != 1 else ''}"
-    return (f"Started {_get(job, 'type')} job {_get(job, 'name')!r} ({_get(job, 'id')[:12]}): "
+    return (f"Started {job_field(job, 'type')} job {job_field(job, 'name')!r} ({job_field(job, 'id')[:12]}): "
             f"{workers} worker{'s' if workers != 1 else ''}{per}")
 
 
 def status_line(job) -> str:
-    return (f"Job {_get(job, 'name')!r} is {_get(job, 'state')} ({workers_summary(job)}). "
-            f"Follow it with %job_logs {_get(job, 'id')[:12]} --follow; stop it with %stop_job {_get(job, 'id')[:12]}")
+    return (f"Job {job_field(job, 'name')!r} is {job_field(job, 'state')} ({workers_summary(job)}). "
+            f"Follow it with %job_logs {job_field(job, 'id')[:12]} --follow; stop it with %stop_job {job_field(job, 'id')[:12]}")
 
 
 def summary_line(job) -> str:
-    state = _get(job, "state")
-    line = f"Job {_get(job, 'name')!r} {state} in {duration(job)}"
-    if _get(job, "error"):
-        line += f": {_get(job, 'error')}"
+    state = job_field(job, "state")
+    line = f"Job {job_field(job, 'name')!r} {state} in {duration(job)}"
+    if job_field(job, "error"):
+        line += f": {job_field(job, 'error')}"
     outputs = outputs_text(job)
     if outputs:
         line += f"; output: {outputs}"
     if state != "finished":
-        line += f" (logs: %job_logs {_get(job, 'id')[:12]})"
+        line += f" (logs: %job_logs {job_field(job, 'id')[:12]})"
     return line
 
 
@@ -80,25 +72,13 @@ def jobs_table(jobs: list) -> Table:
 
 
 def gpus_table(info: dict) -> Table:
-    from ..jobs.spec import format_memory
-
-    rows = []
-    for d in info["devices"]:
-        holder = d["holder"]
-        held = "free" if holder is None else (
-            f"{holder.get('job_name')} worker {holder.get('worker')} ({holder['job_id'][:8]})" if holder.get("job_id")
-            else holder.get("note", "held"))
-        memory = format_memory(d["memory_total"]) if d.get("memory_total") else ""
-        if d.get("memory_used") is not None:
-            memory = f"{format_memory(d['memory_used'])} of {memory}"
-        rows.append((d["index"], d["name"], memory, held))
     caption = f"{len(info['queue'])} worker(s) waiting for GPUs" if info.get("queue") else ""
-    return Table(["GPU", "NAME", "MEMORY", "HELD BY"], rows, caption)
+    return Table(GPU_HEADERS, gpu_rows(info), caption)
 
 
 def worker_rows(job) -> list[tuple]:
     rows = []
-    for w in _get(job, "workers"):
+    for w in job_field(job, "workers"):
         metrics = (w.get("last_metrics") or {}).get("metrics") or {}
         step = (w.get("last_metrics") or {}).get("step")
         output = w["output"]["reference"] if w.get("output") else (w.get("output_url") or "")
@@ -119,11 +99,11 @@ def workers_table(job) -> Table:
 
 
 def describe(job) -> str:
-    res = _get(job, "resources")
-    lines = [f"Job {_get(job, 'name')} ({_get(job, 'type')}) {_get(job, 'state')}"
-             + (f": {_get(job, 'error')}" if _get(job, "error") else ""),
-             f"  id: {_get(job, 'id')}   gpus: {res['gpus']}   time: {duration(job)}"]
-    if _get(job, "inputs"):
-        lines.append("  inputs: " + ", ".join(f"{i['role']} {i['reference']}" for i in _get(job, "inputs")))
+    res = job_field(job, "resources")
+    lines = [f"Job {job_field(job, 'name')} ({job_field(job, 'type')}) {job_field(job, 'state')}"
+             + (f": {job_field(job, 'error')}" if job_field(job, "error") else ""),
+             f"  id: {job_field(job, 'id')}   gpus: {res['gpus']}   time: {duration(job)}"]
+    if job_field(job, "inputs"):
+        lines.append("  inputs: " + ", ".join(f"{i['role']} {i['reference']}" for i in job_field(job, "inputs")))
     lines += ["  " + line for line in repr(workers_table(job)).splitlines()]
     return "\n".join(lines)
