@@ -5,11 +5,12 @@ The tree is about 2.2 GB: three large files (~700 MB each, like model weights) a
 small files of a few KB spread over subfolders (like a tokenized dataset or an optimizer's
 shards). Its content is random but deterministic, so every run stores the same bytes.
 
-Every operation is timed as a command a user would type, in a subprocess, with a warm page
-cache and after a `sync`, so that no step pays for the previous step's dirty pages:
+Every operation is timed as a command a user would type, in a subprocess, in rounds that
+interleave cp -r with our operations; before each step its input is read once (a warm page
+cache) and `sync` runs. Medians of --repeat rounds; CPU time is reported too:
 
-  cp -r TREE DEST                                           (median of --repeat runs)
-  jupyter-artifacts --root ROOT checkpoint create NAME TREE --json   first snapshot, fresh root
+  cp -r TREE DEST
+  jupyter-artifacts --root ROOT checkpoint create NAME TREE --json   first snapshot, new root
   the same command again                                    snapshot of the unchanged tree
   jupyter-artifacts --root ROOT checkpoint download REF DEST --json
   dvc add TREE                                              (fresh DVC repository and cache)
@@ -17,6 +18,7 @@ cache and after a `sync`, so that no step pays for the previous step's dirty pag
 
 DVC is installed with pip into benchmarks/.scratch/dvc-venv (git-ignored) on first use.
 Everything big is written under benchmarks/.scratch/ and removed at the end unless --keep.
+See docs/performance.md for the method and the figures.
 
     python benchmarks/bench_store.py            # the full ~2.2 GB tree
     python benchmarks/bench_store.py --small    # a ~200 MB tree, for a quick look
@@ -139,6 +141,24 @@ def shed(path: str) -> None:
             full = os.path.join(dirpath, name)
             if os.lstat(full).st_size >= 1 << 20:
                 os.unlink(full)
+
+
+def prime(work: str, size: int) -> None:
+    """Write and delete `size` bytes, so that every timed step that writes finds the same memory.
+
+    In a VM that hands freed memory back to the host, writing to pages the guest freed moments
+    ago is several times cheaper than writing to pages it must fault in from the host again; so
+    a step that follows a deletion (cp -r after the previous round's copy was dropped) would get
+    an unfair start over one that does not (a download after a snapshot). Each timed step that
+    writes data follows this untimed write-and-delete of the tree's size.
+    """
+    path = os.path.join(work, "ballast")
+    chunk = blake3.blake3(b"ballast").digest(length=64 << 20)
+    with open(path, "wb") as handle:
+        for offset in range(0, size, len(chunk)):
+            handle.write(chunk[:min(len(chunk), size - offset)])
+    sync()
+    os.unlink(path)
 
 
 def folder_bytes(path: str) -> int:
@@ -288,6 +308,7 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
     for round_no in range(1, repeat + 1):
         print(f"Round {round_no} of {repeat}", flush=True)
         dest = os.path.join(work, f"cp-{round_no}")
+        prime(work, size)
         warm(tree)
         record("cp -r", timed(["cp", "-r", tree, dest]))
         shed(dest)
@@ -295,6 +316,7 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
         ours.root = root = os.path.join(work, f"root-{round_no}")
         ours.env["JUPYTER_ARTIFACTS_ROOT"] = root
         objects = os.path.join(root, "objects")
+        prime(work, size)
         warm(tree)
         elapsed, used, first = ours.create("bench", tree)
         record("snapshot (first)", (elapsed, used))
@@ -308,6 +330,7 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
             sys.exit(f"The unchanged tree got another digest: {again.get('digest')} != {first.get('digest')}")
 
         download = os.path.join(work, f"download-{round_no}")
+        prime(work, size)
         warm(objects)
         record("download", ours.download(f"bench:v{first['version']}", download))
         got = tree_stats(download)
@@ -326,6 +349,7 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
         subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=repo, env=env, check=True)
         subprocess.run([dvc, "config", "core.analytics", "false"], cwd=repo, env=env, check=True)
         subprocess.run(["cp", "-r", tree, os.path.join(repo, "tree")], check=True)
+        prime(work, size)
         warm(os.path.join(repo, "tree"))
         record("dvc add (first)", timed([dvc, "add", "-q", "tree"], env=env, cwd=repo))
         for _ in range(repeat):
