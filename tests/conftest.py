@@ -39,6 +39,11 @@ def make_tree(tmp_path: Path):
     return make
 
 
+def pytest_collection_modifyitems(items: list) -> None:
+    """Browser tests last: the slowest, and the only ones that hold an event loop open."""
+    items.sort(key=lambda item: "browser" in item.path.parts)
+
+
 class CLI:
     """Runs `jupyter-artifacts` in a real subprocess against one store root."""
 

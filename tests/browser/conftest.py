@@ -176,8 +176,10 @@ def lab(tmp_path_factory) -> Lab:
             shutil.copy(log, REPO / "test-artifacts" / "jupyter-lab.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Playwright's sync API keeps an event loop running in this thread while it is open, which
+    would break every later test that starts its own loop: so it lives for one module only."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
