@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Int, List, TraitError, Unicode, Union, default
+from traitlets import Bool, Dict, Int, List, TraitError, Type, Unicode, Union, default
 
 from ..errors import ArtifactsError
 from ..store import Store
@@ -71,6 +71,25 @@ class ArtifactsApp(ExtensionApp):
         help="GPU inventory: 'auto' (detect with NVML or nvidia-smi), 'none', or 'fake:N' (N pretend GPUs, "
              "for tests and demos). Default: $JUPYTER_ARTIFACTS_GPUS, else 'auto'.",
     ).tag(config=True)
+    max_job_workers = Int(
+        1000,
+        help="Most workers (hyperparameter combinations) one job submitted over REST may have; a bigger grid "
+             "is refused with 400. Each worker runs under its own supervisor process.",
+    ).tag(config=True)
+    reconcile_jobs_at_start = Bool(
+        True,
+        help="At start-up, mark the workers whose supervisor died (killed, machine restarted) as failed, free "
+             "their GPUs and leases, and collect the checkpoints of jobs that ended meanwhile.",
+    ).tag(config=True)
+    store_class = Type(
+        default_value=Store, klass=Store,
+        help="The artifact store class (a subclass of jupyter_artifacts.store.Store), made with the store settings.",
+    ).tag(config=True)
+    job_manager_class = Type(
+        default_value="jupyter_artifacts.jobs.JobManager", klass="jupyter_artifacts.jobs.JobManager",
+        help="The jobs API class (a subclass of jupyter_artifacts.jobs.JobManager), made with the store and the "
+             "gpus setting.",
+    ).tag(config=True)
     operation_workers = Int(2, help="How many long operations (snapshots, fetches) run at once; the rest queue.").tag(config=True)
     max_operations = Int(1000, help="How many finished operations are remembered for GET operations/{id}.").tag(config=True)
     request_workers = Int(4, help="Threads that run blocking store calls for API requests, off the IO loop.").tag(config=True)
@@ -98,7 +117,7 @@ class ArtifactsApp(ExtensionApp):
         return settings
 
     def initialize_settings(self) -> None:
-        store = Store(self.store_settings())
+        store = self.store_class(self.store_settings())
         self.store = store
         self.operation_manager = OperationManager(self.operation_workers, self.max_operations, self.log)
         self.request_executor = ThreadPoolExecutor(max_workers=max(1, self.request_workers),
@@ -116,14 +135,24 @@ class ArtifactsApp(ExtensionApp):
             "jupyter_artifacts_root_dir": self.serverapp.root_dir,
         })
         self.log.info("jupyter-artifacts: store at %s", store.root.url)
+        if self.reconcile_jobs_at_start:
+            self.request_executor.submit(self._reconcile_jobs)
+
+    def _reconcile_jobs(self) -> None:
+        """Jobs outlive the server; those whose supervisor died while it was down are settled now."""
+        try:
+            ended = self.job_manager().reconcile()
+        except Exception:  # noqa: BLE001 - the server must start even if the jobs database is unreadable
+            self.log.warning("jupyter-artifacts: could not reconcile jobs at start-up", exc_info=True)
+            return
+        if ended:
+            self.log.info("jupyter-artifacts: %d job(s) whose supervisor was gone were marked ended", len(set(ended)))
 
     def job_manager(self) -> Any:
         """The jobs API for this store, made on first use (it keeps its database next to the catalog)."""
         with self._job_lock:
             if self._job_manager is None:
-                from ..jobs import JobManager
-
-                self._job_manager = JobManager(self.store, inventory=self.gpus)
+                self._job_manager = self.job_manager_class(self.store, inventory=self.gpus)
             return self._job_manager
 
     def initialize_handlers(self) -> None:

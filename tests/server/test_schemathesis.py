@@ -38,11 +38,15 @@ class LiveServer:
         config_dir = tmp / "config"
         config_dir.mkdir()
         (config_dir / "jupyter_server_config.json").write_text(json.dumps(
-            {"ServerApp": {"jpserver_extensions": {"jupyter_artifacts": True}}}))
+            {"ServerApp": {"jpserver_extensions": {"jupyter_artifacts": True}},
+             # fuzzed jobs stay small: at most 2 workers each
+             "ArtifactsApp": {"max_job_workers": 2}}))
         env = {**os.environ, "JUPYTER_ARTIFACTS_ROOT": str(tmp / "store"), "JUPYTER_CONFIG_DIR": str(config_dir),
                "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "JUPYTER_DATA_DIR": str(tmp / "data"),
                # no network: public checkpoints come from an (empty) mirror, GPUs are pretend ones
-               "JUPYTER_ARTIFACTS_PUBLIC_MIRROR": str(tmp / "mirror"), "JUPYTER_ARTIFACTS_GPUS": "fake:2"}
+               "JUPYTER_ARTIFACTS_PUBLIC_MIRROR": str(tmp / "mirror"), "JUPYTER_ARTIFACTS_GPUS": "fake:2",
+               # a fuzzed job's requirements fail at once instead of waiting on a package index
+               "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
         self.log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ip=127.0.0.1",

@@ -5,11 +5,13 @@ from __future__ import annotations
 from .artifacts import (AliasesHandler, AliasHandler, ArtifactHandler, ArtifactsCollectionHandler, DiffHandler,
                         FileHandler, FilesHandler, FindHandler, LineageHandler, LinksHandler)
 from .base import API_PREFIX, ArtifactsHandler, NotFoundHandler
+from .jobs import JobGcPolicyHandler, JobHandler, JobLogsHandler, JobsHandler, JobStopHandler
 from .misc import (GpusHandler, OpenAPIHandler, OperationHandler, OperationsHandler, PublicCheckpointHandler,
                    PublicCheckpointsHandler, StatusHandler)
 from .snapshots import SnapshotsHandler
 
 REF = r"(?P<ref>[^/]+)"
+JOB = r"(?P<job_id>[^/]+)"
 
 
 def routes() -> list[tuple[str, type]]:
@@ -32,6 +34,11 @@ def routes() -> list[tuple[str, type]]:
         (rf"{api}/public-checkpoints/(?P<checkpoint_id>[^/]+)", PublicCheckpointHandler),
         (rf"{api}/status", StatusHandler),
         (rf"{api}/gpus", GpusHandler),
+        (rf"{api}/jobs", JobsHandler),
+        (rf"{api}/jobs/{JOB}", JobHandler),
+        (rf"{api}/jobs/{JOB}/stop", JobStopHandler),
+        (rf"{api}/jobs/{JOB}/logs", JobLogsHandler),
+        (rf"{api}/jobs/{JOB}/gc-policy", JobGcPolicyHandler),
         (rf"{api}/openapi.json", OpenAPIHandler),
         (rf"{api}/(?P<path>.*)", NotFoundHandler),
     ]

@@ -43,6 +43,10 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class ArtifactsHandler(APIHandler):
     """JSON in, JSON out; `ArtifactsError` becomes its status with `{"message": ...}`."""
 
@@ -84,7 +88,7 @@ class ArtifactsHandler(APIHandler):
         if not raw.strip():
             raise InvalidInput("Send a JSON object in the request body.")
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
         if not isinstance(data, dict):
