@@ -95,10 +95,10 @@ class Session:
         """The store named by the kernel's environment (JUPYTER_ARTIFACTS_ROOT, else the default)."""
         if self.fixed_store is not None:
             return self.fixed_store
-        from ..cli.context import settings_from_env
+        from ..store import StoreSettings
         from ..store import Store
 
-        settings = settings_from_env()
+        settings = StoreSettings.from_env()
         if self._store is not None and self._store_root == settings.root:
             return self._store  # no lock: a long attach holds it, and monitors read from their threads
         with self._lock:

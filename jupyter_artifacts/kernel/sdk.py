@@ -373,10 +373,10 @@ class Client:
             else:
                 store = None
                 if root is not None:
-                    from ..cli.context import settings_from_env
+                    from ..store import StoreSettings
                     from ..store import Store
 
-                    store = Store(settings_from_env(root))
+                    store = Store(StoreSettings.from_env(root))
                 session = actions.Session(fixed_store=store, fixed_cwd=cwd)
         self._session = session
         self.checkpoints = Checkpoints(self, "checkpoint")

@@ -10,7 +10,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Int, List, TraitError, Type, Unicode, Union, default
 
 from ..errors import ArtifactsError
-from ..store import Store
+from ..store import Store, StoreSettings
 from ..store.settings import parse_size
 from .handlers import routes
 from .operations import OperationManager
@@ -95,9 +95,7 @@ class ArtifactsApp(ExtensionApp):
     request_workers = Int(4, help="Threads that run blocking store calls for API requests, off the IO loop.").tag(config=True)
 
     def store_settings(self) -> Any:
-        from ..cli.context import settings_from_env
-
-        settings = settings_from_env(self.root_url or None)
+        settings = StoreSettings.from_env(self.root_url or None)
         if self.catalog_path:
             settings.catalog_path = self.catalog_path
         settings.storage_options = dict(self.storage_options)

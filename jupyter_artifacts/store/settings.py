@@ -10,6 +10,12 @@ from dataclasses import dataclass, field
 from ..errors import InvalidInput
 
 ROOT_ENV = "JUPYTER_ARTIFACTS_ROOT"
+LIMIT_ENV = {
+    "model": "JUPYTER_ARTIFACTS_MAX_MODEL_SIZE",
+    "checkpoint": "JUPYTER_ARTIFACTS_MAX_CHECKPOINT_SIZE",
+    "dataset": "JUPYTER_ARTIFACTS_MAX_DATASET_SIZE",
+}
+QUOTA_ENV = "JUPYTER_ARTIFACTS_QUOTA"
 GB = 10**9
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?)B?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
@@ -73,3 +79,14 @@ class StoreSettings:
     quota: int | None = None
     catalog_path: str | None = None
     storage_options: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, root: str | None = None) -> "StoreSettings":
+        """The settings every process agrees on: a given root, else the environment, else the defaults."""
+        settings = cls(root=root) if root else cls()
+        for kind, env in LIMIT_ENV.items():
+            if env in os.environ:
+                settings.max_size[kind] = parse_size(os.environ[env])
+        if QUOTA_ENV in os.environ:
+            settings.quota = parse_size(os.environ[QUOTA_ENV])
+        return settings

@@ -131,14 +131,14 @@ def test_save_to_from_file_browser(page, lab):
 
 
 def test_delete_refused_while_in_use(page, lab):
-    from jupyter_artifacts.cli.context import settings_from_env
+    from jupyter_artifacts.store import StoreSettings
     from jupyter_artifacts.store import Store
 
     status, op = lab.api("snapshots", "POST", {"notebook": "work/train.ipynb", "folder": "models",
                                                "kind": "checkpoint", "name": "held-ckpt"})
     assert status == 202, op
     assert lab.wait_operation(op)["state"] == "succeeded"
-    store = Store(settings_from_env(str(lab.store)))
+    store = Store(StoreSettings.from_env(str(lab.store)))
     lease = store.acquire_lease("held-ckpt:v1", "job fine-tune (worker 0)", pid=os.getpid(), kind="checkpoint")
     try:
         panel = open_panel(page)
