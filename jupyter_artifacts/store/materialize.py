@@ -42,29 +42,37 @@ def materialize(root, manifest: dict[str, dict], dest: str, method: str = "auto"
     materialize_blob = root.materialize_blob
     join = os.path.join
 
-    def write_one(rel: str) -> None:
+    def compute(rel: str) -> str:
+        """Write one file (in this process or a worker process); returns the method used."""
         entry = manifest[rel]
         target = join(dest, rel)
         if "link" in entry:
             os.symlink(entry["link"], target)
-            how = "link"
-        else:
-            try:
-                how = materialize_blob(entry["digest"], target, entry["mode"], state["method"], entry.get("size"))
-            except FileNotFoundError:
-                raise Conflict(f"The stored file for {rel} is missing; run `jupyter artifacts verify`.") from None
-            if how == "copy" and state["method"] == "auto":
-                state["method"] = "copy"  # this file system does not clone; stop trying
+            return "link"
+        try:
+            how = materialize_blob(entry["digest"], target, entry["mode"], state["method"], entry.get("size"))
+        except FileNotFoundError:
+            raise Conflict(f"The stored file for {rel} is missing; run `jupyter artifacts verify`.") from None
+        if how == "copy" and state["method"] == "auto":
+            state["method"] = "copy"  # this file system does not clone; stop trying
+        return how
+
+    def absorb(rel: str, how: str) -> None:
         with lock:
+            if how == "copy" and state["method"] == "auto":
+                state["method"] = "copy"
             used[how] += 1
             done["files"] += 1
-            done["bytes"] += entry.get("size", 0)
+            done["bytes"] += manifest[rel].get("size", 0)
             if progress:
                 progress(done["bytes"], done["files"], total_bytes, total_files)
+
+    def write_one(rel: str) -> None:
+        absorb(rel, compute(rel))
 
     # Large files on background threads (in-kernel copies, outside the GIL), small ones here.
     paths = sorted(manifest)
     large = sorted((p for p in paths if manifest[p].get("size", 0) >= LARGE_FILE), key=lambda p: -manifest[p]["size"])
     small = [p for p in paths if manifest[p].get("size", 0) < LARGE_FILE]
-    run_in_lanes(large, small, write_one, workers)
+    run_in_lanes(large, small, write_one, workers, compute=compute, absorb=absorb)
     return dict(used)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
+import signal
 import stat
+import struct
 import threading
 import time
 from collections import deque
@@ -16,6 +19,7 @@ from .roots import SourceChanged
 Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
 S_ISREG = stat.S_ISREG
 LARGE_FILE = 8 << 20  # files at least this big are stored one per task, ahead of the small ones
+FORK_MIN = 2000  # at least this many small files are shared with worker processes (see run_in_lanes)
 
 
 @dataclass(slots=True)
@@ -124,7 +128,8 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
 
     store_file = root.store_file
 
-    def store_one(f: ScannedFile) -> None:
+    def compute(f: ScannedFile) -> tuple:
+        """Store one file (in this process or a worker process): only plain data comes back."""
         for attempt in range(3):
             try:
                 digest, written, st = store_file(f.path)
@@ -135,20 +140,25 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
                                        "save it again once whatever writes it has finished.") from None
             except FileNotFoundError:
                 raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
-        entry = {"digest": digest, "size": st.st_size, "mode": st.st_mode & 0o7777}
-        row = (f.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest)
+        return digest, written, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode & 0o7777
+
+    def absorb(f: ScannedFile, result: tuple) -> None:
+        digest, written, ino, size, mtime_ns, ctime_ns, mode = result
         with lock:
-            manifest[f.relpath] = entry
-            new_rows.append(row)
-            counters["bytes"] += st.st_size
+            manifest[f.relpath] = {"digest": digest, "size": size, "mode": mode}
+            new_rows.append((f.path, ino, size, mtime_ns, ctime_ns, digest))
+            counters["bytes"] += size
             counters["files"] += 1
             counters["new"] += written
             counters["hashed"] += 1
             if progress:
                 progress(counters["bytes"], counters["files"], total_bytes, total_files)
 
+    def store_one(f: ScannedFile) -> None:
+        absorb(f, compute(f))
+
     run_in_lanes([f for f in todo if f.size >= LARGE_FILE], [f for f in todo if f.size < LARGE_FILE],
-                 store_one, workers)
+                 store_one, workers, compute=compute, absorb=absorb)
     size = sum(e.get("size", 0) for e in manifest.values())
     return SnapshotResult(manifest, size, counters["new"], counters["hashed"],
                           len(files) - counters["hashed"], new_rows)
@@ -160,15 +170,19 @@ def default_workers() -> int:
 
 
 def run_in_lanes(large: list, small: list, work: Callable[[object], None], workers: int | None = None,
-                 probe: int = 64) -> None:
+                 probe: int = 64, *, compute: Callable[[object], object] | None = None,
+                 absorb: Callable[[object, object], None] | None = None) -> None:
     """Call work(item) for every item, large items on background threads, small ones here.
 
     A large item's work is an in-kernel copy or BLAKE3 over a mapped file, both outside the GIL,
     so large items overlap well with each other and with the Python-bound work of small items.
     Small items, by contrast, fight over the GIL and the file system's locks when several threads
-    take them, and are faster on one thread, unless they wait on I/O (a network file system):
-    the first `probe` of them are timed, and the rest get a thread pool only when their wall-clock
-    time is mostly waiting rather than CPU. This thread then helps with any large items left.
+    take them. Given `compute` (the part of the work that touches only files and returns plain
+    data) and `absorb` (the rest, here), many small items are shared with worker processes forked
+    before any thread starts (see _Workers); otherwise they run on this thread, unless they wait
+    on I/O (a network file system): the first `probe` of them are timed, and the rest get a thread
+    pool only when their wall-clock time is mostly waiting rather than CPU. This thread then helps
+    with any large items left.
     """
     limit = workers or default_workers()
     if limit <= 1 or len(large) + len(small) <= 1:
@@ -177,6 +191,10 @@ def run_in_lanes(large: list, small: list, work: Callable[[object], None], worke
         for item in small:
             work(item)
         return
+    cpus = os.cpu_count() or 1
+    forked = None
+    if compute is not None and absorb is not None and _can_fork(len(small), min(cpus, limit)):
+        forked = _Workers(small, compute, min(cpus, limit) - 1)  # before any thread of ours starts
     cpus = os.cpu_count() or 1
     pending = deque(large)
     failed: list[BaseException] = []
@@ -200,6 +218,9 @@ def run_in_lanes(large: list, small: list, work: Callable[[object], None], worke
     for lane in lanes:
         lane.start()
     try:
+        if forked is not None:
+            forked.run(absorb, stop)
+            small = []
         started, cpu = time.perf_counter(), time.thread_time()
         for item in small[:probe]:
             if stop.is_set():
@@ -234,7 +255,131 @@ def run_in_lanes(large: list, small: list, work: Callable[[object], None], worke
         stop.set()
         raise
     finally:
+        if forked is not None:
+            forked.close()
         for lane in lanes:
             lane.join()
     if failed:
         raise failed[0]
+
+
+def _can_fork(count: int, cpus: int) -> bool:
+    """Worker processes pay off for many small files, and are safe only while we are single-threaded.
+
+    A process with other threads (a Jupyter server, a job runner) could fork while one of them
+    holds a lock that the child then needs; there the small files stay on one thread.
+    """
+    return (count >= FORK_MIN and cpus >= 2 and hasattr(os, "fork")
+            and threading.active_count() == 1 and os.environ.get("JUPYTER_ARTIFACTS_NO_FORK") != "1")
+
+
+class _Workers:
+    """Small items shared between this process and forked children, in chunks taken from a pipe.
+
+    The chunk numbers are written to a pipe before forking; every process (this one included)
+    reads 4 bytes at a time, so each chunk is taken exactly once, and fast processes take more.
+    A child runs only `compute` (file system calls and hashing, never the catalog), sends its
+    results (or its exception) back pickled through its own pipe, and leaves with os._exit.
+    Blobs are complete before they get a name, so a child killed midway leaves nothing half-made.
+    """
+
+    def __init__(self, items: list, compute: Callable[[object], object], children: int) -> None:
+        self.items, self.compute = items, compute
+        self.chunk = max(64, -(-len(items) // 4096))  # at most 16 KB of chunk numbers: fits a pipe
+        self.queue, feed = os.pipe()
+        try:
+            data = b"".join(struct.pack("=I", c) for c in range(-(-len(items) // self.chunk)))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(feed, view):]
+        finally:
+            os.close(feed)
+        self.children: list[tuple[int, int]] = []
+        for _ in range(children):
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child
+                os.close(read_end)
+                self._child(write_end)
+            os.close(write_end)
+            self.children.append((pid, read_end))
+
+    def _take(self) -> range | None:
+        raw = os.read(self.queue, 4)
+        if len(raw) != 4:
+            return None
+        start = struct.unpack("=I", raw)[0] * self.chunk
+        return range(start, min(start + self.chunk, len(self.items)))
+
+    def _child(self, out: int) -> None:
+        status = 0
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent reports the interruption
+            items, compute, done = self.items, self.compute, []
+            try:
+                while (taken := self._take()) is not None:
+                    done.append((taken.start, [compute(items[i]) for i in taken]))
+                payload = pickle.dumps(("ok", done), pickle.HIGHEST_PROTOCOL)
+            except BaseException as exc:  # noqa: BLE001 - handed to the parent
+                try:
+                    payload = pickle.dumps(("error", exc), pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001
+                    payload = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(out, view):]
+        except BaseException:  # noqa: BLE001
+            status = 1
+        finally:
+            os._exit(status)
+
+    def run(self, absorb: Callable[[object, object], None], stop: threading.Event) -> None:
+        """Take chunks here too, then collect the children's results; raise the first failure."""
+        items, compute = self.items, self.compute
+        while not stop.is_set() and (taken := self._take()) is not None:
+            for i in taken:
+                item = items[i]
+                absorb(item, compute(item))
+        if stop.is_set():  # a large item failed
+            self._drain()
+        failure: BaseException | None = None
+        while self.children:
+            pid, fd = self.children[0]
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            os.close(fd)
+            self.children.pop(0)
+            _, status = os.waitpid(pid, 0)
+            try:
+                kind, payload = pickle.loads(b"".join(chunks))
+            except Exception:  # noqa: BLE001 - killed, or out of memory
+                kind, payload = "error", RuntimeError(f"A worker process stopped unexpectedly (status {status}).")
+            if kind == "error":
+                failure = failure or payload
+                self._drain()
+            elif failure is None:
+                for start, results in payload:
+                    for i, result in enumerate(results, start):
+                        absorb(items[i], result)
+        if failure is not None:
+            raise failure
+
+    def _drain(self) -> None:
+        """Take every chunk left, so that the children stop after the one they are on."""
+        while self._take() is not None:
+            pass
+
+    def close(self) -> None:
+        """Stop children still running (after a failure here) and release the pipes."""
+        for pid, fd in self.children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+            os.close(fd)
+        self.children = []
+        if self.queue >= 0:
+            os.close(self.queue)
+            self.queue = -1
