@@ -10,9 +10,10 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 
+from .. import database
 from .records import Artifact
 
 SCHEMA = """
@@ -84,10 +85,7 @@ class Catalog:
     def db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=60000")
+            conn = database.connect(self.path)
             # Publishing inserts one files row per file, and the files_by_digest index takes them in
             # random order: with SQLite's default 2 MB page cache most of those inserts re-read
             # index pages. The cache grows only as pages are used.
@@ -96,17 +94,8 @@ class Catalog:
             self._local.conn = conn
         return conn
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE: writers queue up instead of failing on a lock upgrade."""
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return database.transaction(self.db)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
