@@ -276,10 +276,16 @@ def download_all(fs, items: list[RemoteFile], dest: str, tracker: Tracker, worke
         for item in items:
             one(item)
         return
-    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="artifacts-fetch")
+    run_parallel(one, items, workers, stop)
+
+
+def run_parallel(func: Callable[[T], object], items: list[T], workers: int, stop: threading.Event) -> None:
+    """Call func on every item from a pool of threads; the first failure sets `stop` (which func
+    checks before starting) and is raised once the running calls have ended."""
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(items))), thread_name_prefix="artifacts-fetch")
     try:
-        futures = [pool.submit(one, item) for item in items]
-        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+        futures = [pool.submit(func, item) for item in items]
+        wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
             if future.done() and future.exception() is not None:
                 stop.set()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from ..errors import InvalidInput, NotFound
-from .fetch import download_all, explain, list_files
+from .fetch import download_all, explain, list_files, run_parallel
 from .filesystems import open_filesystem
 from .progress import Tracker
 from .spec import SourceSpec, parse_source
@@ -146,17 +145,5 @@ def fetch_manifest(entries: list[ManifestEntry], content: str, work: str, tracke
         if not stop.is_set():
             fetch_entry(entry, content, work, tracker)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(entries))), thread_name_prefix="artifacts-manifest")
-    try:
-        futures = [pool.submit(one, e) for e in entries]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        for future in futures:
-            if future.done() and future.exception() is not None:
-                stop.set()
-                raise future.exception()
-        for future in futures:
-            future.result()
-    finally:
-        stop.set()
-        pool.shutdown(wait=True, cancel_futures=True)
+    run_parallel(one, entries, workers, stop)
     return {"entries": len(entries)}
