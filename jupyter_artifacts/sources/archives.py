@@ -229,34 +229,35 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
             raise LimitExceeded(f"{label} would extract to {format_size(total)} but only {format_size(free)} "
                                 "is free on this machine; nothing was kept.", size=total, limit=free)
 
-    writer_budget = [0]
+    def write_all(entries: list, open_member: Callable) -> int:
+        """Check the whole archive first, then write every entry through the confined writer."""
+        if not any(e.kind != "dir" for e in entries):
+            raise InvalidInput(f"{label} holds no files; nothing was saved.")
+        total = sum(e.size for e in entries if e.kind == "file")
+        refuse_size(total)
+        writer, budget = _Writer(dest), [total]
+        for e in entries:
+            if e.kind == "dir":
+                writer.mkdir(e.name)
+            elif e.kind == "symlink":
+                writer.symlink(e.name, e.target)
+            else:
+                try:
+                    with open_member(e) as source:
+                        writer.write(e.name, source, e.mode, budget)
+                except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
+                    if isinstance(exc, UnsafeArchive):
+                        raise
+                    raise InvalidInput(f"{label} is damaged at {e.name!r} ({exc}).") from exc
+        return sum(1 for e in entries if e.kind != "dir")
+
     if suffix == ".zip":
         try:
             zf = zipfile.ZipFile(path)
         except zipfile.BadZipFile as exc:
             raise InvalidInput(f"{label} is not a valid zip file ({exc}).") from exc
         with zf:
-            entries = _zip_entries(zf, label)
-            total = sum(e.size for e in entries if e.kind == "file")
-            if not any(e.kind != "dir" for e in entries):
-                raise InvalidInput(f"{label} holds no files; nothing was saved.")
-            refuse_size(total)
-            writer = _Writer(dest)
-            writer_budget[0] = total
-            for e in entries:
-                if e.kind == "dir":
-                    writer.mkdir(e.name)
-                elif e.kind == "symlink":
-                    writer.symlink(e.name, e.target)
-                else:
-                    try:
-                        with zf.open(e.member) as source:
-                            writer.write(e.name, source, e.mode, writer_budget)
-                    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                        if isinstance(exc, UnsafeArchive):
-                            raise
-                        raise InvalidInput(f"{label} is damaged at {e.name!r} ({exc}).") from exc
-            return sum(1 for e in entries if e.kind != "dir")
+            return write_all(_zip_entries(zf, label), lambda e: zf.open(e.member))
 
     if suffix == ".bz2" and not _bz2_holds_tar(path):
         return _extract_bz2(path, dest, label, refuse_size, limit)
@@ -271,24 +272,14 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
             if isinstance(exc, InvalidInput):
                 raise
             raise InvalidInput(f"{label} is damaged ({exc}).") from exc
-        total = sum(e.size for e in entries if e.kind == "file")
-        if not any(e.kind != "dir" for e in entries):
-            raise InvalidInput(f"{label} holds no files; nothing was saved.")
-        refuse_size(total)
-        writer = _Writer(dest)
-        writer_budget[0] = total
-        for e in entries:
-            if e.kind == "dir":
-                writer.mkdir(e.name)
-            elif e.kind == "symlink":
-                writer.symlink(e.name, e.target)
-            else:
-                source = tar.extractfile(e.member)
-                if source is None:
-                    raise InvalidInput(f"{label}: the entry {e.name!r} cannot be read.")
-                with source:
-                    writer.write(e.name, source, e.mode, writer_budget)
-        return sum(1 for e in entries if e.kind != "dir")
+
+        def open_tar_member(e):
+            source = tar.extractfile(e.member)
+            if source is None:
+                raise InvalidInput(f"{label}: the entry {e.name!r} cannot be read.")
+            return source
+
+        return write_all(entries, open_tar_member)
 
 
 def _extract_bz2(path: str, dest: str, label: str, refuse_size: Callable[[int], None], limit: int | None) -> int:
