@@ -246,8 +246,6 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
                     with open_member(e) as source:
                         writer.write(e.name, source, e.mode, budget)
                 except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-                    if isinstance(exc, UnsafeArchive):
-                        raise
                     raise InvalidInput(f"{label} is damaged at {e.name!r} ({exc}).") from exc
         return sum(1 for e in entries if e.kind != "dir")
 
