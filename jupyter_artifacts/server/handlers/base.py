@@ -71,9 +71,15 @@ class ArtifactsHandler(APIHandler):
 
     @property
     def username(self) -> str | None:
+        """Who makes the request. A shared token identifies nobody (Jupyter then invents an
+        "Anonymous ..." user with a random id), so the account the server runs as is named instead."""
         user = self.current_user
         if user is None:
             return None
+        if str(getattr(user, "name", "")).startswith("Anonymous "):
+            from ...store.store import current_user
+
+            return current_user()
         return getattr(user, "username", None) or getattr(user, "name", None) or str(user)
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
