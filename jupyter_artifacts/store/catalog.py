@@ -1,7 +1,11 @@
 """The SQLite catalog: a fast, rebuildable index of the root, plus local state (leases, stat cache).
 
-Everything in the `artifacts`, `aliases`, `refs`, `files` and `blobs` tables can be rebuilt from
-the root (`Store.reindex`); `leases` and `statcache` describe this machine only.
+Everything in the `artifacts`, `aliases`, `refs`, `tree_files`, `artifact_trees` and `blobs` tables
+can be rebuilt from the root (`Store.reindex`); `leases` and `statcache` describe this machine only.
+
+A manifest is stored once per distinct content (`tree_files`, keyed by a hash of every entry) and
+artifacts point to it (`artifact_trees`): saving an unchanged folder again adds one row, not one
+per file. The `files` view shows the familiar (artifact_id, path, digest, size, mode, link) rows.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
 from .. import database
+import blake3
+
 from .records import Artifact
 
 SCHEMA = """
@@ -48,11 +54,17 @@ CREATE TABLE IF NOT EXISTS refs (
     src TEXT NOT NULL, dst TEXT NOT NULL, relation TEXT NOT NULL DEFAULT 'ref', PRIMARY KEY (src, dst, relation)
 );
 CREATE INDEX IF NOT EXISTS refs_by_dst ON refs (dst);
-CREATE TABLE IF NOT EXISTS files (
-    artifact_id TEXT NOT NULL, path TEXT NOT NULL, digest TEXT, size INTEGER NOT NULL,
-    mode INTEGER NOT NULL, link TEXT, PRIMARY KEY (artifact_id, path)
+CREATE TABLE IF NOT EXISTS tree_files (
+    tree TEXT NOT NULL, path TEXT NOT NULL, digest TEXT, size INTEGER NOT NULL,
+    mode INTEGER NOT NULL, link TEXT, PRIMARY KEY (tree, path)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS files_by_digest ON files (digest);
+CREATE INDEX IF NOT EXISTS tree_files_by_digest ON tree_files (digest);
+CREATE TABLE IF NOT EXISTS artifact_trees (artifact_id TEXT PRIMARY KEY, tree TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS artifact_trees_by_tree ON artifact_trees (tree);
+CREATE VIEW IF NOT EXISTS files AS
+    SELECT m.artifact_id AS artifact_id, t.path AS path, t.digest AS digest, t.size AS size,
+           t.mode AS mode, t.link AS link
+    FROM artifact_trees m JOIN tree_files t ON t.tree = m.tree;
 CREATE TABLE IF NOT EXISTS blobs (digest TEXT PRIMARY KEY, size INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS leases (
     id TEXT PRIMARY KEY, artifact_id TEXT NOT NULL, holder TEXT NOT NULL,
@@ -79,7 +91,26 @@ class Catalog:
         self.path = path
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._local = threading.local()
+        self._migrate()
         self.db.executescript(SCHEMA)
+
+    def _migrate(self) -> None:
+        """Catalogs made before manifests were shared have a `files` table: move its rows over."""
+        db = self.db
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'").fetchone() is None:
+            return
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'").fetchone() is None:
+                return  # another process did it meanwhile
+            for statement in SCHEMA.split(";"):
+                if "tree" in statement and "VIEW" not in statement:
+                    db.execute(statement)
+            # each artifact keeps its own manifest (keyed by its id, not a content hash)
+            db.execute("INSERT OR IGNORE INTO tree_files (tree, path, digest, size, mode, link) "
+                       "SELECT 'artifact:' || artifact_id, path, digest, size, mode, link FROM files")
+            db.execute("INSERT OR IGNORE INTO artifact_trees (artifact_id, tree) "
+                       "SELECT DISTINCT artifact_id, 'artifact:' || artifact_id FROM files")
+            db.execute("DROP TABLE files")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -219,15 +250,20 @@ class Catalog:
             (artifact.digest, artifact.size, artifact.file_count, json.dumps(artifact.source),
              json.dumps(artifact.metadata), artifact.id),
         )
-        db.execute("DELETE FROM files WHERE artifact_id = ?", (artifact.id,))
         aid = artifact.id
-        db.executemany(
-            "INSERT INTO files (artifact_id, path, digest, size, mode, link) VALUES (?, ?, ?, ?, ?, ?)",
-            [(aid, path, e.get("digest"), e.get("size", 0), e["mode"], e.get("link")) for path, e in manifest.items()],
-        )
-        # the blobs it uses, from the rows just written (no second pass over the manifest in Python)
-        db.execute("INSERT OR IGNORE INTO blobs (digest, size) SELECT digest, size FROM files "
-                   "WHERE artifact_id = ? AND digest IS NOT NULL", (aid,))
+        tree = tree_key(manifest)
+        self._unlink_tree(db, aid)
+        db.execute("INSERT INTO artifact_trees (artifact_id, tree) VALUES (?, ?)", (aid, tree))
+        if db.execute("SELECT 1 FROM tree_files WHERE tree = ? LIMIT 1", (tree,)).fetchone() is None:
+            db.executemany(
+                "INSERT INTO tree_files (tree, path, digest, size, mode, link) VALUES (?, ?, ?, ?, ?, ?)",
+                [(tree, path, e.get("digest"), e.get("size", 0), e["mode"], e.get("link"))
+                 for path, e in manifest.items()],
+            )
+            # the blobs it uses, from the rows just written (no second pass over the manifest in
+            # Python); a manifest already stored belongs to a live artifact, whose blobs are listed
+            db.execute("INSERT OR IGNORE INTO blobs (digest, size) SELECT digest, size FROM tree_files "
+                       "WHERE tree = ? AND digest IS NOT NULL", (tree,))
         db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')",
                        ((artifact.id, dst) for dst in artifact.refs))
         db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'input')",
@@ -246,9 +282,26 @@ class Catalog:
         return manifest
 
     def delete(self, db: sqlite3.Connection, artifact_id: str) -> None:
-        for table, column in (("artifacts", "id"), ("aliases", "artifact_id"), ("files", "artifact_id"),
+        for table, column in (("artifacts", "id"), ("aliases", "artifact_id"),
                               ("refs", "src"), ("leases", "artifact_id")):
             db.execute(f"DELETE FROM {table} WHERE {column} = ?", (artifact_id,))
+        self._unlink_tree(db, artifact_id)
+
+    @staticmethod
+    def _unlink_tree(db: sqlite3.Connection, artifact_id: str) -> None:
+        """Drop an artifact's pointer to its manifest, and the manifest once nothing points to it."""
+        row = db.execute("SELECT tree FROM artifact_trees WHERE artifact_id = ?", (artifact_id,)).fetchone()
+        if row is None:
+            return
+        db.execute("DELETE FROM artifact_trees WHERE artifact_id = ?", (artifact_id,))
+        if db.execute("SELECT 1 FROM artifact_trees WHERE tree = ? LIMIT 1", row).fetchone() is None:
+            db.execute("DELETE FROM tree_files WHERE tree = ?", row)
+
+    @staticmethod
+    def clear_files(db: sqlite3.Connection) -> None:
+        """Forget every manifest (reindex rebuilds them)."""
+        db.execute("DELETE FROM artifact_trees")
+        db.execute("DELETE FROM tree_files")
 
     def unreferenced_blobs(self, digests: Iterable[str]) -> list[str]:
         return [d for d in set(digests)
@@ -285,3 +338,10 @@ class Catalog:
         if rows:
             with self.transaction() as db:
                 db.executemany("INSERT OR REPLACE INTO statcache VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def tree_key(manifest: dict[str, dict]) -> str:
+    """Names a manifest by every field of every entry (the tree digest leaves out size and mode)."""
+    text = "".join([f"{path}\0{e.get('digest')}\0{e.get('size', 0)}\0{e['mode']}\0{e.get('link')}\n"
+                    for path, e in sorted(manifest.items())])
+    return blake3.blake3(text.encode("utf-8", "surrogateescape")).hexdigest()

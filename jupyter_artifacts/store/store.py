@@ -532,7 +532,8 @@ class Store:
                 records.append(Artifact.from_record(json.loads(raw)))
         with self.catalog.transaction() as db:
             keep = {r[0] for r in db.execute("SELECT id FROM artifacts WHERE state IN ('pending', 'downloading', 'failed')")}
-            for table in ("files", "blobs", "refs", "aliases"):
+            self.catalog.clear_files(db)
+            for table in ("blobs", "refs", "aliases"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM artifacts WHERE state NOT IN ('pending', 'downloading', 'failed')")
             for artifact in records:
