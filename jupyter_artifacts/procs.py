@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 
 
 def hostname() -> str:
-    return socket.gethostname()
+    """The host's name, as socket.gethostname() gives it (without importing socket)."""
+    try:
+        return os.uname().nodename
+    except AttributeError:  # no uname on this platform
+        import socket
+
+        return socket.gethostname()
 
 
 def start_time(pid: int) -> int | None:

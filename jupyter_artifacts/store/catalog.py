@@ -14,12 +14,13 @@ import json
 import os
 import sqlite3
 import threading
+from array import array
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
-from .. import database
 import blake3
 
+from .. import database
 from .records import Artifact
 
 SCHEMA = """
@@ -251,7 +252,7 @@ class Catalog:
              json.dumps(artifact.metadata), artifact.id),
         )
         aid = artifact.id
-        tree = tree_key(manifest)
+        tree = tree_key(manifest, artifact.digest)
         self._unlink_tree(db, aid)
         db.execute("INSERT INTO artifact_trees (artifact_id, tree) VALUES (?, ?)", (aid, tree))
         if db.execute("SELECT 1 FROM tree_files WHERE tree = ? LIMIT 1", (tree,)).fetchone() is None:
@@ -326,13 +327,13 @@ class Catalog:
         ).fetchall()
 
     # -- stat cache ------------------------------------------------------------------------
-    def statcache_under(self, folder: str) -> dict[str, tuple[int, int, int, int, str]]:
+    def statcache_under(self, folder: str) -> dict[str, tuple[str, int, int, int, int, str]]:
         low = folder.rstrip("/") + "/"
         high = folder.rstrip("/") + "0"  # '0' sorts right after '/'
         rows = self.db.execute(
             "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM statcache WHERE path >= ? AND path < ?",
             (low, high)).fetchall()
-        return {row[0]: row[1:] for row in rows}
+        return {row[0]: row for row in rows}  # row[1:] is (inode, size, mtime_ns, ctime_ns, digest)
 
     def remember_stats(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
         if rows:
@@ -340,8 +341,16 @@ class Catalog:
                 db.executemany("INSERT OR REPLACE INTO statcache VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
-def tree_key(manifest: dict[str, dict]) -> str:
-    """Names a manifest by every field of every entry (the tree digest leaves out size and mode)."""
+def tree_key(manifest: dict[str, dict], digest: str | None = None) -> str:
+    """Names a manifest by every field of every entry.
+
+    Given the manifest's tree digest (records.tree_digest: paths, contents, links and the
+    executable bit; a content's size follows from its digest), only the full modes are added.
+    """
+    paths = sorted(manifest)
+    if digest:
+        modes = array("H", [manifest[p]["mode"] & 0xFFFF for p in paths]).tobytes()
+        return "m:" + blake3.blake3(digest.encode() + b"\0" + modes).hexdigest()
     text = "".join([f"{path}\0{e.get('digest')}\0{e.get('size', 0)}\0{e['mode']}\0{e.get('link')}\n"
-                    for path, e in sorted(manifest.items())])
+                    for path in paths for e in (manifest[path],)])
     return blake3.blake3(text.encode("utf-8", "surrogateescape")).hexdigest()

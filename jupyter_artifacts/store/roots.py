@@ -16,7 +16,6 @@ import fcntl
 import os
 import posixpath
 import stat
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,6 +38,14 @@ def _umask() -> int | None:
     except (OSError, ValueError):
         pass
     return None
+
+
+def random_id() -> str:
+    """32 hex digits, as uuid.uuid4().hex gives them (without importing uuid, which imports platform)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
 
 
 class SourceChanged(Exception):
@@ -148,7 +155,7 @@ class LocalRoot:
         return True
 
     def _tmp_path(self) -> str:
-        return os.path.join(self._tmp, uuid.uuid4().hex)
+        return os.path.join(self._tmp, random_id())
 
     # -- anonymous files, linked into place when complete ------------------------------------
     def _open_anonymous(self, prefix: str = ".") -> int | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -62,6 +61,8 @@ def default_catalog_path(root_url: str, is_local: bool, local_path: str | None =
     """Local roots keep their catalog inside; remote ones get one per URL on this machine."""
     if is_local and local_path:
         return os.path.join(local_path, "catalog.sqlite")
+    import hashlib
+
     from jupyter_core.paths import jupyter_data_dir
 
     key = hashlib.sha256(root_url.encode()).hexdigest()[:16]

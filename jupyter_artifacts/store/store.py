@@ -7,7 +7,6 @@ import getpass
 import json
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,7 +18,7 @@ from .digest import hash_file
 from .materialize import check_destination, materialize
 from .names import KINDS, Ref, check_alias, check_kind, check_name, parse_ref
 from .records import Artifact, dumps, tree_digest
-from .roots import LocalRoot, open_root
+from .roots import LocalRoot, open_root, random_id
 from .settings import StoreSettings, default_catalog_path, format_size
 from .snapshot import Progress, scan, store_files
 
@@ -113,7 +112,7 @@ class Store:
             raise InvalidInput("Metadata must be a JSON object (KEY=VALUE pairs on the command line).")
         ref_ids = [a.id for a in self._resolve_many(list(refs))]
         artifact = Artifact(
-            id=uuid.uuid4().hex, kind=kind, name=name, version=0, state=state, created_at=time.time(),
+            id=random_id(), kind=kind, name=name, version=0, state=state, created_at=time.time(),
             created_by=created_by or current_user(), source=source or {}, metadata=metadata or {},
             refs=ref_ids, produced_by=produced_by, inputs=list(inputs or []), aliases=list(aliases),
         )
@@ -372,7 +371,7 @@ class Store:
     def acquire_lease(self, ref: str, holder: str, pid: int | None = None, kind: str | None = None) -> str:
         """Hold an artifact for a job or a kernel: it cannot be deleted while the holder lives."""
         artifact = self.resolve(ref, kind)
-        lease_id = uuid.uuid4().hex
+        lease_id = random_id()
         with self.catalog.transaction() as db:
             row = db.execute("SELECT state FROM artifacts WHERE id = ?", (artifact.id,)).fetchone()
             if row is None or row[0] != "ready":
