@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS statcache (
     path TEXT PRIMARY KEY, inode INTEGER NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS statcache_by_digest ON statcache (digest);
+DROP INDEX IF EXISTS statcache_by_digest;
 """
 
 _COLUMNS = (
@@ -311,7 +311,13 @@ class Catalog:
     def forget_blobs(self, db: sqlite3.Connection, digests: Iterable[str]) -> None:
         digests = list(digests)
         db.executemany("DELETE FROM blobs WHERE digest = ?", ((d,) for d in digests))
-        db.executemany("DELETE FROM statcache WHERE digest = ?", ((d,) for d in digests))
+        # statcache has no index by digest (it would double the cost of remembering a snapshot's
+        # stats): one pass over it, against the digests put in a temporary table
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS forgotten (digest TEXT PRIMARY KEY) WITHOUT ROWID")
+        db.execute("DELETE FROM temp.forgotten")
+        db.executemany("INSERT OR IGNORE INTO temp.forgotten (digest) VALUES (?)", ((d,) for d in digests))
+        db.execute("DELETE FROM statcache WHERE digest IN (SELECT digest FROM temp.forgotten)")
+        db.execute("DELETE FROM temp.forgotten")
 
     def usage(self) -> int:
         return self.db.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0]

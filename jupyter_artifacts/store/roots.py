@@ -101,6 +101,7 @@ class LocalRoot:
         self._tmp = os.path.join(self.path, "tmp")
         self._objects = os.path.join(self.path, "objects")
         self._ready_dirs: set[str] = set()
+        self._lookups = self._found = 0  # small blobs looked up before writing, and found stored
         for sub in ("objects", "artifacts", "aliases", "links", "tmp"):
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)
         # New blobs are written to anonymous files (O_TMPFILE) and linked into place once complete:
@@ -252,9 +253,18 @@ class LocalRoot:
                 if not _same_file_state(before, os.fstat(fd)) or len(data) != before.st_size:
                     raise SourceChanged(src)
                 digest = hash_bytes(data)
-                if self._has_blob(digest):  # an inode made and dropped costs more than this lookup
-                    return digest, 0, before
-                return digest, self._write_new_blob(data, digest), before
+                # An inode made and dropped costs more than a lookup of a blob that exists, but the
+                # lookup is wasted when it does not: once most blobs turn out to be new (a first
+                # snapshot), skip it and let the link's EEXIST say when one was already stored.
+                if self._lookups < 64 or self._found * 8 > self._lookups:
+                    self._lookups += 1
+                    if self._has_blob(digest):
+                        self._found += 1
+                        return digest, 0, before
+                written = self._write_new_blob(data, digest)
+                if not written and data:
+                    self._found += 1
+                return digest, written, before
             out = self._open_anonymous()
             if out is not None:
                 try:
