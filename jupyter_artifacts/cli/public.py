@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from ..sources import public
 from .context import open_store
 from .output import ProgressBar, print_json, size, table
+
+
+# The names of sources.public's settings, for the help text: importing that module (and with it
+# the sources package) costs every command about 15 ms, so it is imported only by these commands.
+_MIRROR_ENV = "JUPYTER_ARTIFACTS_PUBLIC_MIRROR"
+_CATALOG_ENV = "JUPYTER_ARTIFACTS_PUBLIC_CATALOG"
 
 
 def register(subparsers, common: argparse.ArgumentParser) -> None:
@@ -15,8 +20,8 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
         "public", parents=[common], help="well-known public checkpoints, fetched once and shared",
         description="Public checkpoints (Stable Diffusion, GPT-J, Whisper, ...) that jobs attach by id. "
                     "Each is fetched into the store on first use and shared after that. Sites without "
-                    f"internet set {public.MIRROR_ENV} to a mirror laid out as <id>/...; "
-                    f"{public.CATALOG_ENV} names a JSON file of extra entries.")
+                    f"internet set {_MIRROR_ENV} to a mirror laid out as <id>/...; "
+                    f"{_CATALOG_ENV} names a JSON file of extra entries.")
     commands = parser.add_subparsers(dest="public_command", metavar="COMMAND")
     commands.required = True
 
@@ -33,13 +38,15 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
                             help="fetch a public checkpoint into the store now (done once per store)")
     p.add_argument("id", metavar="ID")
     p.add_argument("--mirror", metavar="URL", default=None,
-                   help=f"fetch from this mirror (a folder or URL laid out as <id>/...); default: ${public.MIRROR_ENV}")
+                   help=f"fetch from this mirror (a folder or URL laid out as <id>/...); default: ${_MIRROR_ENV}")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_fetch)
 
 
 def _fetched(args: argparse.Namespace) -> dict:
     """id -> reference of the copies this store already holds."""
+    from ..sources import public
+
     store = open_store(args)
     artifacts, _ = store.list(kind=public.KIND, state="ready", limit=10000)
     found = {}
@@ -51,6 +58,8 @@ def _fetched(args: argparse.Namespace) -> dict:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from ..sources import public
+
     entries = public.list_public()
     fetched = _fetched(args)
     if args.json:
@@ -64,6 +73,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from ..sources import public
+
     entry = public.get_public(args.id)
     artifact = _fetched(args).get(entry.id)
     mirror = public.current_mirror()
@@ -94,6 +105,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    from ..sources import public
+
     store = open_store(args)
     entry = public.get_public(args.id)
     bar = ProgressBar(f"fetching {entry.id}", enabled=not args.json)

@@ -54,8 +54,12 @@ class Artifact:
         return data
 
     def to_record(self) -> dict[str, Any]:
-        """What is written to the root: everything that never changes after publishing."""
-        data = self.to_dict()
+        """What is written to the root: everything that never changes after publishing.
+
+        Made to be serialized at once: the manifest's entries are this artifact's own, not copies.
+        """
+        data = self.to_dict(manifest=False)
+        data["manifest"] = self.manifest
         for transient in ("state", "aliases", "error", "progress", "reference"):
             data.pop(transient)
         data["format"] = RECORD_FORMAT
