@@ -18,7 +18,7 @@ import tempfile
 
 import blake3
 
-from jupyter_artifacts.store import Store
+from jupyter_artifacts.store import Store, snapshot
 from jupyter_artifacts.store.roots import SMALL_FILE
 from jupyter_artifacts.store.snapshot import LARGE_FILE
 
@@ -73,13 +73,17 @@ def same_tree(a: str, b: str) -> bool:
     return count(a) == count(b)
 
 
-def run(work: str, anonymous: bool) -> None:
+def run(work: str, anonymous: bool, processes: bool = False) -> None:
     tree, root = os.path.join(work, "tree"), os.path.join(work, "root")
     make_tree(tree)
     store = Store(root=root)
     if not anonymous:
         store.root._tmpfile = False
     how = "O_TMPFILE" if store.root._tmpfile else "rename"
+    # small files shared with worker processes (normally only from snapshot.FORK_MIN files on)
+    snapshot.FORK_MIN = 100 if processes else 10**9
+    if processes:
+        how += ", worker processes"
 
     first = store.create("checkpoint", "ck", tree)
     blobs = blob_files(root)
@@ -116,11 +120,11 @@ def run(work: str, anonymous: bool) -> None:
 
 
 def main() -> int:
-    for anonymous in (True, False):
+    for anonymous, processes in ((True, False), (False, False), (True, True), (False, True)):
         with tempfile.TemporaryDirectory(dir=os.path.join(os.path.dirname(__file__), ".scratch")
                                          if os.path.isdir(os.path.join(os.path.dirname(__file__), ".scratch"))
                                          else None) as work:
-            run(work, anonymous)
+            run(work, anonymous, processes)
     return 0
 
 
