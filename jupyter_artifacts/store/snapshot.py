@@ -174,7 +174,7 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
 
     run_in_lanes([f for f in todo if f.size >= LARGE_FILE], [f for f in todo if f.size < LARGE_FILE],
                  store_one, workers, compute=compute, absorb=absorb)
-    size = sum(e.get("size", 0) for e in manifest.values())
+    size = counters["bytes"]  # the manifest's sizes: cached files' and stored files' (links count 0)
     return SnapshotResult(manifest, size, counters["new"], counters["hashed"],
                           len(files) - counters["hashed"], new_rows)
 

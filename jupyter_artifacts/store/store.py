@@ -149,7 +149,8 @@ class Store:
         files = scan(path)
         cache = self.catalog.statcache_under(path) if os.path.isdir(path) else {}
         total = sum(f.size for f in files)
-        new_estimate = sum(f.size for f in files if f.path not in cache)
+        # only the quota needs the new bytes (an estimate: files not in the stat cache)
+        new_estimate = sum(f.size for f in files if f.path not in cache) if self.settings.quota is not None else None
         self.check_size(kind, total, new_estimate)
         artifact = self.begin(kind, name, source=source or {"type": "local", "path": path}, metadata=metadata,
                               refs=list(refs), aliases=list(aliases), created_by=created_by,
