@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from ..errors import InvalidInput
+from ..sources import create_from_source
 from ..store import KINDS
 from ..store.records import Artifact
 from . import output
@@ -55,43 +55,17 @@ def describe(artifact: Artifact) -> str:
     return "\n".join(lines)
 
 
-def local_folder(args: argparse.Namespace) -> str | None:
-    """The absolute path when the source is plainly a local folder, else None.
-
-    Such a folder is saved by the store directly, as `sources.create_from_source` would save it
-    (source {"type": "local", "path": ...}), without importing the sources package (ssl, urllib,
-    archives, git: about 45 ms of every `create`). Anything less plain goes through sources.
-    """
-    path = args.path
-    if (getattr(args, "manifest", None) or args.source_type not in (None, "local") or args.endpoint
-            or args.branch or args.kaggle_type or not isinstance(path, str)):
-        return None
-    path = path.strip()
-    if not path or any(c in path for c in "$:@?#"):  # variables, URLs, git's host:path
-        return None
-    path = os.path.abspath(os.path.expanduser(path))
-    return path if os.path.isdir(path) else None
-
-
 def cmd_create(args: argparse.Namespace) -> int:
     if args.path is None and not getattr(args, "manifest", None):
         raise InvalidInput("Give the PATH to create from" + (" (or --manifest FILE)." if args.kind == "dataset" else "."))
     store = open_store(args)
     bar = output.ProgressBar(f"Saving {args.name}", enabled=not args.json)
     extra = {"manifest": args.manifest} if getattr(args, "manifest", None) else {}
-    folder = local_folder(args)
     try:
-        if folder is not None:
-            artifact = store.create(args.kind, args.name, folder, aliases=list(args.alias), refs=list(args.ref),
-                                    metadata=parse_meta(args.meta), source={"type": "local", "path": folder},
-                                    progress=bar)
-        else:
-            from ..sources import create_from_source
-
-            artifact = create_from_source(
-                store, args.kind, args.name, args.path, source_type=args.source_type, endpoint=args.endpoint,
-                branch=args.branch, kaggle_type=args.kaggle_type, aliases=args.alias, refs=args.ref,
-                metadata=parse_meta(args.meta), progress=bar, **extra)
+        artifact = create_from_source(
+            store, args.kind, args.name, args.path, source_type=args.source_type, endpoint=args.endpoint,
+            branch=args.branch, kaggle_type=args.kaggle_type, aliases=args.alias, refs=args.ref,
+            metadata=parse_meta(args.meta), progress=bar, **extra)
     finally:
         bar.close()
     if args.json:

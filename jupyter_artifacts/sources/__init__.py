@@ -10,14 +10,33 @@ Modules, one job each: `spec` (types, inference, validation), `filesystems` (fss
 
 from __future__ import annotations
 
+import os
+
 from ..errors import InvalidInput
 from ..store import Artifact, Store
 from ..store.snapshot import Progress
-from .public import fetch_public, get_public, list_public
-from .spec import ACCEPTED_FORMS, SOURCE_TYPES, SourceSpec, parse_source
 
-__all__ = ["ACCEPTED_FORMS", "SOURCE_TYPES", "SourceSpec", "create_from_manifest", "create_from_source",
-           "fetch_public", "get_public", "list_public", "parse_source"]
+_EXPORTS = {"ACCEPTED_FORMS": ".spec", "SOURCE_TYPES": ".spec", "SourceSpec": ".spec", "parse_source": ".spec",
+            "fetch_public": ".public", "get_public": ".public", "list_public": ".public"}
+__all__ = sorted([*_EXPORTS, "create_from_manifest", "create_from_source"])
+
+
+def __getattr__(name: str):
+    """Submodules load on first use: saving a local folder needs none of them (ssl, urllib, git)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+
+
+def plain_local_folder(path: str | None, cwd: str | None = None) -> str | None:
+    """The absolute path when `path` is plainly an existing local folder (no variable, URL or
+    host:path that could mean another source type), else None."""
+    if not isinstance(path, str) or not path.strip() or any(c in path for c in "$:@?#"):
+        return None
+    folder = os.path.abspath(os.path.join(cwd or os.getcwd(), os.path.expanduser(path.strip())))
+    return folder if os.path.isdir(folder) else None
 
 
 def create_from_source(store: Store, kind: str, name: str, path: str | None = None, *,
@@ -34,7 +53,12 @@ def create_from_source(store: Store, kind: str, name: str, path: str | None = No
     While fetching the artifact is `downloading` (progress visible to `show`); a failure leaves it
     `failed` with the reason, and creating it again makes the next version.
     """
+    if manifest is None and local_roots is None and source_type in (None, "local") \
+            and not any((endpoint, branch, kaggle_type)) and (folder := plain_local_folder(path, cwd)):
+        return store.create(kind, name, folder, aliases=list(aliases), refs=list(refs), metadata=metadata,
+                            source={"type": "local", "path": folder}, created_by=created_by, progress=progress)
     from .create import create_from_spec
+    from .spec import parse_source
 
     if manifest is not None:
         if path:
@@ -57,8 +81,6 @@ def create_from_manifest(store: Store, kind: str, name: str, manifest: str, *, a
                          progress: Progress | None = None, cwd: str | None = None,
                          local_roots: list[str] | None = None) -> Artifact:
     """Create an artifact (usually a dataset) from a JSON-lines manifest of {"url", "path"}."""
-    import os
-
     from .create import preflight, run_fetch
     from .manifests import fetch_manifest, read_manifest
 
