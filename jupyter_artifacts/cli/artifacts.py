@@ -11,7 +11,7 @@ from ..sources import create_from_source
 from ..store import KINDS
 from ..store.records import Artifact
 from . import output
-from .context import open_store
+from .context import add_command, open_store
 
 
 def parse_meta(pairs: list[str]) -> dict:
@@ -201,12 +201,8 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         verbs.required = True
         kind_parser.set_defaults(kind=kind)
 
-        def verb(name: str, func, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
-            parser = verbs.add_parser(name, help=help_text, parents=[common], description=help_text)
-            parser.set_defaults(func=func, kind=kind)
-            if json_flag:
-                parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-            return parser
+        def verb(name: str, func, help_text: str, json_flag: bool = True, kind=kind) -> argparse.ArgumentParser:
+            return add_command(verbs, common, name, func, help_text, json_flag, kind=kind)
 
         p = verb("create", cmd_create, f"create a new {kind} version from a folder, a file or a remote source")
         p.add_argument("name", metavar="NAME")

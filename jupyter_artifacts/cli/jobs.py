@@ -9,7 +9,7 @@ import sys
 from ..errors import InvalidInput
 from ..views import GPU_HEADERS, gpu_rows, workers_summary
 from . import output
-from .context import open_store
+from .context import add_command, open_store
 
 
 
@@ -219,11 +219,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     verbs.required = True
 
     def verb(name: str, func, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
-        parser = verbs.add_parser(name, help=help_text, parents=[common], description=help_text)
-        parser.set_defaults(func=func)
-        if json_flag:
-            parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-        return parser
+        return add_command(verbs, common, name, func, help_text, json_flag)
 
     p = verb("create", cmd_create, "start a job; prints its id (--json: the whole job)")
     p.add_argument("type", choices=("training", "inference"))
@@ -281,7 +277,4 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument("--save-trial-latest", metavar="N")
     p.add_argument("--dry-run", action="store_true", help="print what would be deleted, delete nothing")
 
-    p = commands.add_parser("gpus", help="this host's GPUs, who holds each, and memory use",
-                            parents=[common], description="this host's GPUs, who holds each, and memory use")
-    p.set_defaults(func=cmd_gpus)
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    add_command(commands, common, "gpus", cmd_gpus, "this host's GPUs, who holds each, and memory use")

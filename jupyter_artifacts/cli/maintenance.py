@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from . import output
-from .context import open_store
+from .context import add_command, open_store
 
 
 def cmd_find(args: argparse.Namespace) -> int:
@@ -77,11 +77,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     def command(name: str, func, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
-        parser = commands.add_parser(name, help=help_text, parents=[common], description=help_text)
-        parser.set_defaults(func=func)
-        if json_flag:
-            parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
-        return parser
+        return add_command(commands, common, name, func, help_text, json_flag)
 
     p = command("find", cmd_find, "which artifacts hold a file with the same content as FILE")
     p.add_argument("file", metavar="FILE", help="a local file, or a blake3:<hex> digest")

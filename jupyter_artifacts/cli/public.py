@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from .context import open_store
+from .context import add_command, open_store
 from .output import ProgressBar, print_json, size, table
 
 
@@ -25,22 +25,14 @@ def register(subparsers, common: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="public_command", metavar="COMMAND")
     commands.required = True
 
-    p = commands.add_parser("list", parents=[common], help="list the public checkpoints")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_list)
-
-    p = commands.add_parser("show", parents=[common], help="what a public checkpoint is, its source and license")
+    add_command(commands, common, "list", cmd_list, "list the public checkpoints")
+    p = add_command(commands, common, "show", cmd_show, "what a public checkpoint is, its source and license")
     p.add_argument("id", metavar="ID")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_show)
-
-    p = commands.add_parser("fetch", parents=[common],
-                            help="fetch a public checkpoint into the store now (done once per store)")
+    p = add_command(commands, common, "fetch", cmd_fetch,
+                    "fetch a public checkpoint into the store now (done once per store)")
     p.add_argument("id", metavar="ID")
     p.add_argument("--mirror", metavar="URL", default=None,
                    help=f"fetch from this mirror (a folder or URL laid out as <id>/...); default: ${_MIRROR_ENV}")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(func=cmd_fetch)
 
 
 def _fetched(args: argparse.Namespace) -> dict:
