@@ -22,21 +22,6 @@ from .supervisor import jobs_dir_for, reconcile, run_job_gc, schedule_lock, work
 LOG_CHUNK = 1 << 20
 
 
-def public_catalog():
-    """The one place jobs reach the public checkpoint catalog (the sources module's `public`).
-
-    Returns the module; a build without it makes `--public-checkpoint` a clear error.
-    """
-    try:
-        from ..sources import public
-    except ImportError:
-        public = None
-    if public is None or not hasattr(public, "fetch_public") or not hasattr(public, "get_public"):
-        raise InvalidInput("Public checkpoints are not available in this build; save the checkpoint to the store "
-                           "and attach it with --checkpoint REF.")
-    return public
-
-
 class Job:
     """A job as read from the jobs database; attributes mirror `to_dict()`'s keys."""
 
@@ -186,7 +171,7 @@ class JobManager:
             found.append({"id": artifact.id, "role": role, "reference": artifact.reference, "name": artifact.name,
                           "version": artifact.version})
         for public_id in spec.public_checkpoints:
-            catalog = public_catalog()
+            from ..sources import public as catalog
             catalog.get_public(public_id)  # an unknown id is refused now; the fetch happens while building
             fetched = catalog.find_fetched(self.store, public_id) if hasattr(catalog, "find_fetched") else None
             item = {"id": None, "role": "checkpoint", "reference": f"public:{public_id}", "name": public_id,
@@ -487,4 +472,4 @@ class JobManager:
         return {"source": inventory.source, "count": inventory.count, "devices": devices, "queue": queued}
 
 
-__all__ = ["Job", "JobManager", "jobs_dir_for", "public_catalog"]
+__all__ = ["Job", "JobManager", "jobs_dir_for"]

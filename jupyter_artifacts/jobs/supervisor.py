@@ -356,10 +356,10 @@ class Supervisor:
                 seen.add(label)
                 dest = os.path.join(base, label)
             if item.get("id") is None and item.get("public_id"):
-                from .manager import public_catalog
+                from ..sources.public import fetch_public
 
                 self.log(f"fetching public checkpoint {item['public_id']}")
-                artifact = public_catalog().fetch_public(store, item["public_id"])
+                artifact = fetch_public(store, item["public_id"])
                 item.update(id=artifact.id, reference=artifact.reference, version=artifact.version)
                 lease = store.acquire_lease(artifact.id, f"job {self.spec['name']} ({self.job_id[:8]}) worker {self.idx}",
                                             pid=os.getpid())

@@ -92,33 +92,14 @@ class Catalog:
         self.path = path
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._local = threading.local()
-        self._migrate()
         self.db.executescript(SCHEMA)
-
-    def _migrate(self) -> None:
-        """Catalogs made before manifests were shared have a `files` table: move its rows over."""
-        db = self.db
-        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'").fetchone() is None:
-            return
-        with self.transaction() as db:
-            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'").fetchone() is None:
-                return  # another process did it meanwhile
-            for statement in SCHEMA.split(";"):
-                if "tree" in statement and "VIEW" not in statement:
-                    db.execute(statement)
-            # each artifact keeps its own manifest (keyed by its id, not a content hash)
-            db.execute("INSERT OR IGNORE INTO tree_files (tree, path, digest, size, mode, link) "
-                       "SELECT 'artifact:' || artifact_id, path, digest, size, mode, link FROM files")
-            db.execute("INSERT OR IGNORE INTO artifact_trees (artifact_id, tree) "
-                       "SELECT DISTINCT artifact_id, 'artifact:' || artifact_id FROM files")
-            db.execute("DROP TABLE files")
 
     @property
     def db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = database.connect(self.path)
-            # Publishing inserts one files row per file, and the files_by_digest index takes them in
+            # Publishing inserts one tree_files row per file, and tree_files_by_digest takes them in
             # random order: with SQLite's default 2 MB page cache most of those inserts re-read
             # index pages. The cache grows only as pages are used.
             conn.execute("PRAGMA cache_size=-65536")
