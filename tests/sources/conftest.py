@@ -17,6 +17,16 @@ import pytest
 from fsspec.spec import AbstractFileSystem
 
 
+def require(module: str):
+    """Import a declared test dependency; a missing one fails the test instead of skipping it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(f"{module} is missing ({exc}); it is a test dependency: pip install -e '.[test]'")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -135,7 +145,7 @@ def web(_web):
 # -- FTP ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def ftp(tmp_path_factory):
-    pytest.importorskip("pyftpdlib")
+    require("pyftpdlib")
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import ThreadedFTPServer
@@ -170,21 +180,25 @@ def ftp(tmp_path_factory):
 # -- S3 (moto in server mode) -------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def moto_url(tmp_path_factory):
-    pytest.importorskip("moto")
+    require("moto")
     port = free_port()
     exe = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or shutil.which("moto_server")
     cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = open(log_path, "wb")
     proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
-    while time.time() < deadline:
+    while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             break
         except OSError:
-            if proc.poll() is not None:
-                pytest.skip("moto_server did not start")
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                log.close()
+                pytest.fail(f"moto_server ({' '.join(cmd)}) did not start on port {port}:\n"
+                            f"{log_path.read_text(errors='replace')[-2000:]}")
             time.sleep(0.1)
     yield url
     proc.terminate()
@@ -281,7 +295,7 @@ class GitBackendHandler(SimpleHTTPRequestHandler):
 def git_repo(tmp_path_factory):
     """A bare repository (main and dev branches) served over smart HTTP and file://."""
     if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+        pytest.fail("git is not installed; the git source tests need the git command on PATH")
     base = tmp_path_factory.mktemp("git")
     work = base / "work"
     work.mkdir()
