@@ -7,12 +7,7 @@ import os
 
 def hostname() -> str:
     """The host's name, as socket.gethostname() gives it (without importing socket)."""
-    try:
-        return os.uname().nodename
-    except AttributeError:  # no uname on this platform
-        import socket
-
-        return socket.gethostname()
+    return os.uname().nodename
 
 
 def start_time(pid: int) -> int | None:

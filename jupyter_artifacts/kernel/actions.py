@@ -257,7 +257,6 @@ class Session:
     def lineage(self, ref: str, kind: str | None = None) -> dict:
         return self.store.lineage(ref, kind)
 
-
     # -- jobs ------------------------------------------------------------------------------
     @property
     def jobs(self):
@@ -284,7 +283,7 @@ class Session:
         relative to the notebook's folder, or the value itself (a dict, a list, a requirements text
         with `requirements_text`).
         """
-        from ..jobs.spec import load_json_file
+        from ..jobs.spec import load_json_file, load_manifest_file
 
         spec: dict = {"type": type, "name": name or self.default_job_name(type), "command": command,
                       "workdir": self.cwd}
@@ -308,12 +307,7 @@ class Session:
                 spec[key] = value
         manifest = options.get("data_manifest")
         if isinstance(manifest, str) and manifest.strip():
-            try:
-                from ..jobs.spec import load_manifest_file
-            except ImportError:  # an older jobs module: a JSON file only
-                manifest = load_json_file(self._here(manifest), "data manifest")
-            else:
-                manifest = load_manifest_file(self._here(manifest))
+            manifest = load_manifest_file(self._here(manifest))
         if manifest:
             spec["data_manifest"] = manifest
         requirements = options.get("requirements")
@@ -399,25 +393,21 @@ class Session:
         return self.jobs.wait(ref, timeout=timeout)
 
     def public_checkpoints(self) -> list[dict]:
-        """The public catalog's checkpoints as [{"id", "description", ...}], or [] without one."""
+        """The public catalog's checkpoints as [{"id", "description", ...}]."""
         return list_public()
 
 
 def list_public() -> list[dict]:
     """The public checkpoint catalog as dicts (id, title, description, license, ...)."""
-    try:
-        from ..sources.public import list_public as entries
-    except ImportError:
-        return []
+    from ..sources.public import list_public as entries
+
     return [e.to_dict() for e in entries()]
 
 
 def fetch_public(store, public_id: str, progress: Progress | None = None):
     """A public checkpoint, fetched into the store the first time it is asked for."""
-    try:
-        from ..sources.public import fetch_public as fetch
-    except ImportError:
-        raise InvalidInput("Public checkpoints are not available in this installation.") from None
+    from ..sources.public import fetch_public as fetch
+
     return fetch(store, public_id, progress=progress)
 
 

@@ -49,10 +49,7 @@ class ProgressBar:
         if not self.enabled:
             return
         if self.bar is None:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:  # tqdm.auto needs nothing more, but stay safe
-                from tqdm import tqdm
+            from tqdm.auto import tqdm
             self.bar = tqdm(total=total_bytes, unit="B", unit_scale=True, unit_divisor=1000, desc=self.label,
                             leave=True, mininterval=0.2)
         self.bar.update(done_bytes - self.bar.n)

@@ -9,8 +9,6 @@ from ..views import GPU_HEADERS, gpu_rows, job_field, workers_summary
 from .display import Table, when
 
 
-
-
 def duration(job) -> str:
     start = job_field(job, "started_at") or job_field(job, "created_at")
     end = job_field(job, "ended_at") or time.time()

@@ -122,10 +122,8 @@ def _job_options(args) -> dict:
 
 def in_kernel() -> bool:
     """True in a Jupyter kernel, where widgets render and update."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
+    from IPython import get_ipython
+
     ip = get_ipython()
     return ip is not None and getattr(ip, "kernel", None) is not None
 

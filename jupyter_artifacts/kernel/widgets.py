@@ -349,8 +349,6 @@ class JobForm(widgets.VBox):
         if self.public.value:
             items = self.session.public_checkpoints()
             self.checkpoints.options = [(self._public_label(i), i["id"]) for i in items]
-            if not items:
-                self.error.value = _error_html("The public checkpoint catalog is not available.")
         else:
             found, _ = self.session.list_artifacts("checkpoint", limit=1000)
             self.checkpoints.options = [(a.reference, a.reference) for a in found if a.state == "ready"]
