@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from jupyter_artifacts.kernel import actions
-
-widgets = pytest.importorskip("jupyter_artifacts.kernel.widgets")
+from jupyter_artifacts.kernel import actions, widgets
 
 
 def wait_until(predicate, timeout: float = 90.0) -> None:
