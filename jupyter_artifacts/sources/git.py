@@ -22,12 +22,20 @@ class GitTransientError(ConnectionError):
 
 
 def git_env() -> dict[str, str]:
-    """Never prompt (a server or a job has no terminal); ssh fails instead of asking."""
+    """Never prompt (a server or a job has no terminal): ssh fails instead of asking, unless the
+    user chose their own ssh command (GIT_SSH_COMMAND, GIT_SSH or core.sshCommand), which is kept."""
     env = dict(os.environ)
     env["GIT_TERMINAL_PROMPT"] = "0"
-    env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     env["GIT_ASKPASS"] = env.get("GIT_ASKPASS", "echo")
+    if not (env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH") or _configured_ssh_command(env)):
+        env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
     return env
+
+
+def _configured_ssh_command(env: dict[str, str]) -> str:
+    proc = subprocess.run(["git", "config", "--get", "core.sshCommand"], env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    return proc.stdout.strip()
 
 
 def clone_command(url: str, dest: str, branch: str | None, shallow: bool = True) -> list[str]:
@@ -41,14 +49,23 @@ def clone_command(url: str, dest: str, branch: str | None, shallow: bool = True)
 
 def clone(spec: SourceSpec, dest: str, timeout: float | None = None) -> dict:
     """Clone into `dest` (which must not exist), drop `.git`; returns {'commit': sha}."""
+    commit = clone_repository(spec, dest, timeout)
+    shutil.rmtree(os.path.join(dest, ".git"), ignore_errors=True)
+    return {"commit": commit} if commit else {}
+
+
+def clone_repository(spec: SourceSpec, dest: str, timeout: float | None = None) -> str:
+    """A shallow clone (a full one where the server cannot do shallow) into `dest`, `.git` kept;
+    transient errors are retried. Returns the commit checked out."""
     if shutil.which("git") is None:
         raise InvalidInput("git sources need the git command, which is not installed on this machine.")
     where = redact(spec.path)
+    env = git_env()
 
     def attempt(shallow: bool = True) -> None:
         if os.path.exists(dest):
             shutil.rmtree(dest)
-        proc = subprocess.run(clone_command(spec.path, dest, spec.branch, shallow), env=git_env(),
+        proc = subprocess.run(clone_command(spec.path, dest, spec.branch, shallow), env=env,
                               capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         if proc.returncode == 0:
             return
@@ -69,7 +86,5 @@ def clone(spec: SourceSpec, dest: str, timeout: float | None = None) -> dict:
         raise FetchFailed(f"Could not clone {where}: {detail}")
 
     with_retries(attempt, where)
-    commit = subprocess.run(["git", "-C", dest, "rev-parse", "HEAD"], capture_output=True, text=True,
-                            env=git_env()).stdout.strip()
-    shutil.rmtree(os.path.join(dest, ".git"), ignore_errors=True)
-    return {"commit": commit} if commit else {}
+    return subprocess.run(["git", "-C", dest, "rev-parse", "HEAD"], capture_output=True, text=True,
+                          env=env).stdout.strip()

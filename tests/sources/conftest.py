@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import socket
@@ -268,6 +269,8 @@ class GitBackendHandler(SimpleHTTPRequestHandler):
                "REMOTE_ADDR": "127.0.0.1", "GIT_PROTOCOL": self.headers.get("Git-Protocol", "")}
         if self.headers.get("Content-Encoding") == "gzip":
             env["HTTP_CONTENT_ENCODING"] = "gzip"
+        if self.command == "POST":
+            self.server.bodies.append(gzip.decompress(body) if env.get("HTTP_CONTENT_ENCODING") else body)
         proc = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True)
         head, _, payload = proc.stdout.partition(b"\r\n\r\n")
         if not _:
@@ -293,7 +296,8 @@ class GitBackendHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def git_repo(tmp_path_factory):
-    """A bare repository (main and dev branches) served over smart HTTP and file://."""
+    """A bare repository (main and dev branches) served over smart HTTP and file://; a copy of it
+    at a path without the `.git` suffix."""
     if shutil.which("git") is None:
         pytest.fail("git is not installed; the git source tests need the git command on PATH")
     base = tmp_path_factory.mktemp("git")
@@ -317,11 +321,14 @@ def git_repo(tmp_path_factory):
     projects.mkdir()
     bare = projects / "demo.git"
     git("clone", "-q", "--bare", str(work), str(bare))
+    plain = projects / "plain"
+    git("clone", "-q", "--bare", str(work), str(plain))
     port = free_port()
     httpd = ThreadingHTTPServer(("127.0.0.1", port), GitBackendHandler)
     httpd.daemon_threads = True
     httpd.project_root = str(projects)
     httpd.requests = []
+    httpd.bodies = []  # request bodies sent to git-upload-pack and git-receive-pack
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
 
@@ -329,9 +336,11 @@ def git_repo(tmp_path_factory):
         http_url = f"http://127.0.0.1:{port}/demo.git"
         file_url = f"file://{bare}"
         path = bare
+        plain_path = plain
         main_commit = git("rev-parse", "main", cwd=bare).strip()
         dev_commit = git("rev-parse", "dev", cwd=bare).strip()
         requests = httpd.requests
+        bodies = httpd.bodies
 
     yield Repo()
     httpd.shutdown()
