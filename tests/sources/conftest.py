@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -47,12 +48,30 @@ def fast_retries(monkeypatch):
 
 # -- HTTP ---------------------------------------------------------------------------------------
 class FaultyHandler(SimpleHTTPRequestHandler):
-    """Serves the server's folder; `server.faults[path]` lists faults to apply, one per request."""
+    """Serves the server's folder; `server.faults[path]` lists faults to apply, one per request.
+    Each request waits `server.delay` seconds; `server.most_in_flight` is the most served at once."""
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
 
+    @contextmanager
+    def serving(self):
+        server = self.server
+        with server.lock:
+            server.in_flight += 1
+            server.most_in_flight = max(server.most_in_flight, server.in_flight)
+        try:
+            time.sleep(server.delay)
+            yield
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+
     def do_GET(self) -> None:  # noqa: N802
+        with self.serving():
+            self._get()
+
+    def _get(self) -> None:
         self.server.requests.append(self.path)
         faults = self.server.faults.get(self.path)
         fault = faults.pop(0) if faults else None
@@ -74,8 +93,9 @@ class FaultyHandler(SimpleHTTPRequestHandler):
         super().do_GET()
 
     def do_HEAD(self) -> None:  # noqa: N802
-        self.server.requests.append("HEAD " + self.path)
-        super().do_HEAD()
+        with self.serving():
+            self.server.requests.append("HEAD " + self.path)
+            super().do_HEAD()
 
 
 class WebServer:
@@ -88,6 +108,9 @@ class WebServer:
         self.httpd.folder = str(folder)
         self.httpd.faults = {}
         self.httpd.requests = []
+        self.httpd.lock = threading.Lock()
+        self.httpd.delay = 0.0
+        self.httpd.in_flight = self.httpd.most_in_flight = 0
         self.url = f"http://127.0.0.1:{port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -105,24 +128,24 @@ class WebServer:
         path.write_bytes(data.encode() if isinstance(data, str) else data)
         return f"{self.url}/{rel}"
 
+    @property
+    def most_in_flight(self) -> int:
+        return self.httpd.most_in_flight
+
     def slow(self, seconds: float):
         """Delay every request by `seconds` until the returned function is called."""
-        original = self.httpd.RequestHandlerClass
-
-        def handler(*args, **kwargs):
-            time.sleep(seconds)
-            return original(*args, **kwargs)
-
-        self.httpd.RequestHandlerClass = handler
+        self.httpd.delay = seconds
 
         def restore() -> None:
-            self.httpd.RequestHandlerClass = original
+            self.httpd.delay = 0.0
 
         return restore
 
     def reset(self) -> None:
         self.httpd.faults.clear()
         self.httpd.requests.clear()
+        self.httpd.delay = 0.0
+        self.httpd.most_in_flight = 0
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -97,10 +97,20 @@ def test_a_failing_url_fails_the_dataset_with_its_line(store, web, tmp_path, mon
 def test_many_urls_in_parallel_with_progress(store, web, tmp_path):
     lines = [{"url": web.put(f"many/{i}.bin", bytes([i]) * 100), "path": f"part-{i:03d}.bin"} for i in range(40)]
     calls = []
-    artifact = create_from_source(store, "dataset", "many", manifest=write_manifest(tmp_path, lines),
-                                  progress=lambda *a: calls.append(a))
+    restore = web.slow(0.1)  # 40 requests one at a time would take 4 s; progress is reported every 0.25 s
+    try:
+        artifact = create_from_source(store, "dataset", "many", manifest=write_manifest(tmp_path, lines),
+                                      progress=lambda *a: calls.append(a))
+    finally:
+        restore()
     assert artifact.file_count == 40 and artifact.size == 4000
-    assert calls[-1][:2] == (4000, 40)
+    assert web.most_in_flight > 1, "the URLs were fetched one at a time"
+    assert sorted(r for r in web.requests if r.startswith("/many/")) == sorted(f"/many/{i}.bin" for i in range(40))
+    # A manifest announces no totals, so while fetching each report's totals are its counts (storing's are not).
+    fetching = [c for c in calls if c[2:] == c[:2]]
+    assert any(0 < files < 40 for _, files, _, _ in fetching), calls  # reported while fetching, not only at the end
+    assert fetching == sorted(fetching)  # bytes and files only grow
+    assert calls[-1] == (4000, 40, 4000, 40)
 
 
 def test_manifest_and_path_together_are_refused(store, tmp_path):
