@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_artifacts.errors import Forbidden, InvalidInput
+from jupyter_artifacts.errors import Forbidden, InvalidInput, NotFound
 from jupyter_artifacts.sources import create_from_source
 from jupyter_artifacts.sources.filesystems import missing_package
 from jupyter_artifacts.sources.spec import parse_source
@@ -46,10 +46,11 @@ def test_azure_https_url(store, recording):
 
 
 def test_missing_hf_folder_fails_with_reason(store, recording):
-    with pytest.raises(Exception) as info:
+    with pytest.raises(NotFound) as info:
         create_from_source(store, "model", "nothing", "org/absent")
-    assert "org/absent" in str(info.value)
-    assert store.get("nothing:v1").state == "failed"
+    assert "org/absent" in info.value.message
+    failed = store.get("nothing:v1")
+    assert failed.state == "failed" and failed.error == info.value.message
 
 
 def test_missing_optional_package_is_named_before_anything_is_reserved(store, monkeypatch):
