@@ -15,15 +15,20 @@
 Both styles work with the same client. Every call does its work when it is made and returns a
 result that may also be awaited (`await client.checkpoints.list()` and `client.checkpoints.list()`
 give the same list), so code written for an async client and plain scripts both run. The one long
-call, `Job.wait()`, is a coroutine wherever an event loop runs in the calling thread (a notebook,
-async code), so it never blocks the loop, and blocks in a plain script; `Job.wait_sync()` always
-blocks. The client calls the same session functions as the magics and the widgets.
+call, `Job.wait()`, looks at its caller: called from async code (an `async def`, or a notebook
+statement with `await`) it returns an awaitable that waits without blocking the event loop, and
+warns if it is never awaited; called from anything else (a plain notebook cell, a script) it
+blocks. `Job.wait_sync()` always blocks. The client calls the same session functions as the
+magics and the widgets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import sys
 import time
+import warnings
 from typing import Any
 
 from ..errors import InvalidInput
@@ -52,12 +57,45 @@ class ResultStr(str, _Ready):
     """A str that may also be awaited."""
 
 
-def _loop_running() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+_COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>")
+
+
+def _caller_is_async(depth: int = 2) -> bool:
+    """Whether the code calling our caller is a coroutine: an `async def`, or an IPython statement with
+    top-level `await` (IPython compiles each statement of a cell on its own). A comprehension counts as
+    the code around it (before Python 3.12 it has a frame of its own)."""
+    frame = sys._getframe(depth)
+    while frame.f_code.co_name in _COMPREHENSIONS and frame.f_back is not None:
+        frame = frame.f_back
+    return bool(frame.f_code.co_flags & _ASYNC_CODE)
+
+
+class _MustAwait:
+    """What `job.wait()` returns in async code: waits when awaited, and warns, at the caller's line,
+    when it is dropped without being awaited (the wait would silently not happen)."""
+
+    def __init__(self, coroutine, call: str) -> None:
+        caller = sys._getframe(2)
+        self._coroutine = coroutine
+        self._call = call
+        self._where = (caller.f_code.co_filename, caller.f_lineno, caller.f_globals.get("__name__", ""))
+        self._awaited = False
+
+    def __await__(self):
+        self._awaited = True
+        return self._coroutine.__await__()
+
+    def __repr__(self) -> str:
+        return f"<{self._call} not awaited: write `await {self._call}` to wait>"
+
+    def __del__(self) -> None:
+        if not self._awaited:
+            self._coroutine.close()
+            filename, lineno, module = self._where
+            warnings.warn_explicit(f"{self._call} was never awaited, so nothing waited: in async code write "
+                                   f"`await {self._call}` (or call wait_sync() to block).", RuntimeWarning,
+                                   filename, lineno, module=module)
 
 
 class ArtifactHandle(_Ready):
@@ -185,9 +223,13 @@ class Job(_Ready):
         return self
 
     def wait(self, timeout: float | None = None, poll: float = 0.5):
-        """Until the job ends. Await it in a notebook or async code; in a plain script it blocks."""
-        if _loop_running():
-            return self._wait_async(timeout, poll)
+        """Until the job ends (or `timeout` seconds pass), returning the job.
+
+        `await job.wait()` waits without blocking the event loop; a plain `job.wait()` (a notebook
+        cell, a script) blocks. In async code a `job.wait()` that is not awaited warns.
+        """
+        if _caller_is_async():
+            return _MustAwait(self._wait_async(timeout, poll), "job.wait()")
         return self.wait_sync(timeout)
 
     async def _wait_async(self, timeout: float | None, poll: float) -> "Job":
@@ -203,6 +245,7 @@ class Job(_Ready):
             await asyncio.sleep(poll)
 
     def wait_sync(self, timeout: float | None = None) -> "Job":
+        """Block until the job ends, even in async code."""
         self._job = self._client._session.wait_job(self._job.id, timeout=timeout)
         return self
 

@@ -40,6 +40,18 @@ def find(nb, start: str):
     return cell
 
 
+TICKS = """import asyncio
+
+async def ticks_while(awaitable):
+    task, ticks = asyncio.ensure_future(awaitable), 0
+    while not task.done():
+        ticks += 1
+        await asyncio.sleep(0.05)
+    return task.result(), ticks
+
+"""
+
+
 @pytest.fixture
 def kernel_env(tmp_path, monkeypatch, mirror):
     """The kernel inherits this environment: a temp store, two fake GPUs, a public mirror."""
@@ -105,7 +117,7 @@ def test_demo_notebook_end_to_end(kernel_env, tmp_path):
     store.delete("public.stable-diffusion-v2-1", "checkpoint")
 
 
-def test_errors_and_live_view_in_a_real_kernel(kernel_env, tmp_path):
+def test_errors_live_view_and_waiting_in_a_real_kernel(kernel_env, tmp_path):
     folder = tmp_path / "nb2"
     folder.mkdir()
     nb = new_notebook(cells=[
@@ -114,8 +126,11 @@ def test_errors_and_live_view_in_a_real_kernel(kernel_env, tmp_path):
         new_code_cell("%%train --gpus 9\nprint(1)"),
         new_code_cell("%save_checkpoint output x y z"),
         new_code_cell("%%train --name live\nimport time\ntime.sleep(0.5)\nprint('done')"),
-        new_code_cell("from jupyter_artifacts import Client\nClient().jobs.get('live').wait_sync().state"),
+        new_code_cell("from jupyter_artifacts import Client\nClient().jobs.get('live').wait().state"),
         new_code_cell("import time\ntime.sleep(2.5)  # the live view updates from its own thread meanwhile"),
+        new_code_cell(TICKS + "done, ticks = await ticks_while(Client().jobs.create('awaited', command='sleep 1').wait())\n"
+                      "print(done.state, ticks > 5)"),
+        new_code_cell("async def forgot(job):\n    job.wait()\n\nawait forgot(Client().jobs.get('awaited'))"),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(folder)}}).execute()
@@ -130,7 +145,9 @@ def test_errors_and_live_view_in_a_real_kernel(kernel_env, tmp_path):
     assert "at most a folder and a name" in error(nb.cells[3])
     live = nb.cells[4]
     assert "Started training job 'live'" in texts(live) and widgets_in(live) == 1
-    assert nb.cells[5].outputs[0]["data"]["text/plain"] == "'finished'"
+    assert nb.cells[5].outputs[0]["data"]["text/plain"] == "'finished'"  # a plain job.wait() blocks
+    assert texts(nb.cells[7]).strip() == "finished True"  # await job.wait() leaves the event loop running
+    assert "RuntimeWarning: job.wait() was never awaited" in texts(nb.cells[8])
     # the live view's last state, as the kernel sent it to the front end
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
     headers = [s["state"].get("value", "") for s in states if s["model_name"] == "HTMLModel"]

@@ -93,6 +93,20 @@ def test_jobs_sync(nb):
     assert sleeper.refresh().state == "stopped"
 
 
+def test_wait_not_awaited_in_async_code_warns_at_the_callers_line(nb):
+    job = Client().jobs.create("forgotten", command="sleep 60")
+
+    async def forgot():
+        job.wait()  # the mistake: nothing waits
+
+    with pytest.warns(RuntimeWarning, match=r"job.wait\(\) was never awaited, so nothing waited") as record:
+        asyncio.run(forgot())
+    [warning] = [w for w in record if "job.wait()" in str(w.message)]
+    assert (warning.filename, warning.lineno) == (__file__, forgot.__code__.co_firstlineno + 1)
+    assert job.refresh().state in ("queued", "building", "running")
+    assert job.stop().wait_sync(timeout=60).state == "stopped"
+
+
 def test_job_create_errors(nb):
     client = Client()
     with pytest.raises(InvalidInput, match="needs command="):
