@@ -15,7 +15,7 @@ from . import archives, git, kaggle
 from .fetch import explain, fetch_tree
 from .filesystems import missing_package
 from .progress import Progress, Tracker
-from .spec import SourceSpec, archive_suffix
+from .spec import SourceSpec
 
 STAGING_FOLDER = "staging"
 
@@ -58,9 +58,7 @@ def fetch_into(spec: SourceSpec, dest: str, work: str, tracker: Tracker, *,
     if spec.type == "git":
         return git.clone(spec, dest)
     if spec.type == "kaggle":
-        download = os.path.join(work, "kaggle")
-        kaggle.download(spec, download)
-        _unpack_folder(download, dest, check_total, limit)
+        kaggle.fetch(spec, dest, os.path.join(work, "kaggle"), check_total=check_total, limit=limit)
         return {}
     if spec.type == "local" and spec.archive and extract:
         archives.extract(spec.local_path, dest, check_total=check_total, limit=limit)
@@ -81,20 +79,6 @@ def _only_file(folder: str) -> str:
     if len(names) != 1 or not os.path.isfile(os.path.join(folder, names[0])):
         raise NotFound("The archive path names a folder, not a file; end it with '/' to fetch the folder as it is.")
     return os.path.join(folder, names[0])
-
-
-def _unpack_folder(src: str, dest: str, check_total, limit) -> None:
-    """Move downloaded files into dest; archives among them are extracted (one alone into the root)."""
-    names = sorted(os.listdir(src)) if os.path.isdir(src) else []
-    archives_found = [n for n in names if archive_suffix(n) and os.path.isfile(os.path.join(src, n))]
-    os.makedirs(dest, exist_ok=True)
-    for n in names:
-        path = os.path.join(src, n)
-        if n in archives_found:
-            target = dest if len(archives_found) == 1 else os.path.join(dest, n[: -len(archive_suffix(n))])
-            archives.extract(path, target, check_total=check_total, limit=limit)
-        else:
-            shutil.move(path, os.path.join(dest, n))
 
 
 def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, aliases: list[str] = (),

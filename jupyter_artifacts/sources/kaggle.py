@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+from collections.abc import Callable
 
 from ..errors import Forbidden, InvalidInput
-from .spec import SourceSpec
+from . import archives
+from .spec import SourceSpec, archive_suffix
 
 CREDENTIALS_HELP = (
     "set KAGGLE_USERNAME and KAGGLE_KEY, or put kaggle.json in ~/.kaggle/ (or in $KAGGLE_CONFIG_DIR); "
@@ -36,8 +39,31 @@ def check_ready(spec: SourceSpec) -> None:
                            "pip install 'jupyter-artifacts[kaggle]'")
 
 
+def fetch(spec: SourceSpec, dest: str, work: str, *, check_total: Callable[[int], None] | None = None,
+          limit: int | None = None) -> None:
+    """Download into the scratch folder `work`, then fill `dest` with the files, zips extracted."""
+    download(spec, work)
+    unpack(work, dest, check_total=check_total, limit=limit)
+
+
+def unpack(src: str, dest: str, *, check_total: Callable[[int], None] | None = None,
+           limit: int | None = None) -> None:
+    """Move downloaded files into `dest`; the Kaggle API hands out zips, extracted here as any archive
+    source is (safely): a lone archive into `dest` itself, several each into a folder of its name."""
+    names = sorted(os.listdir(src)) if os.path.isdir(src) else []
+    found = [n for n in names if archive_suffix(n) and os.path.isfile(os.path.join(src, n))]
+    os.makedirs(dest, exist_ok=True)
+    for name in names:
+        path = os.path.join(src, name)
+        if name in found:
+            target = dest if len(found) == 1 else os.path.join(dest, name[: -len(archive_suffix(name))])
+            archives.extract(path, target, check_total=check_total, limit=limit)
+        else:
+            shutil.move(path, os.path.join(dest, name))
+
+
 def download(spec: SourceSpec, dest: str) -> None:
-    """Download a competition's files, a dataset or a kernel's output into `dest` (zips are left as they are)."""
+    """Download a competition's files, a dataset or a kernel's output into `dest`, as the API gives them."""
     check_ready(spec)
     from kaggle.api.kaggle_api_extended import KaggleApi  # optional dependency
 

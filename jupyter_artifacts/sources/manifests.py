@@ -117,7 +117,7 @@ def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker)
             tracker.add_file()
             return
         if spec.type == "kaggle":
-            kaggle.download(spec, target)
+            kaggle.fetch(spec, target, os.path.join(work, f"kaggle-line-{entry.line}"), limit=tracker.limit)
             return
         fs, remote = open_filesystem(spec)
         if spec.sync and spec.type != "hf":

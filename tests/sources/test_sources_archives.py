@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from jupyter_artifacts.errors import ArtifactsError, InvalidInput, LimitExceeded
-from jupyter_artifacts.sources import create_from_source
+from jupyter_artifacts.sources import create_from_source, kaggle
+from jupyter_artifacts.sources.archives import UnsafeArchive
 from jupyter_artifacts.store import Store
 
 FILES = {"README.md": b"# data\n", "train/a.csv": b"1,2\n" * 10, "train/b.csv": b"3,4\n", "run.sh": b"#!/bin/sh\n"}
@@ -205,3 +206,36 @@ def test_invalid_name_is_refused_before_extracting(store, tmp_path):
     with pytest.raises(InvalidInput, match="Invalid name"):
         create_from_source(store, "dataset", "bad/name", str(archive))
     assert staging_is_empty(store)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_kaggle_download_is_extracted(tmp_path):
+    """A competition download is one zip: its files land at the root. Several archives each get a
+    folder of their name; other files are kept as they are."""
+    one, several = tmp_path / "one", tmp_path / "several"
+    one.mkdir()
+    several.mkdir()
+    write_zip(one / "titanic.zip")
+    kaggle.unpack(str(one), str(tmp_path / "from-one"))
+    assert tree(tmp_path / "from-one") == FILES
+    write_zip(several / "images.zip", {"cat.png": b"png"})
+    write_tar(several / "labels.tar.gz", "w:gz", {"labels.csv": b"cat\n"})
+    (several / "sample_submission.csv").write_bytes(b"id,label\n")
+    kaggle.unpack(str(several), str(tmp_path / "from-several"))
+    assert tree(tmp_path / "from-several") == {"images/cat.png": b"png", "labels/labels.csv": b"cat\n",
+                                               "sample_submission.csv": b"id,label\n"}
+
+
+def test_hostile_or_oversized_kaggle_zip_is_refused(tmp_path):
+    src = tmp_path / "download"
+    src.mkdir()
+    write_zip(src / "evil.zip", {"../escaped.txt": b"x"})
+    with pytest.raises(UnsafeArchive):
+        kaggle.unpack(str(src), str(tmp_path / "dest"))
+    assert not (tmp_path / "escaped.txt").exists()
+    write_zip(src / "evil.zip")
+    with pytest.raises(LimitExceeded):
+        kaggle.unpack(str(src), str(tmp_path / "dest"), limit=10)
