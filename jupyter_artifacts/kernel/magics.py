@@ -7,6 +7,7 @@ line, without a traceback, and stops a "Run all" like any failing cell.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import sys
 
@@ -56,49 +57,57 @@ def _display(obj) -> None:
     display(obj)
 
 
-def _split_folder_name(words: list[str], default_folder: str) -> tuple[str, str]:
-    from ..errors import InvalidInput
+def _arguments(*options):
+    """Several `@argument`s as one decorator."""
 
-    if len(words) == 1:
-        return default_folder, words[0]
-    if len(words) == 2:
-        return words[0], words[1]
-    raise InvalidInput("Give at most a folder and a name, e.g. `output my-checkpoint`; quote names with spaces.")
+    def decorate(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
-def _job_arguments(func):
-    """The options of `jupyter artifacts job create`, shared by %%train and %%infer."""
-    options = [
-        argument("--name", metavar="NAME", help="the job's name (default: the notebook folder's name and the type)"),
-        argument("--gpus", default=0, metavar="N", help="GPUs per worker (default 0)"),
-        argument("--cpu", metavar="F", help="CPU cores per worker"),
-        argument("--memory", metavar="SIZE", help="memory limit per worker: 512M, 8G"),
-        argument("--model", metavar="REF", help="a model to attach (ML_MODEL_PATH)"),
-        argument("--checkpoint", action="extend", nargs="+", default=[], metavar="REF",
-                 help="checkpoints to attach under ML_CHECKPOINT_PATH (repeatable)"),
-        argument("--public-checkpoint", action="extend", nargs="+", default=[], metavar="ID",
-                 help="public checkpoint ids to attach under ML_CHECKPOINT_PATH (repeatable)"),
-        argument("--data", action="extend", nargs="+", default=[], metavar="REF",
-                 help="datasets to attach under ML_DATA_PATH (repeatable)"),
-        argument("--data-manifest", metavar="FILE", help="URLs to fetch into ML_DATA_PATH"),
-        argument("--params", metavar="FILE", help="a JSON file of static parameters"),
-        argument("--hyperparams", metavar="FILE", help="a JSON file of parameters; lists form a grid, one worker each"),
-        argument("--requirements", metavar="FILE", help="build (and cache) an environment from this file"),
-        argument("--output-type", default="checkpoint", metavar="checkpoint|model|URL",
-                 help="what ML_OUTPUT_PATH becomes (default checkpoint)"),
-        argument("--metric", metavar="NAME", help="the metric that ranks checkpoints"),
-        argument("--larger-is-better", action="store_true", help="larger metric values are better"),
-        argument("--save-experiment-best", metavar="N", help="keep the N best checkpoints of the job"),
-        argument("--save-trial-best", metavar="N", help="keep the N best checkpoints of each worker"),
-        argument("--save-trial-latest", metavar="N", help="keep the N latest checkpoints of each worker"),
-        argument("--env", action="append", default=[], metavar="KEY=VALUE", help="an extra environment variable"),
-        argument("--shell", action="store_true", help="the cell is a shell script, not Python"),
-        argument("--wait", action="store_true", help="block until the job ends"),
-        argument("--follow", action="store_true", help="print the logs as they come until the job ends"),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _save_arguments(kind: str, default_folder: str):
+    """The arguments of %save_checkpoint, %save_model and %save_dataset: [FOLDER] NAME [--alias ALIAS]."""
+    return _arguments(
+        argument("folder", nargs="?", metavar="FOLDER",
+                 help=f"the notebook's folder to save: {default_folder} (default), output, or a path"),
+        argument("name", metavar="NAME", help=f"the {kind}'s name; a new version if it exists"),
+        argument("extra", nargs="*", default=[], help=argparse.SUPPRESS),  # more words: a name with spaces, unquoted
+        argument("--alias", action="append", default=[], metavar="ALIAS", help="add an alias (repeatable)"),
+    )
+
+
+# The options of `jupyter artifacts job create`, shared by %%train and %%infer.
+_job_arguments = _arguments(
+    argument("--name", metavar="NAME", help="the job's name (default: the notebook folder's name and the type)"),
+    argument("--gpus", default=0, metavar="N", help="GPUs per worker (default 0)"),
+    argument("--cpu", metavar="F", help="CPU cores per worker"),
+    argument("--memory", metavar="SIZE", help="memory limit per worker: 512M, 8G"),
+    argument("--model", metavar="REF", help="a model to attach (ML_MODEL_PATH)"),
+    argument("--checkpoint", action="extend", nargs="+", default=[], metavar="REF",
+             help="checkpoints to attach under ML_CHECKPOINT_PATH (repeatable)"),
+    argument("--public-checkpoint", action="extend", nargs="+", default=[], metavar="ID",
+             help="public checkpoint ids to attach under ML_CHECKPOINT_PATH (repeatable)"),
+    argument("--data", action="extend", nargs="+", default=[], metavar="REF",
+             help="datasets to attach under ML_DATA_PATH (repeatable)"),
+    argument("--data-manifest", metavar="FILE", help="URLs to fetch into ML_DATA_PATH"),
+    argument("--params", metavar="FILE", help="a JSON file of static parameters"),
+    argument("--hyperparams", metavar="FILE", help="a JSON file of parameters; lists form a grid, one worker each"),
+    argument("--requirements", metavar="FILE", help="build (and cache) an environment from this file"),
+    argument("--output-type", default="checkpoint", metavar="checkpoint|model|URL",
+             help="what ML_OUTPUT_PATH becomes (default checkpoint)"),
+    argument("--metric", metavar="NAME", help="the metric that ranks checkpoints"),
+    argument("--larger-is-better", action="store_true", help="larger metric values are better"),
+    argument("--save-experiment-best", metavar="N", help="keep the N best checkpoints of the job"),
+    argument("--save-trial-best", metavar="N", help="keep the N best checkpoints of each worker"),
+    argument("--save-trial-latest", metavar="N", help="keep the N latest checkpoints of each worker"),
+    argument("--env", action="append", default=[], metavar="KEY=VALUE", help="an extra environment variable"),
+    argument("--shell", action="store_true", help="the cell is a shell script, not Python"),
+    argument("--wait", action="store_true", help="block until the job ends"),
+    argument("--follow", action="store_true", help="print the logs as they come until the job ends"),
+)
 
 
 def _job_options(args) -> dict:
@@ -225,13 +234,15 @@ class ArtifactsMagics(Magics):
         args = parse_argstring(self.detach_dataset, line)
         self._detach("dataset", args.name, args.keep)
 
+    @magic_arguments()
+    @argument("kind", nargs="?", metavar="KIND", help="checkpoint, model or dataset (default: all)")
     @line_magic
     @user_errors
     def attached(self, line: str) -> None:
-        """List what this kernel has attached: %attached [checkpoint|model|dataset]"""
+        """List what this kernel has attached: kind, name, reference and folder."""
         from .display import Table
 
-        kind = line.strip() or None
+        kind = parse_argstring(self.attached, line).kind
         if kind:
             from ..store.names import check_kind
 
@@ -243,19 +254,21 @@ class ArtifactsMagics(Magics):
         _display(Table(["KIND", "NAME", "REFERENCE", "PATH"], rows))
 
     # -- save ------------------------------------------------------------------------------
-    def _save(self, kind: str, words: list[str], default_folder: str, aliases: list[str]) -> None:
-        folder, name = _split_folder_name(words, default_folder)
+    def _save(self, kind: str, args, default_folder: str) -> None:
+        from ..errors import InvalidInput
+
+        if args.extra:
+            raise InvalidInput(f"Give at most a folder and a name, e.g. `output my-{kind}`; quote names with spaces.")
+        folder = args.folder or default_folder
         with _progress(f"Saving {folder}/") as bar:
-            artifact = _actions().save(kind, folder, name, progress=bar, aliases=aliases)
+            artifact = _actions().save(kind, folder, args.name, progress=bar, aliases=args.alias)
         from .display import count, size
 
         print(f"Saved {folder.rstrip('/')}/ as {kind} {artifact.reference} "
               f"({count(artifact.file_count, 'file')}, {size(artifact.size)}); id {artifact.id}")
 
     @magic_arguments()
-    @argument("words", nargs="+", metavar="[FOLDER] NAME",
-              help="the folder (models, output or a path; default models) and the checkpoint's name")
-    @argument("--alias", action="append", default=[], metavar="ALIAS", help="add an alias (repeatable)")
+    @_save_arguments("checkpoint", "models")
     @line_magic
     @user_errors
     def save_checkpoint(self, line: str) -> None:
@@ -264,30 +277,23 @@ class ArtifactsMagics(Magics):
         Examples: %save_checkpoint my-checkpoint    %save_checkpoint output my-checkpoint
         The checkpoints, models and datasets attached in this kernel are recorded as its inputs.
         """
-        args = parse_argstring(self.save_checkpoint, line)
-        self._save("checkpoint", args.words, "models", args.alias)
+        self._save("checkpoint", parse_argstring(self.save_checkpoint, line), "models")
 
     @magic_arguments()
-    @argument("words", nargs="+", metavar="[FOLDER] NAME",
-              help="the folder (models, output or a path; default models) and the model's name")
-    @argument("--alias", action="append", default=[], metavar="ALIAS", help="add an alias (repeatable)")
+    @_save_arguments("model", "models")
     @line_magic
     @user_errors
     def save_model(self, line: str) -> None:
         """Save a folder of the notebook (models/ by default, or output/) as a new model version."""
-        args = parse_argstring(self.save_model, line)
-        self._save("model", args.words, "models", args.alias)
+        self._save("model", parse_argstring(self.save_model, line), "models")
 
     @magic_arguments()
-    @argument("words", nargs="+", metavar="[FOLDER] NAME",
-              help="the folder (data, output or a path; default data) and the dataset's name")
-    @argument("--alias", action="append", default=[], metavar="ALIAS", help="add an alias (repeatable)")
+    @_save_arguments("dataset", "data")
     @line_magic
     @user_errors
     def save_dataset(self, line: str) -> None:
-        """Save a folder of the notebook (data/ by default) as a new dataset version."""
-        args = parse_argstring(self.save_dataset, line)
-        self._save("dataset", args.words, "data", args.alias)
+        """Save a folder of the notebook (data/ by default, or output/) as a new dataset version."""
+        self._save("dataset", parse_argstring(self.save_dataset, line), "data")
 
     # -- list ------------------------------------------------------------------------------
     @magic_arguments()
@@ -353,14 +359,13 @@ class ArtifactsMagics(Magics):
             raise ArtifactsMagicError(jobview.summary_line(job))
         print(jobview.summary_line(job))
 
-    @magic_arguments()
+    @magic_arguments("%train")  # the usage line reads %%train
     @_job_arguments
     @cell_magic
     @user_errors
     def train(self, line: str, cell: str) -> None:
         """Run the cell as a training job on this host's GPUs; returns at once with a live view.
 
-        %%train [--gpus N] [--checkpoint REF] [--data REF] [--hyperparams FILE] [--wait] ...
         The cell's body is the job's Python script (with --shell, a shell script), run in the
         notebook's folder with ML_CHECKPOINT_PATH, ML_DATA_PATH, ML_MODEL_PATH and ML_OUTPUT_PATH
         set; what it writes to ML_OUTPUT_PATH becomes a checkpoint (or a model, --output-type).
@@ -368,15 +373,14 @@ class ArtifactsMagics(Magics):
         args = parse_argstring(self.train, line)
         self._run_job("training", args, cell)
 
-    @magic_arguments()
+    @magic_arguments("%infer")
     @_job_arguments
     @cell_magic
     @user_errors
     def infer(self, line: str, cell: str) -> None:
         """Run the cell as an inference job on this host's GPUs; returns at once with a live view.
 
-        %%infer [--gpus N] [--model REF] [--checkpoint REF] [--data REF] [--wait] ...
-        Same options as %%train.
+        The same options as %%train; the cell's body is the job's script.
         """
         args = parse_argstring(self.infer, line)
         self._run_job("inference", args, cell)
@@ -455,12 +459,14 @@ class ArtifactsMagics(Magics):
             job = session.wait_job(job.id, timeout=float(job.spec.get("stop_grace") or 10) + 60)
         print(f"Stopping job {job.name!r} ({job.id[:12]}): {job.state}")
 
+    @magic_arguments()
     @line_magic
     @user_errors
     def gpus(self, line: str) -> None:
-        """Show this host's GPUs and which job holds each: %gpus"""
+        """Show this host's GPUs and which job holds each."""
         from . import jobview
 
+        parse_argstring(self.gpus, line)
         info = _actions().gpus()
         if not info["devices"]:
             print(f"No GPUs ({info['source']}). Set JUPYTER_ARTIFACTS_GPUS=fake:N to simulate N devices.")

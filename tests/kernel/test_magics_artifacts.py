@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -197,12 +198,44 @@ def test_table_html(nb, sample):
     assert "<table>" in html and "ck:v1" in html
 
 
-def test_help_shows_usage(ip):
-    doc = ip.find_line_magic("attach_checkpoint").__doc__
-    assert "%attach_checkpoint [--public] [--as NAME] REF" in doc
-    assert "ML_CHECKPOINT_PATH" in doc
-    for name in ("detach_checkpoint", "attach_model", "attach_dataset", "save_checkpoint", "save_model",
-                 "artifacts", "jobs", "job_logs", "stop_job"):
-        assert f"%{name}" in ip.find_line_magic(name).__doc__, name
-    for name in ("train", "infer"):
-        assert f"%%{name}" in ip.find_cell_magic(name).__doc__, name
+USAGE = {  # what `%name?` shows first: the usage line, options and arguments included
+    "attach_checkpoint": "%attach_checkpoint [--public] [--as NAME] REF",
+    "attach_model": "%attach_model [--as NAME] REF",
+    "attach_dataset": "%attach_dataset [--as NAME] REF",
+    "detach_checkpoint": "%detach_checkpoint [--keep] NAME",
+    "detach_model": "%detach_model [--keep] NAME",
+    "detach_dataset": "%detach_dataset [--keep] NAME",
+    "attached": "%attached [KIND]",
+    "save_checkpoint": "%save_checkpoint [--alias ALIAS] [FOLDER] NAME",
+    "save_model": "%save_model [--alias ALIAS] [FOLDER] NAME",
+    "save_dataset": "%save_dataset [--alias ALIAS] [FOLDER] NAME",
+    "artifacts": "%artifacts [--filter TEXT] [--name NAME] [--limit LIMIT] [KIND]",
+    "jobs": "%jobs [--state STATE] [--limit LIMIT]",
+    "job": "%job JOB",
+    "job_logs": "%job_logs [--follow] [--worker N] JOB",
+    "stop_job": "%stop_job [--save-output] [--wait] JOB",
+    "gpus": "%gpus",
+    "train": "%%train [--name NAME] [--gpus N] [--cpu F] [--memory SIZE] [--model REF]",
+    "infer": "%%infer [--name NAME] [--gpus N] [--cpu F] [--memory SIZE] [--model REF]",
+}
+
+
+def help_text(ip, capsys, question: str) -> str:
+    """What IPython shows for `%name?`, typed as a user types it, without colors."""
+    capsys.readouterr()
+    assert ip.run_cell(question).success
+    return re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+
+
+def test_help_shows_usage_of_every_magic(ip, capsys):
+    registered = ip.magics_manager.registry["ArtifactsMagics"].magics
+    assert set(USAGE) == set(registered["line"]) | set(registered["cell"])
+    for name, usage in USAGE.items():
+        text = help_text(ip, capsys, usage.split()[0] + "?")
+        assert f"Docstring:\n::\n\n  {usage}" in text, text  # the usage line, as argparse writes it
+    job_options = help_text(ip, capsys, "%%train?")
+    for option in ("--checkpoint <REF [REF ...]>", "--public-checkpoint", "--data <REF [REF ...]>", "--hyperparams FILE",
+                   "--output-type <checkpoint|model|URL>", "--wait", "--follow", "--shell", "ML_OUTPUT_PATH"):
+        assert option in job_options, option
+    assert "REF is a checkpoint of the public catalog" in help_text(ip, capsys, "%attach_checkpoint?")
+    assert "FOLDER         the notebook's folder to save: data (default)" in help_text(ip, capsys, "%save_dataset?")
