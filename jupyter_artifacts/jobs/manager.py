@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import procs
 from ..errors import Conflict, InvalidInput, NotFound
+from . import cgroups
 from . import gpus as gpu_leases
 from .db import ACTIVE, TERMINAL, JobsDB, paths_for
 from .spec import GC_FIELDS, JobSpec
@@ -142,6 +143,7 @@ class JobManager:
             "devices": [d.index for d in inventory.devices],
             "inventory": inventory.source,
             "inputs": inputs,
+            "memory_limits": cgroups.mode_from_env() if spec.memory else None,
             "code": {"command": spec.command, "workdir": spec.workdir, **_git_info(spec.workdir)},
             "store": {"root": settings.root, "catalog_path": self.store.catalog.path,
                       "storage_options": settings.storage_options, "quota": settings.quota,
@@ -173,7 +175,7 @@ class JobManager:
         for public_id in spec.public_checkpoints:
             from ..sources import public as catalog
             catalog.get_public(public_id)  # an unknown id is refused now; the fetch happens while building
-            fetched = catalog.find_fetched(self.store, public_id) if hasattr(catalog, "find_fetched") else None
+            fetched = catalog.find_fetched(self.store, public_id)
             item = {"id": None, "role": "checkpoint", "reference": f"public:{public_id}", "name": public_id,
                     "version": None, "label": public_id, "public_id": public_id}
             if fetched is not None:

@@ -18,6 +18,7 @@ import sys
 import time
 
 from .. import procs
+from . import cgroups
 from . import leases as gpu_leases
 from .db import ACTIVE, TERMINAL, JobsDB
 
@@ -87,6 +88,7 @@ def reconcile(db: JobsDB, jobs_dir: str) -> list[str]:
         elif procs.alive(token):
             continue
         kill_group(w["worker_pid"], signal.SIGKILL)
+        cgroups.release_recorded(worker_dir(jobs_dir, w["job_id"], w["idx"]))
         pid = token.split(":")[1] if token else "?"
         if w["stop_requested"]:
             state, reason = "stopped", None
@@ -166,6 +168,9 @@ class Supervisor:
         self.spool_offset = 0
         self.python = self.spec.get("python") or sys.executable
         self.env_bin: str | None = None
+        self.cgroup: cgroups.MemoryCgroup | None = None
+        self.oom_kills = 0
+        self.run_log_start = 0
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -447,7 +452,8 @@ class Supervisor:
         argv = self.command()
         memory = self.spec.get("memory")
         cpus = self.cpus
-        limit_data = bool(self.held)  # CUDA reserves huge address ranges: limit data, not address space
+        rlimit = self.limit_memory(memory) if memory else None
+        cgroup_procs = os.path.join(self.cgroup.path, "cgroup.procs") if self.cgroup else None
         supervisor_pid = os.getpid()
         libc = None
         if sys.platform.startswith("linux"):
@@ -465,13 +471,19 @@ class Supervisor:
                     os._exit(137)
             if cpus:
                 os.sched_setaffinity(0, cpus)
-            if memory:
+            if cgroup_procs:  # before exec: everything the worker starts is counted against the limit
+                fd = os.open(cgroup_procs, os.O_WRONLY)
+                try:
+                    os.write(fd, str(os.getpid()).encode())
+                finally:
+                    os.close(fd)
+            if rlimit:
                 import resource
 
-                which = resource.RLIMIT_DATA if limit_data else resource.RLIMIT_AS
-                resource.setrlimit(which, (memory, memory))
+                resource.setrlimit(rlimit, (memory, memory))
 
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.run_log_start = os.fstat(log_fd).st_size
         workdir = self.info["workdir"]
         pid = os.fork()  # fork and exec by hand: no subprocess import on the way to the first line
         if pid == 0:  # the worker: its own session and process group, stdin from /dev/null, output to the log
@@ -522,8 +534,32 @@ class Supervisor:
             if group_alive(self.proc.pid):
                 self.log("grace period over: SIGKILL sent")
         kill_group(self.proc.pid, signal.SIGKILL)  # children it left behind end with it
+        if self.cgroup:
+            self.oom_kills = self.cgroup.oom_kills()
+            cgroups.release_recorded(self.wdir)  # and those that left its process group
+            if self.oom_kills:
+                self.log(f"the kernel's OOM killer ended {self.oom_kills} process(es) of worker {self.idx} "
+                         f"for exceeding its memory limit of {format_memory(memory)}")
         self.process_spool()
         return rc
+
+    def limit_memory(self, memory: int) -> int | None:
+        """Put the worker in its own memory cgroup where possible; else the rlimit to set in each process."""
+        reason = "JUPYTER_ARTIFACTS_MEMORY_LIMITS is rlimit"
+        if self.info.get("memory_limits", "auto") == "auto":
+            self.cgroup, reason = cgroups.create(f"{self.job_id}-{self.idx}", memory)
+        if self.cgroup:
+            cgroups.record(self.wdir, self.cgroup)
+            self.log(f"memory limit {format_memory(memory)} for all of worker {self.idx}'s processes together "
+                     f"({self.cgroup.describe()})")
+            return None
+        import resource
+
+        # CUDA reserves huge address ranges: with GPUs, limit data, not address space
+        which, name = (resource.RLIMIT_DATA, "RLIMIT_DATA") if self.held else (resource.RLIMIT_AS, "RLIMIT_AS")
+        self.log(f"memory limit {format_memory(memory)} for each of worker {self.idx}'s processes ({name}; "
+                 f"no memory cgroup: {reason})")
+        return which
 
     def process_spool(self) -> None:
         """Turn checkpoints the worker saved (worker.save_checkpoint) into checkpoint artifacts."""
@@ -591,16 +627,16 @@ class Supervisor:
 
     # -- ending ------------------------------------------------------------------------------
     def failure_reason(self, rc: int) -> str:
+        """Why the worker failed, blaming memory only on the kernel's OOM kills or a failed allocation."""
         memory = self.spec.get("memory")
-        tail = b""
-        try:
-            with open(self.log_path, "rb") as handle:
-                handle.seek(max(0, os.path.getsize(self.log_path) - 65536))
-                tail = handle.read()
-        except OSError:
-            pass
-        if memory and (any(m in tail for m in MEMORY_MARKERS) or rc == -signal.SIGKILL):
-            return f"worker {self.idx} exceeded its memory limit of {format_memory(memory)} and was stopped (exit code {rc})"
+        if memory and self.oom_kills:
+            return (f"worker {self.idx} exceeded its memory limit of {format_memory(memory)}: the kernel's OOM "
+                    f"killer ended {self.oom_kills} of its processes (exit code {rc})")
+        if memory and not self.cgroup:
+            marker = self.allocation_failure()
+            if marker:
+                return (f"worker {self.idx} exceeded its memory limit of {format_memory(memory)} per process: "
+                        f"an allocation failed ({marker}) (exit code {rc})")
         if rc < 0:
             try:
                 name = signal.Signals(-rc).name
@@ -608,6 +644,16 @@ class Supervisor:
                 name = f"signal {-rc}"
             return f"worker {self.idx} was killed by {name}"
         return f"worker {self.idx} exited with code {rc}"
+
+    def allocation_failure(self) -> str | None:
+        """The first sign of a failed allocation in what the worker wrote to its log, if any."""
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(max(self.run_log_start, os.path.getsize(self.log_path) - 65536))
+                tail = handle.read()
+        except OSError:
+            return None
+        return next((m.decode() for m in MEMORY_MARKERS if m in tail), None)
 
     def finish(self, rc: int) -> tuple[str, str | None]:
         stopped = self.stop_flag or self.stop_requested()

@@ -157,15 +157,6 @@ def test_stop_takes_a_queued_job_out_of_the_queue(cli):
     assert "already ended" in cli.fail("job", "stop", hog)
 
 
-def test_an_over_memory_worker_fails_with_the_reason(cli):
-    job_id = cli.run("job", "create", "training", "greedy-memory", "--memory", "200M", "--command",
-                     "python -c 'x = bytearray(600 * 1000 * 1000); print(len(x))'").stdout.strip()
-    job = wait_job(cli, job_id)
-    assert job["state"] == "failed"
-    assert "exceeded its memory limit of 200 MB" in job["error"]
-    assert "exceeded its memory limit of 200 MB" in cli.run("job", "show", job_id).stdout
-
-
 def test_cpu_limit_pins_the_worker_to_cores(cli):
     job_id = cli.run("job", "create", "training", "pinned", "--cpu", "0.5", "--command",
                      "python -c 'import os; print(\"cores\", sorted(os.sched_getaffinity(0)), os.environ[\"OMP_NUM_THREADS\"])'"
