@@ -8,9 +8,10 @@ import ftplib
 import os
 import posixpath
 import random
+import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
@@ -53,11 +54,26 @@ _TRANSIENT_ERRNOS = {errno.ECONNRESET, errno.ECONNABORTED, errno.ECONNREFUSED, e
                      errno.EPIPE, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETRESET}
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Whether trying again may help: dropped connections, timeouts, 5xx/429 answers."""
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """The exception and what caused it, outermost first."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def certificate_error(exc: BaseException) -> str | None:
+    """Why the server's TLS certificate was refused, if that is what `exc` comes from."""
+    found = [e for e in _causes(exc) if isinstance(e, ssl.SSLCertVerificationError)]
+    return (getattr(found[-1], "verify_message", None) or describe(found[-1])) if found else None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying again may help: dropped connections, timeouts, 5xx/429 answers."""
+    if certificate_error(exc) is not None:  # an untrusted certificate stays untrusted
+        return False
+    for exc in _causes(exc):
         if isinstance(exc, (ArtifactsError, FileNotFoundError, PermissionError, IsADirectoryError,
                             NotADirectoryError, ftplib.error_perm)):
             return False
@@ -75,7 +91,6 @@ def is_transient(exc: BaseException) -> bool:
                 return True
         if any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__):
             return True
-        exc = exc.__cause__ or exc.__context__
     return False
 
 
@@ -123,6 +138,9 @@ def explain(exc: BaseException, spec: SourceSpec) -> ArtifactsError:
         return exc
     where = redact(spec.path)
     names = {cls.__name__ for cls in type(exc).__mro__}
+    if (reason := certificate_error(exc)) is not None:
+        return FetchFailed(f"The TLS certificate of {where} is not trusted ({reason}); if the server "
+                         "uses a private certificate authority, set SSL_CERT_FILE to its certificate (PEM).")
     if "NoCredentialsError" in names:
         return Forbidden(f"No credentials to read {where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                          "or configure ~/.aws/credentials (or AWS_PROFILE).")

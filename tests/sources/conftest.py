@@ -6,6 +6,7 @@ import gzip
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -99,11 +100,15 @@ class FaultyHandler(SimpleHTTPRequestHandler):
 
 
 class WebServer:
-    def __init__(self, folder: Path) -> None:
+    """Serves `folder` over http, or over https with a TLS `context`."""
+
+    def __init__(self, folder: Path, context: ssl.SSLContext | None = None) -> None:
         self.folder = folder
         port = free_port()
         handler = lambda *a, **k: FaultyHandler(*a, directory=str(folder), **k)  # noqa: E731
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        if context is not None:
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.daemon_threads = True
         self.httpd.folder = str(folder)
         self.httpd.faults = {}
@@ -111,7 +116,7 @@ class WebServer:
         self.httpd.lock = threading.Lock()
         self.httpd.delay = 0.0
         self.httpd.in_flight = self.httpd.most_in_flight = 0
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if context else 'http'}://127.0.0.1:{port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -164,6 +169,45 @@ def web(_web):
     _web.reset()
     yield _web
     _web.reset()
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """(certificate, key) files for 127.0.0.1, valid for a day, signed by themselves."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture(scope="session")
+def tls_web(tmp_path_factory):
+    """An https server with a self-signed certificate; `cert` is the file to trust it with."""
+    require("cryptography")
+    cert, key = self_signed_certificate(tmp_path_factory.mktemp("tls"))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = WebServer(tmp_path_factory.mktemp("www-tls"), context)
+    server.cert = cert
+    yield server
+    server.close()
 
 
 # -- FTP ----------------------------------------------------------------------------------------

@@ -137,3 +137,17 @@ def test_show_reports_progress_while_downloading(cli_fast, web):
     assert seen["total_files"] == 24 and seen["phase"] == "downloading" and "bytes" in seen
     assert "downloading" in human and "progress:" in human
     assert cli_fast.json("dataset", "show", "slow")["state"] == "ready"
+
+
+def test_https_with_a_private_certificate_authority(cli_fast, tls_web):
+    """A certificate the machine does not trust is refused; SSL_CERT_FILE makes it trusted."""
+    url = tls_web.put("tls/model.bin", b"t" * 100)
+    cli_fast.env.pop("SSL_CERT_FILE", None)
+    err = cli_fast.fail("model", "create", "tls", url)
+    assert len(err.splitlines()) == 1 and "self-signed certificate" in err and "set SSL_CERT_FILE" in err
+    assert "attempts" not in err  # refused at once: trying again cannot help
+    assert "SSL_CERT_FILE" in cli_fast.json("model", "show", "tls:v1")["error"]
+    cli_fast.env["SSL_CERT_FILE"] = str(tls_web.cert)
+    created = cli_fast.json("model", "create", "tls", url)
+    assert created["state"] == "ready" and created["version"] == 2 and created["size"] == 100
+    assert tls_web.requests == ["/tls/model.bin"]  # the untrusted attempt never sent its request
