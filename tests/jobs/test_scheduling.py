@@ -14,20 +14,45 @@ from .helpers import group_alive, job_json, wait_job, wait_until
 PY = sys.executable
 
 
+def rounds(spans: list[tuple[float, float]]) -> int:
+    """The longest chain of runs each starting after the previous one ended: the rounds it took."""
+    depth: dict[int, int] = {}
+    for i, (start, _end) in sorted(enumerate(spans), key=lambda item: item[1][0]):
+        depth[i] = 1 + max((depth[j] for j, (_s, end) in enumerate(spans) if j in depth and end <= start), default=0)
+    return max(depth.values())
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])  # ends sort first
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
 def test_five_one_gpu_jobs_never_share_a_device_and_run_in_three_rounds(cli, tmp_path):
     trace = tmp_path / "trace.jsonl"
+    gate = tmp_path / "gate"
     script = tmp_path / "work.py"
     script.write_text(
         "import json, os, time\n"
         "start = time.time()\n"
-        "time.sleep(1.0)\n"
+        "time.sleep(1.5)\n"
         f"with open({str(trace)!r}, 'a') as f:\n"
         "    f.write(json.dumps({'gpu': os.environ['CUDA_VISIBLE_DEVICES'], 'start': start, 'end': time.time(),\n"
         "                        'job': os.environ['ML_JOB_ID']}) + '\\n')\n")
-    began = time.time()
+    # both GPUs are held until all five are queued, so the rounds depend on the scheduler alone
+    (tmp_path / "blocker.py").write_text(f"import os, time\nwhile not os.path.exists({str(gate)!r}): time.sleep(0.05)\n")
+    blocker = cli.run("job", "create", "training", "blocker", "--gpus", "2", "--command",
+                      f"python {tmp_path / 'blocker.py'}").stdout.strip()
+    wait_until(lambda: job_json(cli, blocker)["state"] == "running", what="the blocker to hold both GPUs")
     ids = [cli.run("job", "create", "training", f"round-{n}", "--command", f"python {script}", "--gpus", "1").stdout.strip()
            for n in range(5)]
     assert len(set(ids)) == 5
+    assert [job_json(cli, job_id)["state"] for job_id in ids] == ["queued"] * 5
+    began = time.time()
+    gate.touch()
     jobs = [wait_job(cli, job_id) for job_id in ids]
     elapsed = time.time() - began
     assert [j["state"] for j in jobs] == ["finished"] * 5
@@ -38,13 +63,31 @@ def test_five_one_gpu_jobs_never_share_a_device_and_run_in_three_rounds(cli, tmp
         spans = sorted((r["start"], r["end"]) for r in runs if r["gpu"] == gpu)
         for (_, end), (start, _) in zip(spans, spans[1:]):
             assert start >= end, f"two workers overlapped on GPU {gpu}: {spans}"
+    spans = [(r["start"], r["end"]) for r in runs]
+    assert any(a["start"] < b["end"] and b["start"] < a["end"] and a["gpu"] != b["gpu"]
+               for a in runs for b in runs if a is not b), f"no two workers ever ran at the same time: {runs}"
+    assert most_at_once(spans) == 2, runs
+    assert rounds(spans) == 3, f"5 workers on 2 GPUs took {rounds(spans)} rounds: {runs}"
     # FIFO: the jobs started in the order they were submitted
-    started = [min(s for s, _ in [(r["start"], r["end"]) for r in runs if r["job"] == job_id]) for job_id in ids]
+    started = [next(r["start"] for r in runs if r["job"] == job_id) for job_id in ids]
     assert started == sorted(started)
-    assert 3.0 <= elapsed < 3.0 + 4.0, f"5 one-second jobs on 2 GPUs took {elapsed:.1f} s (about 3 rounds expected)"
+    assert elapsed < 60, f"5 jobs of 1.5 s on 2 GPUs took {elapsed:.1f} s"
     # each worker saw exactly the GPU it was given
     for job in jobs:
         assert [str(g) for g in job["workers"][0]["gpus"]] in (["0"], ["1"])
+    assert wait_job(cli, blocker)["state"] == "finished"
+
+
+def test_rounds_and_concurrency_are_read_from_the_spans():
+    """The two measures above, on spans written out by hand (so a serial run cannot pass)."""
+    serial = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert (rounds(serial), most_at_once(serial)) == (5, 1)
+    paired = [(0, 1), (0.1, 1.1), (1.0, 2.0), (1.1, 2.1), (2.0, 3.0)]
+    assert (rounds(paired), most_at_once(paired)) == (3, 2)
+    staggered = [(0, 1), (0.6, 1.6), (1.0, 2.0), (1.6, 2.6), (2.0, 3.0)]
+    assert (rounds(staggered), most_at_once(staggered)) == (3, 2)
+    crowded = [(0, 1)] * 3 + [(1, 2)] * 2
+    assert (rounds(crowded), most_at_once(crowded)) == (2, 3)
 
 
 def test_a_job_asking_for_more_gpus_than_the_host_has_is_refused(cli):
