@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
-
-from jupyter_artifacts.jobs.gc import candidates_from_rows, keep
 
 from .helpers import wait_job
 
@@ -24,7 +23,7 @@ data = np.load(os.path.join(os.environ["ML_DATA_PATH"], "digits", "digits.npz"))
 X, y = data["X"] / 16.0, data["y"]
 X_train, y_train, X_val, y_val = X[:1200], y[:1200], X[1200:], y[1200:]
 os.makedirs("ckpt", exist_ok=True)
-for step, size in enumerate((150, 400, 1200), start=1):
+for step, size in enumerate((1200, 400, 150), start=1):  # largest first: the latest is not the best
     model = SVC(kernel="poly", degree=p["degree"], decision_function_shape=p["decision_function_shape"],
                 C=p["C"], gamma="scale")
     model.fit(X_train[:size], y_train[:size])
@@ -57,7 +56,7 @@ def test_svc_grid_on_digits_end_to_end(cli, tmp_path, store_root):
     cli.cwd = work
     job_id = cli.run("job", "create", "training", "svc", "--command", "train.py", "--data", "digits",
                      "--hyperparams", "grid.json", "--gpus", "1", "--cpu", "1", "--metric", "val_accuracy",
-                     "--larger-is-better", "--save-experiment-best", "2").stdout.strip()
+                     "--larger-is-better", "--save-experiment-best", "2", "--save-trial-best", "0").stdout.strip()
     job = wait_job(cli, job_id, timeout=180)
     assert job["state"] == "finished", cli.run("job", "logs", job_id).stdout
 
@@ -67,7 +66,8 @@ def test_svc_grid_on_digits_end_to_end(cli, tmp_path, store_root):
     assert {(p["degree"], p["decision_function_shape"]) for p in params} == {
         (d, s) for d in (3, 4, 5) for s in ("ovo", "ovr")}
     assert all(p["C"] == 2.0 for p in params)
-    assert all(w["last_metrics"]["metrics"]["val_accuracy"] > 0.8 for w in job["workers"])
+    assert all(w["last_metrics"]["step"] == 3 for w in job["workers"])
+    assert all(c["metrics"]["val_accuracy"] > 0.9 for c in job["checkpoints"] if c["step"] == 1)  # all 1200 samples
 
     # six linked output artifacts, with lineage back to the dataset and the code
     dataset = cli.json("dataset", "show", "digits")
@@ -87,9 +87,22 @@ def test_svc_grid_on_digits_end_to_end(cli, tmp_path, store_root):
     # the GC policy was applied at the end: exactly the checkpoints the rule keeps remain
     saved = job["checkpoints"]
     assert len(saved) == 18  # 3 steps x 6 workers
-    rows = [{"artifact_id": c["id"], "worker": c["worker"], "step": c["step"], "metrics": c["metrics"]} for c in saved]
-    expected = keep(candidates_from_rows(rows, "val_accuracy"), smaller_is_better=False,
-                    save_experiment_best=2, save_trial_best=1, save_trial_latest=1)
+    # each checkpoint carries the accuracy its worker reported (and printed) at that step
+    for w in job["workers"]:
+        log = cli.run("job", "logs", job_id, "--worker", str(w["index"])).stdout
+        printed = [float(m) for m in re.findall(r"^\[metrics\] step=\d+ val_accuracy=(\S+)", log, re.M)]
+        mine = sorted((c for c in saved if c["worker"] == w["index"]), key=lambda c: c["step"])
+        assert [c["step"] for c in mine] == [1, 2, 3]
+        assert [c["metrics"]["val_accuracy"] for c in mine] == pytest.approx(printed, abs=1e-5)
+    # the policy applied by hand: the 2 best of the job (larger val_accuracy is better, ties go to the
+    # checkpoint saved first) and the latest of each worker; with the full training set at step 1,
+    # the best are step 1 checkpoints, never a worker's latest
+    by_save = sorted(saved, key=lambda c: c["created_at"])
+    best_two = sorted(by_save, key=lambda c: c["metrics"]["val_accuracy"], reverse=True)[:2]
+    assert [c["step"] for c in best_two] == [1, 1]
+    latest = [c for c in saved if c["step"] == 3]
+    expected = {c["id"] for c in best_two + latest}
+    assert len(expected) == 8
     assert {c["id"] for c in saved if not c["deleted"]} == expected
     for c in saved:
         found = cli.run("checkpoint", "show", c["id"], check=False)
