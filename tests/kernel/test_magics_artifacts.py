@@ -187,6 +187,45 @@ def test_save_errors(nb):
     assert nb.fail("%save_checkpoint").startswith("UsageError:")
 
 
+def test_save_dataset_defaults_to_data_folder(nb):
+    nb.write("data/train.csv", "1,2\n")
+    out = nb.run("%save_dataset digits --alias clean")
+    assert "Saved data/ as dataset digits:v1 (1 file, 4 B)" in out
+    saved = nb.store.get("digits:clean", "dataset")
+    assert saved.kind == "dataset" and saved.source["path"] == str(nb.folder / "data")
+    nb.write("output/predictions.csv", "3\n")
+    assert "Saved output/ as dataset digits:v2 (1 file, 2 B)" in nb.run("%save_dataset output digits")
+    assert nb.store.get("digits", "dataset").source["path"] == str(nb.folder / "output")
+
+
+def test_save_dataset_errors(nb):
+    assert nb.fail("%save_dataset digits").startswith("There is no data/ folder in ")
+    nb.write("data/x.csv")
+    assert "Invalid name" in nb.fail("%save_dataset 'bad/name'")
+    assert nb.fail("%save_dataset data a b") == \
+        "Give at most a folder and a name, e.g. `output my-dataset`; quote names with spaces."
+    assert nb.fail("%save_dataset").startswith("UsageError: the following arguments are required: NAME")
+    assert nb.fail("%save_dataset data d --bogus").startswith("UsageError: unrecognized arguments: --bogus")
+    assert nb.store.list("dataset") == ([], 0)
+
+
+def test_save_shows_a_progress_bar(nb):
+    nb.write("output/a.bin", "a" * 3000)
+    nb.write("output/b.bin", "b" * 2000)
+    nb.capsys.readouterr()
+    assert nb.ip.run_cell("%save_checkpoint output big").success
+    out = nb.capsys.readouterr()
+    assert out.out.startswith("Saved output/ as checkpoint big:v1 (2 files, 5.0 KB)")
+    bar = out.err.split("\r")  # tqdm redraws its line in place
+    assert bar[-1].startswith("Saving output/: 100%|") and "5.00k/5.00k" in bar[-1] and "2/2 files]" in bar[-1], bar
+
+
+def test_attached_and_gpus_errors(nb):
+    assert nb.fail("%attached widgets").startswith("Unknown kind 'widgets'")
+    assert nb.fail("%attached model extra").startswith("UsageError: unrecognized arguments: extra")
+    assert nb.fail("%gpus all") == "UsageError: unrecognized arguments: all"
+
+
 def test_artifacts_table(nb, sample):
     assert nb.run("%artifacts").strip() == "No artifacts yet."
     nb.store.create("checkpoint", "ck", str(sample({"a.txt": "one"})))

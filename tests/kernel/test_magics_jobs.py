@@ -117,6 +117,9 @@ def test_job_errors_are_one_line(nb):
     assert nb.fail("%%train --env NOVALUE\nprint(1)") == "Invalid --env 'NOVALUE': use KEY=VALUE."
     assert nb.fail("%%train --output-type somewhere\nprint(1)").startswith("Invalid output 'somewhere'")
     assert nb.fail("%%train --bogus\nprint(1)").startswith("UsageError: unrecognized arguments: --bogus")
+    assert nb.fail("%job nope").startswith("No job 'nope'")
+    assert nb.fail("%job").startswith("UsageError: the following arguments are required: JOB")
+    assert nb.fail("%job one two") == "UsageError: unrecognized arguments: two"
     assert nb.fail("%job_logs nope").startswith("No job 'nope'")
     assert nb.fail("%stop_job nope").startswith("No job 'nope'")
     assert nb.fail("%jobs --state sideways").startswith("Unknown job state 'sideways'")

@@ -73,6 +73,11 @@ def test_demo_notebook_end_to_end(kernel_env, tmp_path):
 
     saved = find(nb, 'os.makedirs("models"')
     assert "Saved models/ as checkpoint demo-base:v1 (2 files, 102.4 KB)" in texts(saved)
+    assert widgets_in(saved) == 1  # the save's progress bar, full when the save is done
+    states = [s["state"] for s in nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()]
+    assert "Saving models/: 100%" in [str(s.get("value")).replace("\u2007", " ") for s in states]  # tqdm's spaces
+    bars = [(s["value"], s["max"], s["bar_style"]) for s in states if s["_model_name"] == "FloatProgressModel"]
+    assert (102427, 102427, "success") in bars, bars  # both files, 102,427 bytes
     attach = find(nb, "%attach_checkpoint demo-base")
     assert f"Attached checkpoint demo-base:v1 at {folder / 'checkpoint' / 'demo-base'}" in texts(attach)
     assert f"{folder / 'checkpoint'} ['config.yml', 'weights.bin']" in texts(attach)

@@ -68,6 +68,37 @@ def test_job_form_script_and_public_checkpoints(nb, mirror):
     assert "['stable-diffusion-v2-1']" in actions.session().job_logs(job.id)[0]
 
 
+def test_job_form_with_a_manifest_file_and_a_url_output(nb, tmp_path):
+    rows = tmp_path / "shared" / "rows.csv"
+    rows.parent.mkdir()
+    rows.write_text("1,2\n")
+    nb.write("manifest.jsonl", f'# one entry a line\n{{"url": "file://{rows}", "path": "in/rows.csv"}}\n')
+    nb.write("score.py", "import os, shutil\n"
+                         "source = os.path.join(os.environ['ML_DATA_PATH'], 'in', 'rows.csv')\n"
+                         "shutil.copy(source, os.path.join(os.environ['ML_OUTPUT_PATH'], 'scored.csv'))\n")
+    target = tmp_path / "exported"
+    form = widgets.JobForm()
+    form.name.value = "export"
+    form.type.value = "inference"
+    form.command.value = "score.py"
+    form.gpus.value = 0
+    form.manifest.value = "manifest.jsonl"
+    form.output_type.value = "url"
+    form.output_uri.value = f"file://{target}"
+    form.create_button.click()
+    job = form.job
+    assert job is not None, form.error.value
+    assert job.type == "inference" and job.spec["command"] == "score.py"
+    assert job.spec["data_manifest"] == [{"url": f"file://{rows}", "path": "in/rows.csv"}]
+    assert job.spec["output"] == f"file://{target}"
+    final = actions.session().wait_job(job.id, timeout=120)
+    assert final.state == "finished", actions.session().job_logs(job.id)[0]
+    assert final.workers[0]["output_url"] == f"file://{target}" and final.outputs == []
+    assert (target / "scored.csv").read_text() == "1,2\n"
+    form.monitor.join(10)
+    assert f"output: file://{target}" in form.monitor.header.value
+
+
 def test_job_form_shows_errors_inline(nb):
     form = widgets.JobForm()
     form.name.value = "bad"
@@ -82,6 +113,10 @@ def test_job_form_shows_errors_inline(nb):
     form.create_button.click()
     assert "must be a JSON object" in form.error.value
     form.hyperparameters.value = ""
+    form.manifest.value = "missing.jsonl"
+    form.create_button.click()
+    assert "Cannot read the data manifest" in form.error.value and "missing.jsonl" in form.error.value
+    form.manifest.value = ""
     form.output_type.value = "url"
     assert not form.output_uri.disabled
     form.create_button.click()
