@@ -72,6 +72,13 @@ class JobMonitor(widgets.VBox):
         if autostart:
             self.start()
 
+    def _repr_mimebundle_(self, **kwargs):
+        """Front ends that cannot show widgets (a console, a text export) show the text job view instead."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = jobview.describe(self.job)
+        return bundle
+
     @property
     def finished(self) -> bool:
         return self.job.state in TERMINAL

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 from jupyter_artifacts.kernel import actions
@@ -104,6 +107,32 @@ def test_gpus(nb):
     out = nb.run("%gpus")
     assert out.splitlines()[0].split() == ["GPU", "NAME", "MEMORY", "HELD", "BY"]
     assert out.count("Simulated GPU") == 2
+
+
+def test_plain_ipython_shows_the_text_job_view_without_ipywidgets(tmp_path):
+    """No kernel, so no front end that shows widgets: %%train and %job print text, and ipywidgets stays unimported."""
+    code = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "ip.run_line_magic('load_ext', 'jupyter_artifacts')\n"
+        "for cell in ('%%train --name plain\\nprint(\"from the cell\")', '%job plain', '%job_logs plain --follow',\n"
+        "             '%job plain'):\n"
+        "    print('>>>', cell.split(chr(10))[0], flush=True)\n"
+        "    assert ip.run_cell(cell).success, cell\n"
+        "print('ipywidgets imported:', 'ipywidgets' in sys.modules)\n"
+    )
+    folder = tmp_path / "notebook"
+    folder.mkdir()
+    env = {**os.environ, "JUPYTER_ARTIFACTS_ROOT": str(tmp_path / "store"), "JUPYTER_ARTIFACTS_GPUS": "fake:1"}
+    run = subprocess.run([sys.executable, "-c", code], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    train, job, logs, done = run.stdout.split(">>> ")[1:]
+    assert "Started training job 'plain'" in train and "Follow it with %job_logs" in train and "VBox" not in train
+    assert job.splitlines()[1].startswith("Job plain (training) ") and "WORKER" in job
+    assert "from the cell" in logs
+    assert done.splitlines()[1].startswith("Job plain (training) finished")
+    assert done.splitlines()[-1] == "ipywidgets imported: False"
 
 
 def test_job_errors_are_one_line(nb):

@@ -150,6 +150,9 @@ def test_errors_live_view_and_waiting_in_a_real_kernel(kernel_env, tmp_path):
     assert "at most a folder and a name" in error(nb.cells[3])
     live = nb.cells[4]
     assert "Started training job 'live'" in texts(live) and widgets_in(live) == 1
+    [view] = [o for o in live.outputs if WIDGET in o.get("data", {})]
+    assert view["data"]["text/plain"].startswith("Job live (training) ")  # for front ends without widgets
+    assert "WORKER" in view["data"]["text/plain"]
     assert nb.cells[5].outputs[0]["data"]["text/plain"] == "'finished'"  # a plain job.wait() blocks
     assert texts(nb.cells[7]).strip() == "finished True"  # await job.wait() leaves the event loop running
     assert "RuntimeWarning: job.wait() was never awaited" in texts(nb.cells[8])
