@@ -61,28 +61,30 @@ class Inventory:
 
 
 def parse_setting(setting: str | None) -> tuple[str, dict]:
+    """(mode, options) for an inventory setting; anything else is refused naming the accepted forms."""
     text = (setting or "auto").strip()
     lowered = text.lower()
     if lowered in ("auto", ""):
         return "auto", {}
     if lowered in ("none", "off", "0"):
         return "none", {}
-    if lowered.startswith("fake:"):
-        parts = text.split(":")
-        try:
-            count = int(parts[1])
-            if count < 0 or count > 1024:
-                raise ValueError
-        except (IndexError, ValueError):
-            raise InvalidInput(f"Invalid GPU setting {text!r}: use {SETTING_FORMS}.") from None
-        name = parts[2] if len(parts) > 2 and parts[2] else "Simulated GPU"
-        memory = None
+    refused = InvalidInput(f"Invalid GPU setting {text!r}: use {SETTING_FORMS}.")
+    parts = text.split(":")
+    if parts[0].lower() != "fake" or len(parts) > 4:
+        raise refused
+    try:
+        count = int(parts[1])
+        if count < 0 or count > 1024:
+            raise ValueError
+        memory = 16 * 10**9
         if len(parts) > 3 and parts[3]:
             from .spec import parse_memory
 
             memory = parse_memory(parts[3])
-        return "fake", {"count": count, "name": name, "memory": memory if memory else 16 * 10**9}
-    raise InvalidInput(f"Invalid GPU setting {text!r}: use {SETTING_FORMS}.")
+    except (IndexError, ValueError, InvalidInput):
+        raise refused from None
+    name = parts[2] if len(parts) > 2 and parts[2] else "Simulated GPU"
+    return "fake", {"count": count, "name": name, "memory": memory}
 
 
 def _nvml_devices() -> list[Device] | None:
