@@ -125,7 +125,9 @@ def parse_manifest(data: Any) -> list[dict]:
     forms = ('a JSON list of URLs or {"url": ..., "path": ...} objects, '
              'or a JSON object mapping a path under ML_DATA_PATH to a URL')
     entries: list[dict] = []
-    if isinstance(data, dict):
+    if isinstance(data, dict) and "url" in data and set(data) <= {"url", "path"}:
+        data = [data]  # one entry: a JSON lines manifest of one line
+    elif isinstance(data, dict):
         data = [{"path": k, "url": v} for k, v in data.items()]
     if not isinstance(data, list):
         raise InvalidInput(f"Invalid data manifest: use {forms}.")

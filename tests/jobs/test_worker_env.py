@@ -159,22 +159,26 @@ def test_job_refs_spec_errors_and_public_checkpoints(jobs, tmp_path):
     assert [j.id for j in jobs.list()][:2] == [second.id, first.id]
 
 
-def test_requirements_build_a_cached_environment(jobs, tmp_path):
-    requirements = "# nothing beyond the standard library\n"
+def test_requirements_build_a_cached_environment(cli, tmp_path):
+    (tmp_path / "requirements.txt").write_text("# nothing beyond the standard library\n")
     command = "python -c 'import sys, jupyter_artifacts.worker as w; print(\"PREFIX\", sys.prefix, w.params())'"
-    first = jobs.submit({"type": "training", "name": "venv", "command": command, "requirements": requirements,
-                         "workdir": str(tmp_path)})
-    first = jobs.wait(first.id, timeout=120)
-    log = jobs.logs(first.id)[0]
-    assert first.state == "finished", log
+    first_id = cli.run("job", "create", "training", "venv", "--command", command,
+                       "--requirements", "requirements.txt").stdout.strip()
+    first = wait_job(cli, first_id, timeout=120)
+    log = cli.run("job", "logs", first_id).stdout
+    assert first["state"] == "finished", log
+    assert first["spec"]["requirements"] == "# nothing beyond the standard library\n"
     assert "building an environment" in log and "$ " in log
     prefix = next(line for line in log.splitlines() if line.startswith("PREFIX")).split()[1]
     assert prefix != sys.prefix and "envs" in prefix
-    assert [s for s, _ in first.history][:2] == ["queued", "building"]
-    second = jobs.wait(jobs.submit({"type": "training", "name": "venv", "command": command,
-                                    "requirements": requirements, "workdir": str(tmp_path)}).id, timeout=60)
-    log2 = jobs.logs(second.id)[0]
-    assert second.state == "finished" and "reusing the environment" in log2 and prefix in log2
+    assert [s for s, _ in first["history"]][:2] == ["queued", "building"]
+    second_id = cli.run("job", "create", "training", "venv", "--command", command,
+                        "--requirements", "requirements.txt").stdout.strip()
+    second = wait_job(cli, second_id, timeout=60)
+    log2 = cli.run("job", "logs", second_id).stdout
+    assert second["state"] == "finished" and "reusing the environment" in log2 and prefix in log2
+    error = cli.fail("job", "create", "training", "venv", "--command", command, "--requirements", "missing.txt")
+    assert error == "Error: Cannot read missing.txt: No such file or directory."
 
 
 def test_cli_show_and_list_speak_for_people(cli):
