@@ -10,6 +10,7 @@ import {
   createRequest,
   defaultJobName,
   defaultSaveName,
+  focusSelector,
   FormErrors,
   ICreateForm,
   IJob,
@@ -93,7 +94,7 @@ export async function showForm<T, R>(options: {
       title: options.title,
       body,
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: options.okLabel })],
-      focusNodeSelector: 'input, select'
+      focusNodeSelector: focusSelector(errors)
     });
     if (!result.button.accept || result.value === null) {
       return null;

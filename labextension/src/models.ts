@@ -673,6 +673,12 @@ export interface ICreateForm {
 
 export type FormErrors = Partial<Record<string, string>>;
 
+/** Where the cursor goes when a form opens: the first field with an error, else the first field. */
+export function focusSelector(errors: FormErrors): string {
+  const field = Object.keys(errors).find(key => key !== '_form');
+  return field ? `[name="${field}"]` : 'input, select, textarea';
+}
+
 /** Names: what the store accepts (letters, digits, spaces, '-', '_', '.'; at most 200). */
 export const NAME_RE = /^[A-Za-z0-9 _.-]{1,200}$/;
 export const ALIAS_RE = /^[A-Za-z0-9_.-]{1,100}$/;

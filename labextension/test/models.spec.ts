@@ -5,6 +5,7 @@ import {
   createRequest,
   defaultJobName,
   defaultSaveName,
+  focusSelector,
   formatDuration,
   formatSize,
   gpuMemoryText,
@@ -160,6 +161,12 @@ describe('lists', () => {
 });
 
 describe('validation', () => {
+  it('puts the cursor in the first field with an error', () => {
+    expect(focusSelector({})).toBe('input, select, textarea');
+    expect(focusSelector({ _form: 'refused', gpus: 'at most 2', cpu: 'x' })).toBe('[name="gpus"]');
+    expect(focusSelector({ _form: 'refused' })).toBe('input, select, textarea');
+  });
+
   it('checks names like the store', () => {
     expect(validateName('my model-1.2_b')).toBeUndefined();
     expect(validateName('')).toMatch(/Give a name/);

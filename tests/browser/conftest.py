@@ -195,12 +195,41 @@ def page(browser, lab, request):
     page.set_default_timeout(20_000)
     page.goto(f"{lab.url}lab?token={TOKEN}")
     page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
+    # The splash screen goes once the saved layout is restored; clicks before then race with it
+    # (a sidebar the restore opens is closed again by a click on its tab).
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"))
     finally:
         context.close()
+
+
+def dialog_ready(page) -> None:
+    """Wait until a dialog just shown has put the cursor in its form. It does so once its body has
+    rendered, so text typed before then can land in whichever field it focuses."""
+    page.wait_for_function("() => !!document.activeElement?.closest('.jp-Dialog .jp-Dialog-body')")
+
+
+def expect_focused(locator) -> None:
+    """Wait for the element to be the page's active element (the page itself need not have the
+    window's focus, which Playwright's own to_be_focused also asks)."""
+    locator.wait_for()
+    locator.page.wait_for_function("el => el === document.activeElement", arg=locator.element_handle())
+
+
+def accept_dialog(page, lab: Lab) -> None:
+    """Press the dialog's accept button and wait for it to close; a dialog that stays (or
+    reopens with an error) fails with its own text and the end of the server's log."""
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    try:
+        page.locator(".jp-Dialog").wait_for(state="detached", timeout=30_000)
+    except Exception:
+        shown = page.locator(".jp-Dialog")
+        text = shown.first.inner_text() if shown.count() else "(no dialog)"
+        log = lab.log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"the dialog did not close:\n{text}\n--- jupyter lab log ---\n{log}") from None
 
 
 def open_panel(page):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import open_panel
+from .conftest import accept_dialog, dialog_ready, expect_focused, open_panel
 from .test_panel import artifact_row, shot, show_tab
 
 
@@ -38,6 +38,7 @@ def test_launch_follow_and_stop_a_job(page, lab, jobs_api):
     panel.locator(".jp-Artifacts-newJob").click()
     dialog = page.locator(".jp-Dialog")
     dialog.locator('select[name="checkpoints"]').wait_for()
+    dialog_ready(page)
     assert "this host has 2" in dialog.locator('[data-field="gpus"]').inner_text()
     dialog.locator('input[name="gpus"]').fill("3")
     dialog.locator('input[name="name"]').fill("panel-train")
@@ -47,10 +48,11 @@ def test_launch_follow_and_stop_a_job(page, lab, jobs_api):
     gpu_error.wait_for()
     assert "at most 2" in gpu_error.inner_text()
     dialog = page.locator(".jp-Dialog")
+    # Reopened with the cursor in the field to mend.
+    expect_focused(dialog.locator('input[name="gpus"]'))
     dialog.locator('input[name="gpus"]').fill("1")
     dialog.locator('select[name="checkpoints"]').select_option([checkpoint])
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    page.locator(".jp-Dialog").wait_for(state="detached")
+    accept_dialog(page, lab)
 
     details = panel.locator('.jp-Artifacts-jobDetails[data-state="running"]')
     details.wait_for(timeout=60_000)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .conftest import SCREENSHOTS, open_panel
+from .conftest import SCREENSHOTS, accept_dialog, dialog_ready, expect_focused, open_panel
 
 
 def shot(page, name: str) -> None:
@@ -48,16 +48,16 @@ def test_create_checkpoint_from_local_folder(page, lab):
     show_tab(panel, "Checkpoints")
     panel.locator(".jp-Artifacts-create").click()
     dialog = page.locator(".jp-Dialog")
-    dialog.wait_for()
+    dialog_ready(page)
     # Source-specific fields and hints follow the source type.
     dialog.locator('select[name="sourceType"]').select_option(label="Wasabi")
-    assert dialog.locator('input[name="endpoint"]').is_visible()
+    dialog.locator('input[name="endpoint"]').wait_for()  # the form re-renders after the change
     assert "wasabisys.com" in dialog.locator('[data-field="path"] .jp-Artifacts-hint').inner_text()
     dialog.locator('select[name="sourceType"]').select_option(label="Hugging Face")
-    assert dialog.locator('input[name="branch"]').is_visible()
-    assert dialog.locator('input[name="endpoint"]').count() == 0
+    dialog.locator('input[name="branch"]').wait_for()
+    dialog.locator('input[name="endpoint"]').wait_for(state="detached")
     dialog.locator('select[name="sourceType"]').select_option(label="Kaggle")
-    assert dialog.locator('select[name="kaggleType"]').is_visible()
+    dialog.locator('select[name="kaggleType"]').wait_for()
     # Invalid input is refused inline, the dialog stays with the values kept.
     dialog.locator('select[name="sourceType"]').select_option(label="Local")
     dialog.locator('input[name="path"]').fill("https://example.org/x.tar.gz")
@@ -68,10 +68,11 @@ def test_create_checkpoint_from_local_folder(page, lab):
     assert "Give a name." in text and "not a URL" in text
     dialog = page.locator(".jp-Dialog")
     assert dialog.locator('input[name="path"]').input_value() == "https://example.org/x.tar.gz"
+    # The cursor waits in the first field with an error.
+    expect_focused(dialog.locator('input[name="name"]'))
     dialog.locator('input[name="name"]').fill("local-ckpt")
     dialog.locator('input[name="path"]').fill("data/ckpt_src")
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    page.locator(".jp-Dialog").wait_for(state="detached")
+    accept_dialog(page, lab)
     row = artifact_row(panel, "local-ckpt:v1", "ready")
     row.wait_for(timeout=30_000)
     assert "3 files" in row.inner_text() or "2 files" in row.inner_text()
@@ -83,6 +84,7 @@ def test_create_refused_by_server_shows_its_message(page, lab):
     show_tab(panel, "Checkpoints")
     panel.locator(".jp-Artifacts-create").click()
     dialog = page.locator(".jp-Dialog")
+    dialog_ready(page)
     dialog.locator('input[name="name"]').fill("missing")
     dialog.locator('input[name="path"]').fill("data/does-not-exist")
     page.locator(".jp-Dialog .jp-mod-accept").click()
@@ -107,7 +109,7 @@ def test_save_to_from_file_browser(page, lab):
     assert "lm-mod-disabled" not in (item.get_attribute("class") or "")
     item.click()
     dialog = page.locator(".jp-Dialog")
-    dialog.wait_for()
+    dialog_ready(page)
     assert dialog.locator('input[name="name"]').input_value() == "train"
     dialog.locator('select[name="kind"]').select_option("checkpoint")
     dialog.locator('select[name="folder"]').select_option("models")
