@@ -175,6 +175,10 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     _print_tree(lineage["upstream"], "    ")
     print("  used by:" if lineage["downstream"] else "  used by: nothing recorded")
     _print_tree(lineage["downstream"], "    ")
+    for job in lineage["used_by"]:
+        outputs = ", ".join(f"worker {w['index']}: {(w['output'] or {}).get('reference') or w['output_url'] or '-'}"
+                            for w in job["workers"])
+        print(f"    job {job['name']} ({job['id'][:8]}, {job['state']}, as {'/'.join(job['roles'])}): {outputs}")
     return 0
 
 

@@ -208,6 +208,23 @@ class JobsDB:
             "WHERE i.artifact_id = ? AND i.job_id != ?", (artifact_id, exclude or "")).fetchall()
         return [f"{name} ({job_id[:8]})" for name, job_id in rows]
 
+    def jobs_with_input(self, artifact_id: str) -> list[dict]:
+        """The jobs that took an artifact as an input, newest first, with their roles and workers'
+        outputs (the "used by" of its lineage)."""
+        rows = self.conn.execute(
+            "SELECT j.id, j.name, j.type, j.state, j.created_at, j.ended_at, group_concat(i.role) "
+            "FROM job_inputs i JOIN jobs j ON j.id = i.job_id WHERE i.artifact_id = ? "
+            "GROUP BY j.id ORDER BY j.created_at DESC, j.rowid DESC", (artifact_id,)).fetchall()
+        jobs = []
+        for job_id, name, type_, state, created_at, ended_at, roles in rows:
+            workers = self.conn.execute("SELECT idx, state, output_id, output_url FROM workers WHERE job_id = ? "
+                                        "ORDER BY idx", (job_id,)).fetchall()
+            jobs.append({"id": job_id, "name": name, "type": type_, "state": state, "roles": sorted(roles.split(",")),
+                         "created_at": created_at, "ended_at": ended_at,
+                         "workers": [{"index": idx, "state": w_state, "output_id": output_id, "output_url": url}
+                                     for idx, w_state, output_id, url in workers]})
+        return jobs
+
     # -- workers ---------------------------------------------------------------------------
     def workers(self, job_id: str | None = None, states: tuple[str, ...] | None = None) -> list[dict]:
         query = f"SELECT {', '.join(_WORKER_COLUMNS)} FROM workers"

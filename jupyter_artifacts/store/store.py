@@ -305,9 +305,33 @@ class Store:
                 nodes.append(node)
             return nodes
 
+        def output(artifact_id: str | None) -> dict | None:
+            if artifact_id is None:
+                return None
+            found = self.catalog.get(artifact_id)
+            return summary(found) if found else {"id": artifact_id, "state": "deleted"}
+
+        used_by = self._jobs_with_input(artifact.id)
+        for job in used_by:
+            for worker in job["workers"]:
+                worker["output"] = output(worker.pop("output_id"))
         return {**summary(artifact), "inputs": artifact.inputs,
                 "upstream": walk(artifact, "up", {artifact.id}, 0),
-                "downstream": walk(artifact, "down", {artifact.id}, 0)}
+                "downstream": walk(artifact, "down", {artifact.id}, 0),
+                "used_by": used_by}
+
+    def _jobs_with_input(self, artifact_id: str) -> list[dict]:
+        """From the jobs database next to the catalog, which every JobManager of this store writes."""
+        from ..jobs.db import JobsDB, paths_for
+
+        path = paths_for(self.catalog.path)[0]
+        if not os.path.exists(path):
+            return []
+        db = JobsDB(path)
+        try:
+            return db.jobs_with_input(artifact_id)
+        finally:
+            db.close()
 
     # -- compare and find ------------------------------------------------------------------
     def diff(self, ref_a: str, ref_b: str, kind: str | None = None) -> dict:

@@ -150,6 +150,15 @@ export class ArtifactsModel {
     this.update();
   }
 
+  /** Open an artifact named in a lineage tree, in the tab of its kind. */
+  open(reference: string, kind?: ArtifactKind): void {
+    if (kind && kind !== this.tab) {
+      this.reveal(kind, reference);
+    } else {
+      this.selectArtifact(reference);
+    }
+  }
+
   /** Show the list of one kind with one artifact selected. */
   reveal(kind: ArtifactKind, reference: string): void {
     this.tab = kind;

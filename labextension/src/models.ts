@@ -77,12 +77,31 @@ export interface ILineageNode {
   children?: ILineageNode[];
 }
 
+/** What one worker of a job made: an artifact, or files copied to a URL. */
+export interface IWorkerOutput {
+  index: number;
+  state: string;
+  output: ILineageNode | null;
+  output_url?: string | null;
+}
+
+/** A job that took the artifact as an input (its role: model, checkpoint or dataset). */
+export interface IJobUse {
+  id: string;
+  name: string;
+  type?: string;
+  state: string;
+  roles: string[];
+  created_at?: number;
+  ended_at?: number | null;
+  workers: IWorkerOutput[];
+}
+
 export interface ILineage extends ILineageNode {
   inputs?: Record<string, unknown>[];
   upstream?: ILineageNode[];
   downstream?: ILineageNode[];
-  used_by?: Record<string, unknown>[];
-  jobs?: Record<string, unknown>[];
+  used_by?: IJobUse[];
 }
 
 export interface IFileEntry {
@@ -298,7 +317,7 @@ export class ArtifactsClient {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pure helpers (formatting, sorting, validation), unit tested
+// Pure helpers (formatting, paging, validation), unit tested
 // ---------------------------------------------------------------------------------------------
 
 /** A list answer, whatever its exact shape, as {artifacts, total}. */
@@ -456,27 +475,6 @@ export function stateLabel(state: string | null | undefined): string {
 export function isActiveState(state: string | null | undefined): boolean {
   return ['pending', 'downloading', 'queued', 'running', 'building', 'uploading', 'stopping'].includes(
     state ?? ''
-  );
-}
-
-/** Newest first; the same second: the higher version first. */
-export function sortNewestFirst<T extends { created_at?: number; version?: number }>(items: T[]): T[] {
-  return [...items].sort(
-    (a, b) => (b.created_at ?? 0) - (a.created_at ?? 0) || (b.version ?? 0) - (a.version ?? 0)
-  );
-}
-
-/** Matches the server's `q`: name contains, exact id, or an alias (case-insensitive here). */
-export function matchesFilter(artifact: IArtifact, filter: string): boolean {
-  const text = filter.trim().toLowerCase();
-  if (!text) {
-    return true;
-  }
-  return (
-    artifact.name.toLowerCase().includes(text) ||
-    artifact.reference.toLowerCase().includes(text) ||
-    artifact.id.toLowerCase() === text ||
-    (artifact.aliases ?? []).some(alias => alias.toLowerCase() === text)
   );
 }
 
@@ -949,6 +947,8 @@ export interface ITreeNode {
   label: string;
   detail?: string;
   reference?: string;
+  /** The kind of the artifact this node is, when known (it may be shown in another tab). */
+  kind?: ArtifactKind;
   /** The id of the job this node is, when it is one. */
   job?: string;
   children: ITreeNode[];
@@ -988,8 +988,29 @@ function nodeOf(node: ILineageNode): ITreeNode {
     label: `${label}${detail ? ` (${detail})` : ''}`,
     detail: producedByText(node.produced_by),
     reference: node.reference,
+    kind: asKind(node.kind),
     children: (node.children ?? []).map(nodeOf)
   };
+}
+
+function asKind(kind: unknown): ArtifactKind | undefined {
+  return (KINDS as unknown[]).includes(kind) ? (kind as ArtifactKind) : undefined;
+}
+
+/** A worker of a job that used the artifact, and what it made. */
+function workerNode(worker: IWorkerOutput): ITreeNode {
+  const out = worker.output;
+  if (out) {
+    const deleted = out.state === 'deleted';
+    return {
+      label: `worker ${worker.index}: ${out.reference ?? out.id}${deleted ? ' (deleted)' : ''}`,
+      reference: deleted ? undefined : out.reference,
+      kind: asKind(out.kind),
+      children: []
+    };
+  }
+  const made = worker.output_url ? `→ ${worker.output_url}` : `no output (${worker.state})`;
+  return { label: `worker ${worker.index}: ${made}`, children: [] };
 }
 
 /** Where an artifact came from when no job made it: a notebook, a folder or a source. */
@@ -1012,7 +1033,8 @@ export function sourceText(source: Record<string, unknown> | null | undefined): 
 
 const NONE: ITreeNode = { label: 'none', children: [] };
 
-/** Three branches: what made it (job, params, inputs), what it refers to, what used it. */
+/** Three branches: what made it (job, params, inputs), what it refers to, what used it (artifacts, and
+ * jobs with what each worker made). */
 export function lineageTree(
   lineage: ILineage,
   source?: Record<string, unknown> | null
@@ -1029,15 +1051,15 @@ export function lineageTree(
   for (const input of lineage.inputs ?? []) {
     const ref = String(input['reference'] ?? input['ref'] ?? input['id'] ?? '?');
     const role = input['role'] ? ` (${input['role']})` : '';
-    made.push({ label: `input ${ref}${role}`, reference: ref, children: [] });
+    made.push({ label: `input ${ref}${role}`, reference: ref, kind: asKind(input['role']), children: [] });
   }
   const used: ITreeNode[] = (lineage.downstream ?? []).map(nodeOf);
-  for (const job of [...(lineage.used_by ?? []), ...(lineage.jobs ?? [])]) {
-    const id = job['job_id'] ?? job['id'];
+  for (const job of lineage.used_by ?? []) {
     used.push({
-      label: `job ${job['job_name'] ?? job['name'] ?? id ?? '?'}${job['state'] ? ` (${job['state']})` : ''}`,
-      job: typeof id === 'string' ? id : undefined,
-      children: []
+      label: `job ${job.name} (${job.state})`,
+      detail: `as ${job.roles.join(', ')}`,
+      job: job.id,
+      children: job.workers.map(workerNode)
     });
   }
   const upstream = (lineage.upstream ?? []).map(nodeOf);

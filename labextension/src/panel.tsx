@@ -7,6 +7,7 @@ import * as React from 'react';
 import { createDialog, newJobDialog } from './dialogs';
 import { ArtifactsModel, IDetails, isKind, notifyError, Tab, TABS } from './model';
 import {
+  ArtifactKind,
   formatDuration,
   formatSize,
   formatTime,
@@ -213,7 +214,7 @@ async function openCreate(model: ArtifactsModel): Promise<void> {
 
 function Tree(props: {
   nodes: ITreeNode[];
-  onOpen: (reference: string) => void;
+  onOpen: (reference: string, kind?: ArtifactKind) => void;
   onOpenJob: (id: string) => void;
 }) {
   return (
@@ -221,7 +222,7 @@ function Tree(props: {
       {props.nodes.map((node, i) => (
         <li key={i}>
           {node.reference ? (
-            <a className="jp-Artifacts-link" onClick={() => props.onOpen(node.reference!)}>
+            <a className="jp-Artifacts-link" onClick={() => props.onOpen(node.reference!, node.kind)}>
               {node.label}
             </a>
           ) : node.job ? (
@@ -418,7 +419,7 @@ function ArtifactDetails(props: { model: ArtifactsModel }) {
               { ...details.lineage, produced_by: a.produced_by ?? details.lineage.produced_by },
               a.source
             )}
-            onOpen={ref => model.selectArtifact(ref)}
+            onOpen={(ref, kind) => model.open(ref, kind)}
             onOpenJob={id => model.showJob(id)}
           />
         ) : (

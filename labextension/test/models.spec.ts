@@ -1,3 +1,6 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+
 import { ServerConnection } from '@jupyterlab/services';
 
 import {
@@ -13,20 +16,19 @@ import {
   IArtifact,
   ICreateForm,
   IJobForm,
+  ILineage,
   isActiveState,
   jobDuration,
   jobGpus,
   jobRequest,
   jobWorkers,
   lineageTree,
-  matchesFilter,
   normalizeLogChunk,
   normalizePage,
   pageInfo,
   progressFraction,
   progressText,
   snapshotRequest,
-  sortNewestFirst,
   stateLabel,
   validateAlias,
   validateCreateForm,
@@ -128,26 +130,6 @@ describe('progress', () => {
 });
 
 describe('lists', () => {
-  it('sorts newest first, then by version', () => {
-    const items = [
-      artifact({ id: 'a', created_at: 10, version: 1 }),
-      artifact({ id: 'b', created_at: 30, version: 1 }),
-      artifact({ id: 'c', created_at: 30, version: 2 })
-    ];
-    expect(sortNewestFirst(items).map(a => a.id)).toEqual(['c', 'b', 'a']);
-    expect(items.map(a => a.id)).toEqual(['a', 'b', 'c']);
-  });
-
-  it('filters like the server: name, reference, id, alias', () => {
-    const a = artifact({ name: 'ResNet', reference: 'ResNet:v2', aliases: ['best'], id: 'f'.repeat(32) });
-    expect(matchesFilter(a, 'resn')).toBe(true);
-    expect(matchesFilter(a, 'resnet:v2')).toBe(true);
-    expect(matchesFilter(a, 'best')).toBe(true);
-    expect(matchesFilter(a, 'bes')).toBe(false);
-    expect(matchesFilter(a, 'f'.repeat(32))).toBe(true);
-    expect(matchesFilter(a, '  ')).toBe(true);
-  });
-
   it('pages 10,000 artifacts', () => {
     expect(pageInfo(0, 50, 10_000)).toEqual({ page: 1, pages: 200, first: 1, last: 50, hasPrevious: false, hasNext: true });
     expect(pageInfo(9_950, 50, 10_000)).toMatchObject({ page: 200, first: 9_951, last: 10_000, hasNext: false });
@@ -354,6 +336,49 @@ describe('lineage', () => {
     expect(tree[0].children[0].job).toBe('j1');
     expect(tree[1].children[0].label).toBe('base:v1 (model, ref)');
     expect(tree[2].children[0].reference).toBe('ckpt:v3');
+  });
+
+  it('lists the jobs that used it, each worker with what it made (a real server answer)', () => {
+    // Saved from GET artifacts/rows:v1/lineage; tests/server/test_lineage.py checks its shape.
+    const answer: ILineage = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'lineage.json'), 'utf-8'));
+    const [, , used] = lineageTree(answer);
+    const job = used.children.find(node => node.job);
+    expect(job).toMatchObject({
+      label: 'job fit-rows (finished)',
+      detail: 'as dataset',
+      job: answer.used_by![0].id
+    });
+    expect(job!.children).toEqual([
+      { label: 'worker 0: Job - fit-rows Worker 0:v1', reference: 'Job - fit-rows Worker 0:v1', kind: 'model', children: [] },
+      { label: 'worker 1: Job - fit-rows Worker 1:v1', reference: 'Job - fit-rows Worker 1:v1', kind: 'model', children: [] }
+    ]);
+    // The outputs are also artifacts that used it, opened in their own (model) tab.
+    expect(used.children.filter(node => node.reference).map(node => node.kind)).toEqual(['model', 'model']);
+  });
+
+  it('shows a worker output that went to a URL, or was deleted, or none', () => {
+    const [, , used] = lineageTree({
+      id: 'x',
+      used_by: [
+        {
+          id: 'j2',
+          name: 'export',
+          state: 'failed',
+          roles: ['checkpoint', 'model'],
+          workers: [
+            { index: 0, state: 'finished', output: null, output_url: 's3://bucket/out/0' },
+            { index: 1, state: 'finished', output: { id: 'gone', state: 'deleted' }, output_url: null },
+            { index: 2, state: 'failed', output: null, output_url: null }
+          ]
+        }
+      ]
+    });
+    expect(used.children[0].detail).toBe('as checkpoint, model');
+    expect(used.children[0].children.map(n => [n.label, n.reference])).toEqual([
+      ['worker 0: → s3://bucket/out/0', undefined],
+      ['worker 1: gone (deleted)', undefined],
+      ['worker 2: no output (failed)', undefined]
+    ]);
   });
 
   it('says where a saved artifact came from, and none for empty branches', () => {
