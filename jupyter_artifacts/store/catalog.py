@@ -1,7 +1,8 @@
 """The SQLite catalog: a fast, rebuildable index of the root, plus local state (leases, stat cache).
 
 Everything in the `artifacts`, `aliases`, `refs`, `tree_files`, `artifact_trees` and `blobs` tables
-can be rebuilt from the root (`Store.reindex`); `leases` and `statcache` describe this machine only.
+can be rebuilt from the root (`Store.reindex`); `leases`, `statcache` and `folder_scans` describe this
+machine only.
 
 A manifest is stored once per distinct content (`tree_files`, keyed by a hash of every entry) and
 artifacts point to it (`artifact_trees`): saving an unchanged folder again adds one row, not one
@@ -14,14 +15,11 @@ import json
 import os
 import sqlite3
 import threading
-from array import array
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
-import blake3
-
 from .. import database
-from .records import Artifact
+from .records import Artifact, Tree, tree_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -77,6 +75,10 @@ CREATE TABLE IF NOT EXISTS statcache (
     mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest TEXT NOT NULL
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS statcache_by_digest;
+CREATE TABLE IF NOT EXISTS folder_scans (
+    folder TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, tree TEXT NOT NULL, digest TEXT NOT NULL,
+    size INTEGER NOT NULL, file_count INTEGER NOT NULL, manifest_json BLOB NOT NULL
+) WITHOUT ROWID;
 """
 
 _COLUMNS = (
@@ -223,8 +225,12 @@ class Catalog:
         with self.transaction() as db:
             db.execute("UPDATE artifacts SET state = ?, error = ? WHERE id = ?", (state, error, artifact_id))
 
-    def index_ready(self, db: sqlite3.Connection, artifact: Artifact) -> None:
-        """Record a published artifact's contents: its files, its blobs, its refs."""
+    def index_ready(self, db: sqlite3.Connection, artifact: Artifact, tree: str | None = None) -> None:
+        """Record a published artifact's contents: its files, its blobs, its refs.
+
+        `tree` is the manifest's key when known; then `artifact.manifest` is needed only if that
+        manifest is not stored yet.
+        """
         manifest = artifact.manifest or {}
         db.execute(
             "UPDATE artifacts SET state = 'ready', digest = ?, size = ?, file_count = ?, source = ?, "
@@ -233,10 +239,10 @@ class Catalog:
              json.dumps(artifact.metadata), artifact.id),
         )
         aid = artifact.id
-        tree = tree_key(manifest, artifact.digest)
+        tree = tree or tree_key(manifest, artifact.digest)
         self._unlink_tree(db, aid)
         db.execute("INSERT INTO artifact_trees (artifact_id, tree) VALUES (?, ?)", (aid, tree))
-        if db.execute("SELECT 1 FROM tree_files WHERE tree = ? LIMIT 1", (tree,)).fetchone() is None:
+        if not self.has_tree(db, tree):
             db.executemany(
                 "INSERT INTO tree_files (tree, path, digest, size, mode, link) VALUES (?, ?, ?, ?, ?, ?)",
                 [(tree, path, e.get("digest"), e.get("size", 0), e["mode"], e.get("link"))
@@ -250,6 +256,10 @@ class Catalog:
                        ((artifact.id, dst) for dst in artifact.refs))
         db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'input')",
                        ((artifact.id, i["id"]) for i in artifact.inputs if i.get("id")))
+
+    @staticmethod
+    def has_tree(db: sqlite3.Connection, tree: str) -> bool:
+        return db.execute("SELECT 1 FROM tree_files WHERE tree = ? LIMIT 1", (tree,)).fetchone() is not None
 
     def manifest(self, artifact_id: str, limit: int | None = None, offset: int = 0) -> dict[str, dict]:
         query = "SELECT path, digest, size, mode, link FROM files WHERE artifact_id = ? ORDER BY path"
@@ -284,6 +294,7 @@ class Catalog:
         """Forget every manifest (reindex rebuilds them)."""
         db.execute("DELETE FROM artifact_trees")
         db.execute("DELETE FROM tree_files")
+        db.execute("DELETE FROM folder_scans")
 
     def unreferenced_blobs(self, digests: Iterable[str]) -> list[str]:
         return [d for d in set(digests)
@@ -322,22 +333,26 @@ class Catalog:
             (low, high)).fetchall()
         return {row[0]: row for row in rows}  # row[1:] is (inode, size, mtime_ns, ctime_ns, digest)
 
-    def remember_stats(self, rows: list[tuple[str, int, int, int, int, str]]) -> None:
-        if rows:
-            with self.transaction() as db:
-                db.executemany("INSERT OR REPLACE INTO statcache VALUES (?, ?, ?, ?, ?, ?)", rows)
+    def remember_stats(self, rows: list[tuple[str, int, int, int, int, str]],
+                       scan: tuple[str, str, Tree] | None = None) -> None:
+        """Remember files' stats and digests, and (folder, fingerprint, tree) of a folder's scan."""
+        if not rows and scan is None:
+            return
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO statcache VALUES (?, ?, ?, ?, ?, ?)", rows)
+            if scan is not None:
+                folder, fingerprint, tree = scan
+                db.execute("INSERT OR REPLACE INTO folder_scans VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (folder, fingerprint, tree.key, tree.digest, tree.size, tree.file_count, tree.json))
 
-
-def tree_key(manifest: dict[str, dict], digest: str | None = None) -> str:
-    """Names a manifest by every field of every entry.
-
-    Given the manifest's tree digest (records.tree_digest: paths, contents, links and the
-    executable bit; a content's size follows from its digest), only the full modes are added.
-    """
-    paths = sorted(manifest)
-    if digest:
-        modes = array("H", [manifest[p]["mode"] & 0xFFFF for p in paths]).tobytes()
-        return "m:" + blake3.blake3(digest.encode() + b"\0" + modes).hexdigest()
-    text = "".join([f"{path}\0{e.get('digest')}\0{e.get('size', 0)}\0{e['mode']}\0{e.get('link')}\n"
-                    for path in paths for e in (manifest[path],)])
-    return blake3.blake3(text.encode("utf-8", "surrogateescape")).hexdigest()
+    def known_tree(self, folder: str, fingerprint: str) -> Tree | None:
+        """The tree last saved from a folder whose scan (every path and stat) is the same now, while
+        an artifact still holds that tree (so its blobs are stored)."""
+        row = self.db.execute(
+            "SELECT tree, digest, size, file_count, manifest_json FROM folder_scans s WHERE folder = ? AND "
+            "fingerprint = ? AND EXISTS (SELECT 1 FROM tree_files t WHERE t.tree = s.tree)",
+            (folder, fingerprint)).fetchone()
+        if row is None:
+            return None
+        key, digest, size, count, encoded = row
+        return Tree(digest, size, count, key, bytes(encoded))

@@ -17,10 +17,10 @@ from .catalog import Catalog
 from .digest import hash_file
 from .materialize import check_destination, materialize
 from .names import KINDS, Ref, check_alias, check_kind, check_name, parse_ref
-from .records import Artifact, dumps, tree_digest
+from .records import Artifact, Tree, dumps
 from .roots import LocalRoot, open_root, random_id
 from .settings import StoreSettings, default_catalog_path, format_size
-from .snapshot import Progress, scan, store_files
+from .snapshot import Progress, scan, store_files, walk
 
 
 def record_path(artifact_id: str) -> str:
@@ -142,27 +142,42 @@ class Store:
                metadata: dict | None = None, source: dict | None = None, created_by: str | None = None,
                produced_by: dict | None = None, inputs: list[dict] | None = None,
                progress: Progress | None = None) -> Artifact:
-        """Snapshot a folder (or one file) into a new, immutable version of `name`."""
+        """Snapshot a folder (or one file) into a new, immutable version of `name`.
+
+        A folder whose walk has the fingerprint of its last save (FolderScan.fingerprint) is not
+        matched file by file against the stat cache: that save's tree is published again.
+        """
         check_kind(kind)
         check_name(name)
         path = os.path.abspath(os.path.expanduser(path))
-        files = scan(path)
-        cache = self.catalog.statcache_under(path) if os.path.isdir(path) else {}
-        total = sum(f.size for f in files)
-        # only the quota needs the new bytes (an estimate: files not in the stat cache)
-        new_estimate = sum(f.size for f in files if f.path not in cache) if self.settings.quota is not None else None
-        self.check_size(kind, total, new_estimate)
-        artifact = self.begin(kind, name, source=source or {"type": "local", "path": path}, metadata=metadata,
-                              refs=list(refs), aliases=list(aliases), created_by=created_by,
-                              produced_by=produced_by, inputs=inputs)
-        try:
-            with self._blob_lock(exclusive=False):
+        walked = walk(path) if os.path.isdir(path) else None
+        with self._blob_lock(exclusive=False):  # before the lookup: a known tree's blobs stay put
+            scanned = walked.fingerprint() if walked else None
+            known = self.catalog.known_tree(path, scanned) if walked else None
+            if known is not None:
+                self.check_size(kind, known.size, 0)
+            else:
+                files = walked.files() if walked else scan(path)
+                cache = self.catalog.statcache_under(path) if walked else {}
+                # only the quota needs the new bytes (an estimate: files not in the stat cache)
+                new_estimate = sum(f.size for f in files if f.path not in cache) \
+                    if self.settings.quota is not None else None
+                self.check_size(kind, sum(f.size for f in files), new_estimate)
+            artifact = self.begin(kind, name, source=source or {"type": "local", "path": path}, metadata=metadata,
+                                  refs=list(refs), aliases=list(aliases), created_by=created_by,
+                                  produced_by=produced_by, inputs=inputs)
+            try:
+                if known is not None:
+                    if progress:
+                        progress(known.size, known.file_count, known.size, known.file_count)
+                    return self.publish(artifact, known)
                 result = store_files(self.root, files, cache, progress)
-                self.publish(artifact, result.manifest)
-        except BaseException:
-            self.abandon(artifact)
-            raise
-        self.catalog.remember_stats(result.stat_rows)
+                tree = Tree.of(result.manifest)
+                self.publish(artifact, tree)
+            except BaseException:
+                self.abandon(artifact)
+                raise
+        self.catalog.remember_stats(result.stat_rows, (path, scanned, tree) if walked else None)
         return artifact
 
     def store_folder(self, artifact: Artifact, folder: str, progress: Progress | None = None) -> Artifact:
@@ -171,17 +186,17 @@ class Store:
         self.check_size(artifact.kind, sum(f.size for f in files))
         with self._blob_lock(exclusive=False):
             result = store_files(self.root, files, {}, progress)
-            return self.publish(artifact, result.manifest)
+            return self.publish(artifact, Tree.of(result.manifest))
 
-    def publish(self, artifact: Artifact, manifest: dict[str, dict]) -> Artifact:
+    def publish(self, artifact: Artifact, tree: Tree) -> Artifact:
         """Write the record (the commit point), then index it; a crash between the two is recovered."""
-        artifact.manifest = manifest
-        artifact.digest = tree_digest(manifest)
-        artifact.size = sum(e.get("size", 0) for e in manifest.values())
-        artifact.file_count = len(manifest)
-        self.root.write_doc(record_path(artifact.id), dumps(artifact.to_record()))
+        artifact.manifest = tree.manifest
+        artifact.digest, artifact.size, artifact.file_count = tree.digest, tree.size, tree.file_count
+        self.root.write_doc(record_path(artifact.id), artifact.record_bytes(tree.json))
         with self.catalog.transaction() as db:
-            self.catalog.index_ready(db, artifact)
+            if not self.catalog.has_tree(db, tree.key):
+                artifact.manifest = tree.entries()  # the tree's last other artifact went meanwhile
+            self.catalog.index_ready(db, artifact, tree.key)
         artifact.state = "ready"
         artifact.progress = None
         for alias in artifact.aliases:

@@ -72,6 +72,50 @@ def test_unchanged_folder_is_not_read_again(store, make_tree, monkeypatch):
     assert third.digest != second.digest
 
 
+def test_an_unchanged_folder_publishes_its_last_tree_without_matching_each_file(store, make_tree, store_root,
+                                                                               monkeypatch):
+    folder = make_tree({f"d{i % 3}/f{i}.txt": f"content {i}" for i in range(30)} | {"run.sh": "#!/bin/sh\n"})
+    os.chmod(folder / "run.sh", 0o755)
+    os.symlink("d0/f0.txt", folder / "link")
+    first = store.create("checkpoint", "ck", str(folder))
+    lookups = []
+    original = store.catalog.statcache_under
+    monkeypatch.setattr(store.catalog, "statcache_under", lambda p: lookups.append(p) or original(p))
+    second = store.create("checkpoint", "ck", str(folder))
+    assert lookups == []  # the whole folder matched its last save
+    assert (second.digest, second.size, second.file_count) == (first.digest, first.size, first.file_count)
+    records = [json.loads((store_root / "artifacts" / f"{a.id}.json").read_text()) for a in (first, second)]
+    assert records[1]["manifest"] == records[0]["manifest"] == store.catalog.manifest(second.id)
+    assert records[1]["version"] == 2 and records[1]["id"] == second.id
+    # A file touched (same bytes, new mtime) is matched against the stat cache again.
+    os.utime(folder / "d1/f1.txt", ns=(1, 1))
+    third = store.create("checkpoint", "ck", str(folder))
+    assert lookups == [str(folder)] and third.digest == first.digest
+    # Once no artifact holds the tree its blobs may be gone: the next save stores them again.
+    for version in (1, 2, 3):
+        store.delete(f"ck:v{version}")
+    fourth = store.create("checkpoint", "ck", str(folder))
+    assert len(lookups) == 2 and fourth.digest == first.digest
+    assert store.verify()["ok"]
+
+
+def test_a_known_tree_whose_last_artifact_is_deleted_meanwhile_is_indexed_again(store, make_tree, store_root):
+    from jupyter_artifacts.store.snapshot import walk
+
+    folder = make_tree({"a.bin": os.urandom(5000), "sub/b.txt": "b"})
+    store.create("checkpoint", "ck", str(folder))
+    known = store.catalog.known_tree(str(folder), walk(str(folder)).fingerprint())
+    assert known is not None and known.manifest is None
+    with store._blob_lock(exclusive=False):  # as a save holds it from its lookup to its publish
+        other = Store(root=str(store_root))
+        assert other.delete("ck:v1")["freed_bytes"] == 0  # blobs left for gc while a save runs
+        assert store.catalog.known_tree(str(folder), walk(str(folder)).fingerprint()) is None
+        artifact = store.begin("checkpoint", "ck")
+        store.publish(artifact, known)
+    assert store.gc()["removed_blobs"] == 0
+    assert store.verify()["ok"] and set(store.catalog.manifest(artifact.id)) == {"a.bin", "sub/b.txt"}
+
+
 def test_links_inside_are_kept_and_links_outside_refused(store, make_tree, tmp_path):
     folder = make_tree({"real.txt": "r"})
     os.symlink("real.txt", folder / "inside")
