@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { encodePath, Query, requestAPI } from './handler';
+import { apiUrl, encodePath, Query, requestAPI } from './handler';
 
 // ---------------------------------------------------------------------------------------------
 // What the server sends
@@ -260,8 +260,31 @@ export class ArtifactsClient {
   }
 
   /** The URL that downloads one file of an artifact (for a link). */
-  fileUrl(ref: string, path: string): string {
-    return `${this.settings.baseUrl.replace(/\/?$/, '/')}jupyter-artifacts/api/artifacts/${encodePath(ref)}/files/${encodePath(path)}`;
+  fileUrl(ref: string, path: string, kind?: ArtifactKind): string {
+    return apiUrl(`artifacts/${encodePath(ref)}/files/${encodePath(path)}`, { kind }, this.settings);
+  }
+
+  /** The URL that downloads a whole artifact as one tar file, streamed by the server. */
+  archiveUrl(ref: string, kind?: ArtifactKind): string {
+    return apiUrl(`artifacts/${encodePath(ref)}/archive`, { kind }, this.settings);
+  }
+
+  /** What Download fetches: a lone file as itself, anything more as one archive; null when empty. */
+  download(artifact: IArtifact, files: IFileEntry[]): { url: string; filename: string } | null {
+    if (!artifact.file_count) {
+      return null;
+    }
+    const [only] = files;
+    if (artifact.file_count === 1 && only && !only.link) {
+      return {
+        url: this.fileUrl(artifact.reference, only.path, artifact.kind),
+        filename: only.path.split('/').pop() ?? only.path
+      };
+    }
+    return {
+      url: this.archiveUrl(artifact.reference, artifact.kind),
+      filename: `${artifact.name}-v${artifact.version}.tar`
+    };
   }
 
   snapshot(body: ISnapshotRequest): Promise<IOperation> {

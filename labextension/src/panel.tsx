@@ -312,27 +312,17 @@ async function addAlias(model: ArtifactsModel, a: IArtifact): Promise<void> {
 }
 
 function download(model: ArtifactsModel, details: IDetails): void {
-  const files = details.files?.files.filter(f => !f.link) ?? [];
-  if (!files.length) {
+  const target = model.client.download(details.artifact, details.files?.files ?? []);
+  if (!target) {
     Notification.warning('There are no files to download.', { autoClose: 4000 });
     return;
   }
-  if (files.length > 10) {
-    Notification.info(
-      `${details.artifact.reference} has ${details.artifact.file_count} files; download them one by one ` +
-        'from the list, or use `jupyter artifacts download` in a terminal.',
-      { autoClose: 8000 }
-    );
-    return;
-  }
-  for (const file of files) {
-    const link = document.createElement('a');
-    link.href = model.client.fileUrl(details.artifact.reference, file.path);
-    link.download = file.path.split('/').pop() ?? file.path;
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-  }
+  const link = document.createElement('a');
+  link.href = target.url;
+  link.download = target.filename;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
 }
 
 function ArtifactDetails(props: { model: ArtifactsModel }) {
@@ -431,7 +421,7 @@ function ArtifactDetails(props: { model: ArtifactsModel }) {
           <ul className="jp-Artifacts-files">
             {details.files.files.map(f => (
               <li key={f.path}>
-                <a href={model.client.fileUrl(a.reference, f.path)} download>
+                <a href={model.client.fileUrl(a.reference, f.path, a.kind)} download>
                   {f.path}
                 </a>
                 <span className="jp-Artifacts-muted">

@@ -420,6 +420,25 @@ describe('ArtifactsClient', () => {
     expect(api.fileUrl('a:v1', 'sub/w.bin')).toBe('http://h/base/jupyter-artifacts/api/artifacts/a%3Av1/files/sub/w.bin');
   });
 
+  it('downloads a lone file as itself and anything more as one archive', () => {
+    const { api } = client({});
+    const net = (patch: Partial<IArtifact>) =>
+      artifact({ kind: 'model', name: 'my net', version: 2, reference: 'my net:v2', ...patch });
+    const base = 'http://h/base/jupyter-artifacts/api/artifacts/my%20net%3Av2';
+    expect(api.download(net({ file_count: 1 }), [{ path: 'sub/w.bin', size: 3 }])).toEqual({
+      url: `${base}/files/sub/w.bin?kind=model`,
+      filename: 'w.bin'
+    });
+    const many = Array.from({ length: 200 }, (_, i) => ({ path: `f${i}.bin`, size: 1 }));
+    expect(api.download(net({ file_count: 5000 }), many)).toEqual({
+      url: `${base}/archive?kind=model`,
+      filename: 'my net-v2.tar'
+    });
+    // A lone link is not a file of its own: the archive keeps it as a link.
+    expect(api.download(net({ file_count: 1 }), [{ path: 'latest', link: 'w.bin' }])?.url).toBe(`${base}/archive?kind=model`);
+    expect(api.download(net({ file_count: 0 }), [])).toBeNull();
+  });
+
   it('accepts GPU and job lists of either shape', async () => {
     const { api } = client({ gpus: [{ index: 0 }], jobs: { jobs: [{ id: 'j', name: 'n', state: 'queued' }] } });
     expect((await api.gpus()).gpus).toHaveLength(1);

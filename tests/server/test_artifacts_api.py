@@ -58,6 +58,48 @@ async def test_large_file_download_is_streamed_whole(api, write_tree):
     assert int(response.headers["Content-Length"]) == len(blob)
 
 
+async def test_archive_streams_every_file_of_the_artifact_as_one_tar(api, write_tree, jp_root_dir):
+    import io
+    import os
+    import tarfile
+
+    from conftest import API
+
+    big = os.urandom(3 << 20)  # several chunks
+    files = {"run/weights.bin": big, "run/config.json": '{"layers": 4}', "run/sub/deeper/notes é.txt": "ünïcode",
+             "run/" + "long-name-" * 12 + ".txt": "a path longer than 100 characters", "run/empty.txt": b""}
+    write_tree(files)
+    os.chmod(jp_root_dir / "run/config.json", 0o755)
+    os.symlink("weights.bin", jp_root_dir / "run/latest.bin")
+    created = await api.create("model", "my run", "run")
+
+    chunks: list[bytes] = []
+    response = await api.fetch(*API, "artifacts", "my run:v1", "archive", streaming_callback=chunks.append)
+    assert response.code == 200
+    assert response.headers["Content-Type"] == "application/x-tar"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="my run-v1.tar"'
+    assert response.headers["X-Artifact-Digest"] == created["digest"]
+    assert len(chunks) > 1  # it arrived a piece at a time
+    data = b"".join(chunks)
+    assert len(data) % tarfile.RECORDSIZE == 0
+
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert set(members) == {rel[len("run/"):] for rel in files} | {"latest.bin"}
+        for rel, content in files.items():
+            expected = content.encode() if isinstance(content, str) else content
+            assert tar.extractfile(members[rel[len("run/"):]]).read() == expected, rel
+        assert members["latest.bin"].issym() and members["latest.bin"].linkname == "weights.bin"
+        assert members["config.json"].mode & 0o777 == 0o755
+        assert int(members["weights.bin"].mtime) == int(created["created_at"])
+
+    # the same archive for every way of naming the artifact
+    by_id = await api.fetch(*API, "artifacts", created["id"], "archive", params={"kind": "model"})
+    assert by_id.body == data
+    code, body = await api.get("artifacts", "my run:v1", "archive", params={"kind": "dataset"})
+    assert code == 404 and "model" in body["message"]
+
+
 async def test_list_newest_first_paginated_and_filtered(api, write_tree):
     write_tree({"a/x.txt": "1"})
     for name, kind in (("alpha", "model"), ("beta", "checkpoint"), ("alpha", "model"), ("gamma", "dataset")):
@@ -137,6 +179,7 @@ async def test_find_by_digest_and_by_path(api, write_tree, jp_root_dir, allowed_
 async def test_unknown_references_are_404(api):
     for parts in (("artifacts", "ghost"), ("artifacts", "ghost:v2"), ("artifacts", "ghost", "files"),
                   ("artifacts", "ghost", "lineage"), ("artifacts", "ghost", "files", "a.txt"),
+                  ("artifacts", "ghost", "archive"),
                   ("artifacts", "ghost", "diff", "other"), ("artifacts", "0" * 32),
                   ("operations", "nope")):
         code, body = await api.get(*parts)
@@ -152,11 +195,22 @@ async def test_unknown_references_are_404(api):
     assert code == 404 and "openapi.json" in body["message"]
 
 
-async def test_invalid_references_are_400(api):
-    for ref in ("a:b:c", "bad/name", " lead"):
-        code, body = await api.get("artifacts", ref)
-        assert code in (400, 404), (ref, code)
-        assert body["message"]
+async def test_each_reference_has_one_answer(api, write_tree, http_server_client, jp_auth_header, jp_base_url):
+    """Malformed references are 400 on every route; a padded one is the reference without the spaces."""
+    write_tree({"d/f.txt": "1"})
+    await api.create("dataset", "lead", "d")
+    expected = {"a:b:c": (400, "Invalid reference"), "name:": (400, "Invalid reference"),
+                "bad%2Fname": (400, "Invalid name 'bad/name'"), "%C3%A9t%C3%A9": (400, "Invalid name"),
+                "name:bad%20alias": (400, "Invalid alias 'bad alias'"),
+                "%20lead": (200, None), "lead%20": (200, None), "%20ghost": (404, "'ghost'")}
+    for ref, (status, message) in expected.items():
+        for route in ("", "/lineage", "/files", "/archive"):
+            response = await http_server_client.fetch(
+                f"{jp_base_url}jupyter-artifacts/api/artifacts/{ref}{route}", headers=jp_auth_header,
+                raise_error=False)
+            assert response.code == status, (ref, route, response.code, response.body[:300])
+            if message:
+                assert message in json.loads(response.body)["message"], (ref, route, response.body[:300])
 
 
 async def test_delete_and_409_while_in_use(api, write_tree, jp_serverapp):

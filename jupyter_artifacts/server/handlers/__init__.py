@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .artifacts import (AliasesHandler, AliasHandler, ArtifactHandler, ArtifactsCollectionHandler, DiffHandler,
-                        FileHandler, FilesHandler, FindHandler, LineageHandler, LinksHandler)
+from .artifacts import (AliasesHandler, AliasHandler, ArchiveHandler, ArtifactHandler, ArtifactsCollectionHandler,
+                        DiffHandler, FileHandler, FilesHandler, FindHandler, LineageHandler, LinksHandler)
 from .base import API_PREFIX, ArtifactsHandler, NotFoundHandler
 from .jobs import JobGcPolicyHandler, JobHandler, JobLogsHandler, JobsHandler, JobStopHandler
 from .misc import (GpusHandler, OpenAPIHandler, OperationHandler, OperationsHandler, PublicCheckpointHandler,
@@ -25,6 +25,7 @@ def routes() -> list[tuple[str, type]]:
         (rf"{api}/artifacts/{REF}/lineage", LineageHandler),
         (rf"{api}/artifacts/{REF}/files", FilesHandler),
         (rf"{api}/artifacts/{REF}/files/(?P<path>.+)", FileHandler),
+        (rf"{api}/artifacts/{REF}/archive", ArchiveHandler),
         (rf"{api}/artifacts/(?P<a>[^/]+)/diff/(?P<b>[^/]+)", DiffHandler),
         (rf"{api}/find", FindHandler),
         (rf"{api}/snapshots", SnapshotsHandler),

@@ -15,6 +15,7 @@ from ...errors import Conflict, InvalidInput, NotFound
 from ...store import KINDS
 from ...store.names import check_alias, check_kind, check_name
 from ...store.records import STATES
+from .. import archive
 from ..paths import is_inside, resolve_local_source
 from .base import ArtifactsHandler, artifact_json
 
@@ -229,42 +230,79 @@ def file_entry(store: Any, artifact_id: str, path: str) -> tuple[str, dict]:
         path = target
 
 
-class FileHandler(ArtifactsHandler):
+class DownloadHandler(ArtifactsHandler):
+    """Streams files out of the store a chunk at a time."""
+
+    def ready(self, ref: str, kind: str | None) -> Any:
+        artifact = self.store.resolve(ref, kind)
+        if artifact.state != "ready":
+            raise Conflict(f"{artifact.reference} is {artifact.state}, not ready; wait for it to finish.")
+        return artifact
+
+    def open_blob(self, path: str, digest: str) -> Any:
+        try:
+            return self.store.root.open_blob(digest)
+        except FileNotFoundError:
+            raise NotFound(f"The content of {path!r} is missing from the store; run "
+                           "`jupyter artifacts verify` to find damaged artifacts.") from None
+
+    async def send(self, handle: Any) -> None:
+        """Copy an open blob to the response, flushing each chunk so memory stays at one."""
+        try:
+            while chunk := await self.blocking(handle.read, CHUNK):
+                self.write(chunk)
+                await self.flush()
+        finally:
+            await self.blocking(handle.close)
+
+    def attachment(self, filename: str, mime: str) -> None:
+        self.set_header("Content-Type", mime)
+        self.set_header("Content-Disposition", f'attachment; filename="{filename.replace(chr(34), "")}"')
+
+
+class FileHandler(DownloadHandler):
     @web.authenticated
     @authorized
     async def get(self, ref: str, path: str) -> None:
         kind = self.query_str("kind", KINDS)
 
         def open_file() -> tuple[str, dict, Any]:
-            artifact = self.store.resolve(ref, kind)
-            if artifact.state != "ready":
-                raise Conflict(f"{artifact.reference} is {artifact.state}, not ready; wait for it to finish.")
+            artifact = self.ready(ref, kind)
             real_path, entry = file_entry(self.store, artifact.id, path)
-            try:
-                handle = self.store.root.open_blob(entry["digest"])
-            except FileNotFoundError:
-                raise NotFound(f"The content of {real_path!r} is missing from the store; run "
-                               "`jupyter artifacts verify` to find damaged artifacts.") from None
-            return real_path, entry, handle
+            return real_path, entry, self.open_blob(real_path, entry["digest"])
 
         real_path, entry, handle = await self.blocking(open_file)
-        try:
-            mime = mimetypes.guess_type(real_path)[0] or "application/octet-stream"
-            filename = posixpath.basename(real_path).replace('"', "")
-            self.set_header("Content-Type", mime)
-            self.set_header("Content-Length", str(entry["size"]))
-            self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
-            self.set_header("ETag", f'"{entry["digest"]}"')
-            self.set_header("X-Content-Digest", entry["digest"])
-            while True:
-                chunk = await self.blocking(handle.read, CHUNK)
-                if not chunk:
-                    break
-                self.write(chunk)
-                await self.flush()
-        finally:
-            await self.blocking(handle.close)
+        mime = mimetypes.guess_type(real_path)[0] or "application/octet-stream"
+        self.attachment(posixpath.basename(real_path), mime)
+        self.set_header("Content-Length", str(entry["size"]))
+        self.set_header("ETag", f'"{entry["digest"]}"')
+        self.set_header("X-Content-Digest", entry["digest"])
+        await self.send(handle)
         self.finish(set_content_type=mime)
+
+
+class ArchiveHandler(DownloadHandler):
+    """The whole artifact as one tar file, streamed (the panel's Download of several files)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, ref: str) -> None:
+        kind = self.query_str("kind", KINDS)
+        artifact = await self.blocking(self.ready, ref, kind)
+        entries = archive.members(self.store.catalog, artifact)
+        self.attachment(archive.archive_name(artifact), "application/x-tar")
+        self.set_header("X-Artifact-Digest", artifact.digest or "")
+        written = 0
+        while item := await self.blocking(next, entries, None):
+            path, head, entry = item
+            self.write(head)
+            written += len(head)
+            if entry.get("link") is None:
+                await self.send(await self.blocking(self.open_blob, path, entry["digest"]))
+                self.write(archive.padding(entry["size"]))
+                written += entry["size"] + len(archive.padding(entry["size"]))
+        self.write(archive.trailer(written))
+        self.finish()
 
 
 class DiffHandler(ArtifactsHandler):
