@@ -442,7 +442,9 @@ export async function newJobDialog(
   const initial: IJobForm = {
     type: 'training',
     name: defaultJobName('training'),
+    run: 'command',
     command: '',
+    script: '',
     gpus: maxGpus === 0 ? '0' : '1',
     cpu: '',
     memory: '',
@@ -481,19 +483,46 @@ export async function newJobDialog(
               onChange={type => set({ type: type as IJobForm['type'] })}
             />
           </Field>
-          <Field
-            label="Command"
-            name="command"
-            error={errors.command}
-            hint="Run by each worker in the Jupyter root folder"
-          >
-            <TextInput
-              name="command"
-              value={form.command}
-              placeholder="python train.py"
-              onChange={command => set({ command })}
+          <Field label="Run" name="run">
+            <Select
+              name="run"
+              value={form.run}
+              options={[
+                ['command', 'Command'],
+                ['script', 'Script']
+              ]}
+              onChange={run => set({ run: run as IJobForm['run'] })}
             />
           </Field>
+          {form.run === 'script' ? (
+            <Field
+              label="Script"
+              name="script"
+              error={errors.script}
+              hint="A .py or .sh file (or any executable) in the Jupyter root folder, run there by each worker"
+            >
+              <TextInput
+                name="script"
+                value={form.script}
+                placeholder="train.py"
+                onChange={script => set({ script })}
+              />
+            </Field>
+          ) : (
+            <Field
+              label="Command"
+              name="command"
+              error={errors.command}
+              hint="Run by each worker in the Jupyter root folder"
+            >
+              <TextInput
+                name="command"
+                value={form.command}
+                placeholder="python train.py"
+                onChange={command => set({ command })}
+              />
+            </Field>
+          )}
         </fieldset>
         <fieldset className="jp-Artifacts-fieldset jp-Artifacts-row3">
           <legend>Resources</legend>

@@ -857,7 +857,11 @@ export function defaultSaveName(path: string): string {
 export interface IJobForm {
   type: 'training' | 'inference';
   name: string;
+  /** What each worker runs: a shell command, or a script file in the job's working folder. */
+  run: 'command' | 'script';
   command: string;
+  /** A script's path, relative to the working folder (the Jupyter root folder). */
+  script: string;
   gpus: string;
   cpu: string;
   memory: string;
@@ -893,8 +897,14 @@ export function validateJobForm(form: IJobForm, maxGpus?: number): FormErrors {
   if (nameError) {
     errors.name = nameError;
   }
-  if (!form.command.trim()) {
-    errors.command = 'Give the command each worker runs, e.g. python train.py.';
+  if (form.run === 'script') {
+    if (!form.script.trim()) {
+      errors.script = 'Give the path of the script each worker runs, e.g. train.py, or switch to Command.';
+    } else if (/[\n\r\0]/.test(form.script)) {
+      errors.script = 'A script path is one line.';
+    }
+  } else if (!form.command.trim()) {
+    errors.command = 'Give the command each worker runs, e.g. python train.py, or switch to Script.';
   }
   const gpus = form.gpus.trim() || '0';
   if (!/^\d+$/.test(gpus)) {
@@ -928,6 +938,18 @@ export function validateJobForm(form: IJobForm, maxGpus?: number): FormErrors {
   return errors;
 }
 
+/** A word for a POSIX shell, quoted only when it must be: Python's shlex.quote, so that a script
+ * path gives the same command from the panel as from the notebook's job form. */
+export function shellQuote(word: string): string {
+  if (!word) {
+    return "''";
+  }
+  if (!/[^\w@%+=:,./-]/.test(word)) {
+    return word;
+  }
+  return `'${word.replace(/'/g, `'"'"'`)}'`;
+}
+
 /** The POST jobs body of a valid job form. */
 export function jobRequest(form: IJobForm): Record<string, unknown> {
   const resources: Record<string, unknown> = { gpus: parseInt(form.gpus.trim() || '0', 10) };
@@ -940,7 +962,7 @@ export function jobRequest(form: IJobForm): Record<string, unknown> {
   const body: Record<string, unknown> = {
     type: form.type,
     name: form.name,
-    command: form.command.trim(),
+    command: form.run === 'script' ? shellQuote(form.script.trim()) : form.command.trim(),
     resources,
     output: form.output === 'url' ? form.outputUri.trim() : form.output
   };

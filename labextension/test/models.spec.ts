@@ -28,6 +28,7 @@ import {
   pageInfo,
   progressFraction,
   progressText,
+  shellQuote,
   snapshotRequest,
   stateLabel,
   validateAlias,
@@ -67,7 +68,9 @@ const createForm = (patch: Partial<ICreateForm>): ICreateForm => ({
 const jobForm = (patch: Partial<IJobForm>): IJobForm => ({
   type: 'training',
   name: 'train',
+  run: 'command',
   command: 'python train.py',
+  script: '',
   gpus: '1',
   cpu: '',
   memory: '',
@@ -273,6 +276,28 @@ describe('jobs', () => {
     });
     expect(jobRequest(jobForm({ gpus: '' })).resources).toEqual({ gpus: 0 });
     expect(jobRequest(jobForm({ output: 'url', outputUri: ' s3://b/f ' })).output).toBe('s3://b/f');
+  });
+
+  it('runs a script by its path, quoted as the notebook form quotes it (shlex.quote)', () => {
+    const script = (path: string) => jobRequest(jobForm({ run: 'script', script: path, command: 'ignored' }));
+    expect(script(' work/train.py ')).toMatchObject({ command: 'work/train.py', type: 'training', name: 'train' });
+    // What Python's shlex.quote gives for the same paths.
+    expect(script('my runs/train 1.py').command).toBe("'my runs/train 1.py'");
+    expect(script("it's.sh").command).toBe(`'it'"'"'s.sh'`);
+    expect(script('a@b%c+d=e:f,g.sh').command).toBe('a@b%c+d=e:f,g.sh');
+    expect(script('$HOME/x.py').command).toBe("'$HOME/x.py'");
+    expect(shellQuote('')).toBe("''");
+    // The body has the shape of a command job: no extra field for the script.
+    expect(Object.keys(script('train.py')).sort()).toEqual(Object.keys(jobRequest(jobForm({}))).sort());
+  });
+
+  it('asks for the field that the Run choice needs', () => {
+    expect(validateJobForm(jobForm({ run: 'script', script: '', command: 'python x.py' }))).toEqual({
+      script: 'Give the path of the script each worker runs, e.g. train.py, or switch to Command.'
+    });
+    expect(validateJobForm(jobForm({ run: 'script', script: 'a.py\nrm -rf /' })).script).toBe('A script path is one line.');
+    expect(validateJobForm(jobForm({ run: 'script', script: 'train.py', command: '' }))).toEqual({});
+    expect(Object.keys(validateJobForm(jobForm({ run: 'command', command: '', script: 'train.py' })))).toEqual(['command']);
   });
 
   it('names jobs by type and time', () => {
