@@ -87,7 +87,9 @@ class Store:
                     return f"No {kind} named {parsed.name!r}, but there is a {other}: use `jupyter artifacts {other} ...`."
         if not self.catalog.list(kind=kind, name=parsed.name, limit=1)[1]:
             similar = [n for n in self.catalog.names_like(kind, parsed.name) if n != parsed.name]
-            hint = f" Did you mean {similar[0]!r}?" if similar else f" List them with `jupyter artifacts {kind or 'checkpoint'} list`."
+            listing = f"`jupyter artifacts {kind} list`" if kind else \
+                "`jupyter artifacts model list` (or checkpoint, dataset)"
+            hint = f" Did you mean {similar[0]!r}?" if similar else f" List them with {listing}."
             return f"No {what} named {parsed.name!r}.{hint}"
         if parsed.version is not None:
             return f"{parsed.name!r} has no version {parsed.version}."
@@ -189,7 +191,13 @@ class Store:
             return self.publish(artifact, Tree.of(result.manifest))
 
     def publish(self, artifact: Artifact, tree: Tree) -> Artifact:
-        """Write the record (the commit point), then index it; a crash between the two is recovered."""
+        """Write the record (the commit point), then index it; a crash between the two is recovered.
+
+        Only a reserved artifact is published: a ready one never changes."""
+        row = self.catalog.db.execute("SELECT state FROM artifacts WHERE id = ?", (artifact.id,)).fetchone()
+        if row is None or row[0] not in ("pending", "downloading"):
+            raise Conflict(f"{artifact.reference} is {row[0] if row else 'deleted'}; a published artifact never "
+                           "changes: save a new version instead.")
         artifact.manifest = tree.manifest
         artifact.digest, artifact.size, artifact.file_count = tree.digest, tree.size, tree.file_count
         self.root.write_doc(record_path(artifact.id), artifact.record_bytes(tree.json))

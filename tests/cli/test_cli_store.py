@@ -244,3 +244,49 @@ def test_progress_bar_on_a_terminal_and_quiet_json(cli, tmp_path):
     assert b"Saving ck" in shown and b"/20 files" in shown
     quiet = cli.run("checkpoint", "create", "ck", "models", "--json")
     assert quiet.stderr == "" and json.loads(quiet.stdout)["version"] == 2
+
+
+def test_root_flag_wins_over_the_environment_which_wins_over_the_default(cli, tmp_path):
+    write_tree(tmp_path / "models", {"w.bin": b"w"})
+    flagged = tmp_path / "flagged-root"
+    cli.run("--root", str(flagged), "checkpoint", "create", "ck", "models")
+    assert (flagged / "catalog.sqlite").exists() and not (cli.root / "catalog.sqlite").exists()
+    assert cli.json("checkpoint", "list") == []  # the environment's root is untouched
+    assert [a["name"] for a in cli.json("checkpoint", "list", "--root", str(flagged))] == ["ck"]
+    data_dir = tmp_path / "jupyter-data"
+    default = {k: v for k, v in cli.env.items() if k != "JUPYTER_ARTIFACTS_ROOT"} | {"JUPYTER_DATA_DIR": str(data_dir)}
+    proc = subprocess.run([sys.executable, "-m", "jupyter_artifacts.cli.main", "checkpoint", "create", "ck", "models"],
+                          cwd=tmp_path, env=default, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (data_dir / "artifacts" / "catalog.sqlite").exists()
+
+
+def test_links_hardlinks_aliases_ids_and_the_stat_cache_through_the_cli(cli, tmp_path, store_root):
+    models = write_tree(tmp_path / "models", {"weights/w.bin": os.urandom(20000), "cfg.json": "{}"})
+    os.symlink("weights/w.bin", models / "latest.bin")
+    created = cli.json("model", "create", "m", "models")
+    assert cli.json("model", "show", "m")["manifest"]["latest.bin"] == {"link": "weights/w.bin", "mode": 0o777}
+    os.symlink("/etc/passwd", models / "outside")
+    error = cli.fail("model", "create", "m", "models")
+    assert "points outside" in error and "\n" not in error
+    os.unlink(models / "outside")
+    # An unchanged folder is saved again without a byte written.
+    blobs_before = sorted(p for p in (store_root / "objects").rglob("*") if p.is_file())
+    again = cli.json("model", "create", "m", "models")
+    assert again["digest"] == created["digest"] and again["version"] == 2
+    assert sorted(p for p in (store_root / "objects").rglob("*") if p.is_file()) == blobs_before
+    # Addressed by its id; hard links only when asked, and read-only.
+    out = cli.run("model", "download", created["id"], "linked", "--method", "hardlink").stdout
+    assert "hardlink" in out
+    linked = tmp_path / "linked" / "weights" / "w.bin"
+    assert os.stat(linked).st_nlink > 1 and os.stat(linked).st_mode & 0o222 == 0  # the store's read-only blob
+    assert os.readlink(tmp_path / "linked" / "latest.bin") == "weights/w.bin"
+    copied = tmp_path / "copied"
+    cli.run("model", "download", "m:v1", str(copied))
+    assert os.stat(copied / "weights" / "w.bin").st_nlink == 1
+    # Aliases: set, move, remove.
+    cli.run("model", "alias", "m:v1", "best")
+    cli.run("model", "alias", "m:v2", "best")
+    assert cli.json("model", "show", "m:best")["version"] == 2
+    cli.run("model", "alias", "m:v2", "best", "--remove")
+    assert "no alias 'best'" in cli.fail("model", "show", "m:best")

@@ -225,6 +225,24 @@ def test_ambiguous_and_wrong_kind_references(store, make_tree):
         store.get("only", "dataset") if store.create("model", "only", str(folder)) else None
 
 
+def test_unknown_names_say_how_to_list_the_kind(store, make_tree):
+    with pytest.raises(NotFound, match=r"`jupyter artifacts dataset list`"):
+        store.get("nope", "dataset")
+    with pytest.raises(NotFound, match=r"`jupyter artifacts model list` \(or checkpoint, dataset\)"):
+        store.create("model", "m", str(make_tree({"w": "1"})), refs=["nope"])
+
+
+def test_a_published_artifact_is_never_published_again(store, make_tree, store_root):
+    from jupyter_artifacts.store.records import Tree
+
+    artifact = store.create("checkpoint", "ck", str(make_tree({"w.bin": b"weights"})))
+    record = (store_root / "artifacts" / f"{artifact.id}.json").read_bytes()
+    with pytest.raises(Conflict, match="never changes"):
+        store.publish(artifact, Tree.of({"evil.bin": {"digest": artifact.digest, "size": 1, "mode": 0o644}}))
+    assert (store_root / "artifacts" / f"{artifact.id}.json").read_bytes() == record
+    assert set(store.catalog.manifest(artifact.id)) == {"w.bin"} and store.verify()["ok"]
+
+
 def test_limits_refuse_before_writing(store_root, make_tree):
     store = Store(root=str(store_root), max_size={"model": 1000, "checkpoint": None, "dataset": None})
     folder = make_tree({"big.bin": b"x" * 2000})
