@@ -5,6 +5,7 @@ import { Message } from '@lumino/messaging';
 import * as React from 'react';
 
 import { createDialog, newJobDialog } from './dialogs';
+import { refreshFrequency, refreshPoll } from './refresh';
 import { ArtifactsModel, IDetails, isKind, notifyError, Tab, TABS } from './model';
 import {
   ArtifactKind,
@@ -747,22 +748,15 @@ export class ArtifactsPanel extends ReactWidget {
     super();
     this.id = 'jupyter-artifacts-panel';
     this.addClass('jp-Artifacts-panel');
-    this.poll = new Poll({
-      auto: false,
-      factory: () => this.model.refresh(),
-      frequency: { interval, backoff: true, max: Math.max(30000, interval * 10) },
-      standby: () => (this.isVisible ? 'when-hidden' : true),
-      name: 'jupyter-artifacts:refresh'
-    });
+    this.poll = refreshPoll(() => this.model.refresh(), () => this.isVisible, interval);
     this.model.refreshRequested.connect(() => void this.poll.refresh(), this);
   }
 
   readonly poll: Poll;
 
-  /** Change how often the panel refreshes (milliseconds). */
+  /** Change how often the panel refreshes (milliseconds; the `refreshInterval` setting). */
   setInterval(interval: number): void {
-    const value = Math.max(500, interval);
-    this.poll.frequency = { interval: value, backoff: true, max: Math.max(30000, value * 10) };
+    this.poll.frequency = refreshFrequency(interval);
   }
 
   protected onAfterShow(msg: Message): void {

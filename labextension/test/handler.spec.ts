@@ -1,36 +1,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { ApiError, apiUrl, encodePath, requestAPI } from '../src/handler';
-
-type Call = { url: string; init: RequestInit; body: string };
-
-/** Server settings whose fetch answers from a function and records the calls. */
-function fakeServer(
-  answer: (call: Call) => Response | Promise<Response>,
-  baseUrl = 'http://localhost:8888/lab-base/'
-): { settings: ServerConnection.ISettings; calls: Call[] } {
-  const calls: Call[] = [];
-  const settings = ServerConnection.makeSettings({
-    baseUrl,
-    wsUrl: baseUrl.replace('http', 'ws'),
-    token: 'secret-token',
-    appendToken: false,
-    fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-      const request = input instanceof Request ? input : new Request(String(input), init);
-      const body = await request.clone().text();
-      const call = { url: request.url, body, init: { ...init, method: request.method, headers: request.headers } };
-      calls.push(call);
-      return answer(call);
-    },
-    Request,
-    Headers
-  });
-  return { settings, calls };
-}
-
-function json(data: unknown, status = 200): Response {
-  return new Response(JSON.stringify(data), { status, headers: { 'Content-Type': 'application/json' } });
-}
+import { fakeServer, json } from './server';
 
 describe('apiUrl', () => {
   it('joins the base URL, the namespace and the endpoint', () => {

@@ -1,8 +1,6 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 
-import { ServerConnection } from '@jupyterlab/services';
-
 import {
   ArtifactsClient,
   createRequest,
@@ -37,6 +35,7 @@ import {
   validateName,
   validateSaveForm
 } from '../src/models';
+import { fakeServer, json } from './server';
 
 function artifact(patch: Partial<IArtifact>): IArtifact {
   return {
@@ -416,32 +415,21 @@ describe('lineage', () => {
 
 describe('ArtifactsClient', () => {
   function client(answers: Record<string, unknown>) {
-    const urls: string[] = [];
-    const settings = ServerConnection.makeSettings({
-      baseUrl: 'http://h/base/',
-      fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
-        const request = input instanceof Request ? input : new Request(String(input), init);
-        const path = new URL(request.url).pathname.replace('/base/jupyter-artifacts/api/', '');
-        urls.push(`${request.method} ${request.url}`);
-        return new Response(JSON.stringify(answers[path] ?? {}), { status: 200 });
-      },
-      Request,
-      Headers
-    });
-    return { api: new ArtifactsClient(settings), urls };
+    const { settings, calls } = fakeServer(call => json(answers[call.path] ?? {}), 'http://h/base/');
+    return { api: new ArtifactsClient(settings), calls };
   }
 
   it('lists a page of one kind with the filter', async () => {
-    const { api, urls } = client({ artifacts: { artifacts: [artifact({})], total: 9000, next_offset: 50 } });
+    const { api, calls } = client({ artifacts: { artifacts: [artifact({})], total: 9000, next_offset: 50 } });
     const page = await api.listArtifacts({ kind: 'model', q: ' res ', offset: 50 });
     expect(page.total).toBe(9000);
-    expect(urls[0]).toMatch(/^GET http:\/\/h\/base\/jupyter-artifacts\/api\/artifacts\?kind=model&q=res&limit=50&offset=50/);
+    expect(`${calls[0].method} ${calls[0].url}`).toMatch(/^GET http:\/\/h\/base\/jupyter-artifacts\/api\/artifacts\?kind=model&q=res&limit=50&offset=50/);
   });
 
   it('addresses an artifact by its encoded reference', async () => {
-    const { api, urls } = client({});
+    const { api, calls } = client({});
     await api.deleteArtifact('my run:v2', 'checkpoint');
-    expect(urls[0]).toMatch(/^DELETE http:\/\/h\/base\/jupyter-artifacts\/api\/artifacts\/my%20run%3Av2\?kind=checkpoint(&\d+)?$/);
+    expect(`${calls[0].method} ${calls[0].url}`).toMatch(/^DELETE http:\/\/h\/base\/jupyter-artifacts\/api\/artifacts\/my%20run%3Av2\?kind=checkpoint(&\d+)?$/);
     expect(api.fileUrl('a:v1', 'sub/w.bin')).toBe('http://h/base/jupyter-artifacts/api/artifacts/a%3Av1/files/sub/w.bin');
   });
 
