@@ -14,7 +14,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,22 +43,27 @@ def _labextension_built() -> bool:
                for p in jupyter_path())
 
 
-def pytest_collection_modifyitems(config, items):
-    reasons = []
+def missing_prerequisites() -> list[str]:
+    """What `make test` installs that these tests need, each with the command that provides it."""
+    missing = []
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        reasons.append("playwright is not installed (it is in the test extra)")
+        missing.append("Playwright for Python: run `make install` (pip install -e '.[test]')")
     if not os.path.exists(CHROMIUM):
-        reasons.append(f"no Chromium at {CHROMIUM} (make browser-deps installs it)")
+        missing.append(f"Chromium at {CHROMIUM}: run `make browser-deps` (apt-get install chromium), "
+                       "or set JUPYTER_ARTIFACTS_CHROMIUM")
     if not _labextension_built():
-        reasons.append("the jupyter-artifacts labextension is not installed (pip install -e . builds it)")
-    if not reasons:
-        return
-    skip = pytest.mark.skip(reason="; ".join(reasons))
-    for item in items:
-        if "page" in getattr(item, "fixturenames", ()):
-            item.add_marker(skip)
+        missing.append("the jupyter-artifacts labextension: run `pip install -e .`, or `cd labextension && "
+                       "jlpm build` then `jupyter labextension develop --overwrite .`")
+    return missing
+
+
+@pytest.fixture(scope="session")
+def prerequisites() -> None:
+    missing = missing_prerequisites()
+    if missing:
+        pytest.fail("The browser tests need " + "; ".join(missing), pytrace=False)
 
 
 def _free_port() -> int:
@@ -115,6 +123,17 @@ class Lab:
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read() or b"{}")
 
+    def create(self, kind: str, name: str, source: str) -> dict:
+        """The newest `name` of `kind`, created from a path in the root folder unless it exists."""
+        status, found = self.api(f"artifacts/{urllib.parse.quote(name)}?kind={kind}")
+        if status == 200:
+            return found
+        status, op = self.api("artifacts", "POST", {"kind": kind, "name": name, "source": source})
+        assert status == 202, op
+        done = self.wait_operation(op)
+        assert done["state"] == "succeeded", done
+        return done["result"]
+
     def wait_operation(self, op: dict, timeout: float = 60) -> dict:
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -125,11 +144,12 @@ class Lab:
         raise AssertionError(f"operation {op} did not finish")
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory) -> Lab:
-    base = tmp_path_factory.mktemp("lab")
+@contextmanager
+def running_lab(base: Path, gpus: str = "fake:2", env: dict[str, str] | None = None) -> Iterator[Lab]:
+    """`jupyter lab` on 127.0.0.1 with the token and base URL, over base/root and base/store, with
+    its own settings and workspaces; stopped on the way out."""
     root, store, settings, workspaces = base / "root", base / "store", base / "settings", base / "workspaces"
-    _write_root(root)
+    root.mkdir(exist_ok=True)
     # No news popup and no update check covering the page.
     notification = settings / "@jupyterlab" / "apputils-extension"
     notification.mkdir(parents=True)
@@ -137,19 +157,18 @@ def lab(tmp_path_factory) -> Lab:
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     port = _free_port()
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(workspaces),
-           "JUPYTER_ARTIFACTS_GPUS": "fake:2", "JUPYTER_ARTIFACTS_ROOT": str(store),
-           "PYTHONUNBUFFERED": "1"}
+           "JUPYTER_ARTIFACTS_GPUS": gpus, "JUPYTER_ARTIFACTS_ROOT": str(store), "PYTHONUNBUFFERED": "1",
+           **(env or {})}
     log = base / "jupyter-lab.log"
     args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
             f"--ServerApp.base_url={BASE_URL}", f"--ServerApp.root_dir={root}",
-            f"--ArtifactsApp.root_url={store}", "--ArtifactsApp.gpus=fake:2",
+            f"--ArtifactsApp.root_url={store}", f"--ArtifactsApp.gpus={gpus}",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env,
                                 start_new_session=True)
-    url = f"http://127.0.0.1:{port}{BASE_URL}"
-    lab = Lab(url, root, store, log)
+    lab = Lab(f"http://127.0.0.1:{port}{BASE_URL}", root, store, log)
     try:
         deadline = time.time() + 60
         while True:
@@ -173,11 +192,19 @@ def lab(tmp_path_factory) -> Lab:
             proc.kill()
             proc.wait()
         if os.environ.get("JUPYTER_ARTIFACTS_KEEP_LOG"):
-            shutil.copy(log, REPO / "test-artifacts" / "jupyter-lab.log")
+            shutil.copy(log, REPO / "test-artifacts" / f"{base.name}.log")
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory) -> Iterator[Lab]:
+    base = tmp_path_factory.mktemp("lab")
+    _write_root(base / "root")
+    with running_lab(base) as lab:
+        yield lab
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(prerequisites):
     """Playwright's sync API keeps an event loop running in this thread while it is open, which
     would break every later test that starts its own loop: so it lives for one module only."""
     from playwright.sync_api import sync_playwright
@@ -188,9 +215,12 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, lab, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+@contextmanager
+def lab_page(browser, lab: Lab, name: str):
+    """A fresh page on the lab, once its saved layout is restored; a screenshot named after the test
+    when it ends. The page may read what it copies to the clipboard."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900},
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(f"{lab.url}lab?token={TOKEN}")
@@ -201,9 +231,15 @@ def page(browser, lab, request):
     yield page
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"))
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser, lab, request):
+    with lab_page(browser, lab, request.node.name) as page:
+        yield page
 
 
 def dialog_ready(page) -> None:

@@ -1,4 +1,4 @@
-"""The frontend's jest tests (request helper and models), run by `make test` like everything else."""
+"""The frontend's jest tests (request helper, models, the panel's refresh), run by `make test` like everything else."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension"
 
 
@@ -18,12 +16,14 @@ def _jlpm() -> str | None:
     return found if os.path.exists(found) else None
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node")
-@pytest.mark.skipif(not (LABEXTENSION / "node_modules" / "jest").exists(),
-                    reason="labextension/node_modules is missing (pip install -e . or jlpm install makes it)")
-@pytest.mark.skipif(_jlpm() is None, reason="jlpm (from jupyter-builder) is not installed")
 def test_jest():
-    result = subprocess.run([_jlpm(), "test", "--ci", "--silent"], cwd=LABEXTENSION, capture_output=True,
+    jlpm = _jlpm()
+    assert shutil.which("node"), "jest needs Node.js: install it (apt-get install nodejs), then `make install`"
+    assert jlpm, "jlpm (from jupyter-builder) is missing: run `make install` (pip install -e '.[test]')"
+    assert (LABEXTENSION / "node_modules" / "jest").exists(), \
+        "labextension/node_modules is missing: run `make install` (pip install -e . runs jlpm install), " \
+        "or `cd labextension && jlpm install`"
+    result = subprocess.run([jlpm, "test", "--ci", "--silent"], cwd=LABEXTENSION, capture_output=True,
                             text=True, timeout=240)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]

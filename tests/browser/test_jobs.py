@@ -3,18 +3,8 @@ an input the job holds, stop it."""
 
 from __future__ import annotations
 
-import pytest
-
 from .conftest import accept_dialog, dialog_ready, expect_focused, open_panel
 from .test_panel import artifact_row, shot, show_tab
-
-
-@pytest.fixture
-def jobs_api(lab):
-    status, body = lab.api("jobs")
-    if status == 404:
-        pytest.skip(f"this server has no jobs routes yet ({body.get('message')})")
-    assert status == 200, body
 
 
 def ensure_checkpoint(lab, name: str) -> str:
@@ -31,7 +21,7 @@ def log_text(details) -> str:
     return details.locator(".jp-Artifacts-log").inner_text()
 
 
-def test_launch_follow_and_stop_a_job(page, lab, jobs_api):
+def test_launch_follow_and_stop_a_job(page, lab):
     checkpoint = ensure_checkpoint(lab, "job-input")
     panel = open_panel(page)
     show_tab(panel, "Jobs")
