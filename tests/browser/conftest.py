@@ -113,8 +113,12 @@ class Lab:
 
     def api(self, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
         """Call the REST API directly (for setup and checks, not for what the UI is tested on)."""
+        return self.request(f"jupyter-artifacts/api/{path}", method, body)
+
+    def request(self, path: str, method: str = "GET", body: dict | None = None) -> tuple[int, dict]:
+        """Any JSON route of the server, under its base URL."""
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}jupyter-artifacts/api/{path}", data=data, method=method,
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method,
                                          headers={"Authorization": f"token {TOKEN}",
                                                   "Content-Type": "application/json"})
         try:
@@ -163,7 +167,7 @@ def running_lab(base: Path, gpus: str = "fake:2", env: dict[str, str] | None = N
     args = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
             f"--ServerApp.base_url={BASE_URL}", f"--ServerApp.root_dir={root}",
-            f"--ArtifactsApp.root_url={store}", f"--ArtifactsApp.gpus={gpus}",
+            f"--ArtifactsApp.root_url={store}", f"--ArtifactsApp.gpus={gpus}", "--LabApp.expose_app_in_browser=True",
             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env,
@@ -266,6 +270,22 @@ def accept_dialog(page, lab: Lab) -> None:
         text = shown.first.inner_text() if shown.count() else "(no dialog)"
         log = lab.log.read_text(errors="replace")[-3000:]
         raise AssertionError(f"the dialog did not close:\n{text}\n--- jupyter lab log ---\n{log}") from None
+
+
+def browse(page, *folders: str):
+    """Show the file browser at a folder under the root; returns its listing. The folder is opened by
+    command, since clicks that open folders count towards a double-click on the row that takes their
+    place, which opens that file."""
+    path = "/".join(folders)
+    page.evaluate("path => window.jupyterapp.commands.execute('filebrowser:go-to-path', {path})", path or "/")
+    browser = page.locator("#filebrowser")
+    browser.wait_for(state="visible")
+    crumbs = browser.locator(".jp-BreadCrumbs-item")
+    if folders:
+        crumbs.filter(has_text=folders[-1]).wait_for()
+    else:
+        crumbs.first.wait_for(state="detached")
+    return browser.locator(".jp-DirListing-content")
 
 
 def open_panel(page):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
-from .conftest import SCREENSHOTS, accept_dialog, dialog_ready, expect_focused, open_panel
+from .conftest import SCREENSHOTS, accept_dialog, browse, dialog_ready, expect_focused, open_panel
 
 
 def shot(page, name: str) -> None:
@@ -97,9 +99,7 @@ def test_create_refused_by_server_shows_its_message(page, lab):
 
 
 def test_save_to_from_file_browser(page, lab):
-    page.click('.jp-SideBar.jp-mod-left li[data-id="filebrowser"]')
-    listing = page.locator(".jp-DirListing-content")
-    listing.locator(".jp-DirListing-item", has_text="work").first.dblclick()
+    listing = browse(page, "work")
     notebook = listing.locator('.jp-DirListing-item[data-isdir="false"]', has_text="train.ipynb")
     notebook.wait_for()
     notebook.click()
@@ -130,6 +130,83 @@ def test_save_to_from_file_browser(page, lab):
     assert "train.ipynb" in details.locator('[data-section="source"]').inner_text()
     assert "Made by" in details.locator('[data-section="lineage"]').inner_text()
     shot(page, "artifact-details")
+
+
+def save_to_entry(page, item):
+    """Right-click a file browser item and return the context menu's Save to entry."""
+    item.click(button="right")
+    entry = page.locator('.lm-Menu-item[data-command="jupyter-artifacts:save-to"]')
+    entry.wait_for()
+    return entry
+
+
+def test_save_to_needs_one_notebook_or_folder(page, lab):
+    from playwright.sync_api import expect
+
+    listing = browse(page, "work")
+    notebook = listing.locator(".jp-DirListing-item", has_text="train.ipynb")
+    script = listing.locator(".jp-DirListing-item", has_text="train.py")
+    folder = listing.locator('.jp-DirListing-item[data-isdir="true"]', has_text="models")
+    notebook.click()
+    script.click(modifiers=["Control"])
+    expect(listing.locator(".jp-DirListing-item.jp-mod-selected")).to_have_count(2)
+    expect(save_to_entry(page, script)).to_have_class(re.compile(r"\blm-mod-disabled\b"))
+    shot(page, "save-to-two-selected")
+    page.keyboard.press("Escape")
+    script.click()  # a plain file alone
+    expect(listing.locator(".jp-DirListing-item.jp-mod-selected")).to_have_count(1)
+    expect(save_to_entry(page, script)).to_have_class(re.compile(r"\blm-mod-disabled\b"))
+    page.keyboard.press("Escape")
+    folder.click()
+    expect(save_to_entry(page, folder)).not_to_have_class(re.compile(r"\blm-mod-disabled\b"))
+    page.keyboard.press("Escape")
+
+
+def set_refresh_interval(lab, milliseconds: int | None) -> None:
+    """The panel's refreshInterval user setting (None: back to the default), read at page load."""
+    raw = json.dumps({} if milliseconds is None else {"refreshInterval": milliseconds})
+    status, body = lab.request("lab/api/settings/jupyter-artifacts:plugin", "PUT", {"raw": raw})
+    assert status == 204, (status, body)
+
+
+def test_save_to_shows_progress_until_ready(page, lab):
+    folder = lab.root / "bigsave"
+    models = folder / "models"
+    for d in range(100):  # many small files: the save takes seconds
+        (models / f"part{d:03d}").mkdir(parents=True)
+        for i in range(300):
+            (models / f"part{d:03d}" / f"shard{i}.txt").write_text(f"{d}-{i} " * 8)
+    (folder / "train.ipynb").write_text((lab.root / "work" / "train.ipynb").read_text())
+    requests: list[str] = []
+    set_refresh_interval(lab, 500)
+    try:
+        page.reload()
+        page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+        page.on("request", lambda r: requests.append(r.url) if "/jupyter-artifacts/api/" in r.url else None)
+        panel = open_panel(page)
+        show_tab(panel, "Checkpoints")
+        start = len(requests)
+        page.wait_for_timeout(3000)
+        lists = [u for u in requests[start:] if "/api/artifacts?" in u]
+        assert len(lists) >= 4, lists  # the setting took: every 500 ms rather than every 2 s
+
+        listing = browse(page, "bigsave")
+        notebook = listing.locator('.jp-DirListing-item[data-isdir="false"]', has_text="train.ipynb")
+        notebook.click()
+        save_to_entry(page, notebook).click()
+        dialog = page.locator(".jp-Dialog")
+        dialog_ready(page)
+        dialog.locator('input[name="name"]').fill("big-save")
+        accept_dialog(page, lab)
+        running = panel.locator('.jp-Artifacts-operation[data-state="running"]', has_text="big-save")
+        running.locator(".jp-Artifacts-muted", has_text=re.compile(r"\d+% · .* · \d+/30000 files")).wait_for()
+        running.locator(".jp-Artifacts-progressBar").wait_for()
+        shot(page, "save-to-progress")
+        artifact_row(panel, "big-save:v1", "ready").wait_for(timeout=60_000)
+        panel.locator('.jp-Artifacts-operation[data-state="succeeded"]', has_text="big-save").wait_for()
+        page.locator(".Toastify__toast", has_text="Saved checkpoint big-save:v1").first.wait_for()
+    finally:
+        set_refresh_interval(lab, None)
 
 
 def test_delete_refused_while_in_use(page, lab):
