@@ -138,6 +138,12 @@ export interface IGpuList {
   source?: string;
 }
 
+export interface IReportedMetrics {
+  step?: number | null;
+  metrics?: Record<string, unknown>;
+  time?: number;
+}
+
 export interface IWorker {
   idx?: number;
   index?: number;
@@ -145,8 +151,8 @@ export interface IWorker {
   error?: string | null;
   gpus?: (number | string)[];
   params?: Record<string, unknown>;
-  metrics?: Record<string, unknown> | null;
-  last_metrics?: Record<string, unknown> | null;
+  /** The last line of the worker's metrics.jsonl (what `jupyter_artifacts.worker.report` wrote). */
+  last_metrics?: IReportedMetrics | null;
   exit_code?: number | null;
   started_at?: number | null;
   ended_at?: number | null;
@@ -570,11 +576,22 @@ export function operationError(op: IOperation): string {
 
 /** The workers of a job, with `index` always set. */
 export function jobWorkers(job: IJob): IWorker[] {
-  return (job.workers ?? []).map((w, i) => ({
-    ...w,
-    index: w.index ?? w.idx ?? i,
-    metrics: w.metrics ?? w.last_metrics ?? null
-  }));
+  return (job.workers ?? []).map((w, i) => ({ ...w, index: w.index ?? w.idx ?? i }));
+}
+
+/** A worker's last report, one line each: ["step 3", "accuracy=0.9", "loss=0.12"]; [] before any. */
+export function metricsLines(last: IReportedMetrics | null | undefined): string[] {
+  const entries = Object.entries(last?.metrics ?? {});
+  if (!entries.length) {
+    return [];
+  }
+  const step = last?.step;
+  return [
+    ...(step !== null && step !== undefined ? [`step ${step}`] : []),
+    ...entries.map(
+      ([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toPrecision(6)) : JSON.stringify(value)}`
+    )
+  ];
 }
 
 /** All GPUs a job holds. */

@@ -23,6 +23,7 @@ import {
   jobGpus,
   jobWorkers,
   lineageTree,
+  metricsLines,
   pageInfo,
   PAGE_SIZE,
   progressFraction,
@@ -651,7 +652,10 @@ function JobDetails(props: { model: ArtifactsModel }) {
                 <td><StateBadge state={w.state} /></td>
                 <td>{gpuList(w.gpus ?? [])}</td>
                 <td className="jp-Artifacts-mono">{w.params && Object.keys(w.params).length ? JSON.stringify(w.params) : '—'}</td>
-                <td className="jp-Artifacts-mono">{w.metrics && Object.keys(w.metrics).length ? JSON.stringify(w.metrics) : '—'}</td>
+                <td className="jp-Artifacts-mono" data-column="metrics">
+                  {metricsLines(w.last_metrics).map(line => <div key={line}>{line}</div>)}
+                  {!metricsLines(w.last_metrics).length && '—'}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -21,6 +21,7 @@ import {
   jobRequest,
   jobWorkers,
   lineageTree,
+  metricsLines,
   normalizeLogChunk,
   normalizePage,
   pageInfo,
@@ -313,15 +314,27 @@ describe('jobs', () => {
       started_at: 100,
       workers: [
         { idx: 0, state: 'running', gpus: [0] },
-        { idx: 1, state: 'running', gpus: [1, 0], last_metrics: { loss: 0.5 } }
+        { idx: 1, state: 'running', gpus: [1, 0], last_metrics: { step: 3, metrics: { loss: 0.5 }, time: 1.7e9 } }
       ]
     };
-    expect(jobWorkers(job)[1].metrics).toEqual({ loss: 0.5 });
+    expect(jobWorkers(job)[1].last_metrics?.metrics).toEqual({ loss: 0.5 });
     expect(jobWorkers(job).map(w => w.index)).toEqual([0, 1]);
     expect(jobGpus(job)).toEqual([0, 1]);
     expect(jobDuration(job, 160)).toBe(60);
     expect(jobDuration({ ...job, ended_at: 130 }, 1000)).toBe(30);
     expect(jobDuration({ ...job, started_at: null })).toBeNull();
+  });
+
+  it("shows a worker's last report as the server sends it (a metrics.jsonl line)", () => {
+    expect(metricsLines({ step: 3, metrics: { accuracy: 0.30000000000000004, loss: 0.125, note: 'ok' }, time: 1.7e9 })).toEqual([
+      'step 3',
+      'accuracy=0.3',
+      'loss=0.125',
+      'note="ok"'
+    ]);
+    expect(metricsLines({ step: null, metrics: { auc: 0.91 }, time: 1.7e9 })).toEqual(['auc=0.91']);
+    expect(metricsLines({ step: 1, metrics: {} })).toEqual([]);
+    expect(metricsLines(null)).toEqual([]);
   });
 
   it('reads log answers of either shape', () => {

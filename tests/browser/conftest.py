@@ -91,6 +91,16 @@ for step in range(steps):
 """
 
 
+REPORT_SCRIPT = """\
+import time
+from jupyter_artifacts import worker
+lr = worker.params()["lr"]
+for step in (1, 2, 3):
+    worker.report(step, accuracy=round(lr * step, 3), loss=round(1 / (step * lr), 3))
+    time.sleep(0.3)
+"""
+
+
 def _write_root(root: Path) -> None:
     work = root / "work"
     (work / "models").mkdir(parents=True)
@@ -98,6 +108,7 @@ def _write_root(root: Path) -> None:
     (work / "models" / "weights.bin").write_bytes(os.urandom(3 << 20))
     (work / "models" / "config.json").write_text(json.dumps({"layers": 4, "lr": 0.01}))
     (work / "train.py").write_text(TRAIN_SCRIPT)
+    (work / "report metrics.py").write_text(REPORT_SCRIPT)
     source = root / "data" / "ckpt_src"
     (source / "sub").mkdir(parents=True)
     (source / "model.pt").write_bytes(os.urandom(200_000))

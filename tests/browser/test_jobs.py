@@ -87,3 +87,36 @@ def test_launch_follow_and_stop_a_job(page, lab):
     stopped.wait_for(timeout=60_000)
     assert stopped.get_by_role("button", name="Stop").is_disabled()
     shot(page, "job-stopped")
+
+
+def test_script_job_from_the_form_shows_each_workers_metrics(page, lab):
+    import shlex
+
+    from playwright.sync_api import expect
+
+    panel = open_panel(page)
+    show_tab(panel, "Jobs")
+    panel.locator(".jp-Artifacts-newJob").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator('select[name="run"]').wait_for()
+    dialog_ready(page)
+    dialog.locator('input[name="name"]').fill("panel-report")
+    dialog.locator('select[name="run"]').select_option("script")
+    dialog.locator('input[name="command"]').wait_for(state="detached")
+    dialog.locator('input[name="script"]').fill("work/report metrics.py")
+    dialog.locator('input[name="gpus"]').fill("0")
+    dialog.locator('textarea[name="params"]').fill('{"lr": [0.1, 0.2]}')
+    accept_dialog(page, lab)
+
+    details = panel.locator('.jp-Artifacts-jobDetails[data-state="finished"]')
+    details.wait_for(timeout=60_000)
+    metrics = {i: details.locator(f'.jp-Artifacts-workers tr[data-worker="{i}"] [data-column="metrics"]')
+               for i in (0, 1)}
+    expect(metrics[0]).to_have_text("step 3accuracy=0.3loss=3.333")  # one line each
+    expect(metrics[1]).to_have_text("step 3accuracy=0.6loss=1.667")
+    shot(page, "job-metrics")
+    # The form sent the script the way the notebook's form does: its path, shell-quoted, as the command.
+    job_id = details.get_attribute("data-job")
+    status, job = lab.api(f"jobs/{job_id}")
+    assert status == 200 and job["spec"]["command"] == shlex.quote("work/report metrics.py")
+    assert [w["params"] for w in job["workers"]] == [{"lr": 0.1}, {"lr": 0.2}]
