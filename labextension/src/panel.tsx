@@ -144,7 +144,7 @@ function ArtifactRow(props: { artifact: IArtifact; onSelect: () => void }) {
       {isActiveState(a.state) && <ProgressBar progress={a.progress} />}
       <div className="jp-Artifacts-rowMeta">
         <span>{formatSize(a.size)}</span>
-        <span>{a.file_count} files</span>
+        <span>{a.file_count === 1 ? '1 file' : `${a.file_count} files`}</span>
         <span title={a.created_by}>{a.created_by || '—'}</span>
         <span>{formatTime(a.created_at)}</span>
       </div>
