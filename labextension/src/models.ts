@@ -1071,7 +1071,11 @@ function workerNode(worker: IWorkerOutput): ITreeNode {
       children: []
     };
   }
-  const made = worker.output_url ? `→ ${worker.output_url}` : `no output (${worker.state})`;
+  const made = worker.output_url
+    ? `→ ${worker.output_url}`
+    : isActiveState(worker.state)
+      ? worker.state
+      : `no output (${worker.state})`;
   return { label: `worker ${worker.index}: ${made}`, children: [] };
 }
 

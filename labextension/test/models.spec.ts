@@ -393,7 +393,7 @@ describe('lineage', () => {
     expect(used.children.filter(node => node.reference).map(node => node.kind)).toEqual(['model', 'model']);
   });
 
-  it('shows a worker output that went to a URL, or was deleted, or none', () => {
+  it('shows a worker output that went to a URL, was deleted, is none, or is still to come', () => {
     const [, , used] = lineageTree({
       id: 'x',
       used_by: [
@@ -405,7 +405,8 @@ describe('lineage', () => {
           workers: [
             { index: 0, state: 'finished', output: null, output_url: 's3://bucket/out/0' },
             { index: 1, state: 'finished', output: { id: 'gone', state: 'deleted' }, output_url: null },
-            { index: 2, state: 'failed', output: null, output_url: null }
+            { index: 2, state: 'failed', output: null, output_url: null },
+            { index: 3, state: 'running', output: null, output_url: null }
           ]
         }
       ]
@@ -414,7 +415,8 @@ describe('lineage', () => {
     expect(used.children[0].children.map(n => [n.label, n.reference])).toEqual([
       ['worker 0: → s3://bucket/out/0', undefined],
       ['worker 1: gone (deleted)', undefined],
-      ['worker 2: no output (failed)', undefined]
+      ['worker 2: no output (failed)', undefined],
+      ['worker 3: running', undefined]
     ]);
   });
 

@@ -77,10 +77,15 @@ def test_launch_follow_and_stop_a_job(page, lab):
     shot(page, "job-delete-refused")
     assert lab.api(f"artifacts/{checkpoint}")[0] == 200
 
+    # Its lineage names the job that uses it, which opens the job.
+    used = artifact.locator('[data-section="lineage"] a[data-job]', has_text="job panel-train (running)")
+    used.wait_for()
+    used.scroll_into_view_if_needed()
+    shot(page, "lineage-used-by-job")
+    used.click()
+
     # Stop it.
-    show_tab(panel, "Jobs")
-    panel.locator('.jp-Artifacts-jobRow[data-name="panel-train"]').click()
-    details = panel.locator(".jp-Artifacts-jobDetails")
+    details = panel.locator('.jp-Artifacts-jobDetails', has_text="panel-train")
     details.get_by_role("button", name="Stop").click()
     page.locator(".jp-Dialog .jp-mod-warn").click()
     stopped = panel.locator('.jp-Artifacts-jobDetails[data-state="stopped"]')
