@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 
 # The lineage the panel's jest tests are fed: a real answer, saved; this test keeps it in step.
 PANEL_FIXTURE = Path(__file__).resolve().parents[2] / "labextension" / "test" / "fixtures" / "lineage.json"
@@ -64,6 +65,9 @@ async def test_lineage_lists_the_jobs_that_used_it_with_their_outputs(api, write
     assert {w["index"]: (w["state"], w["output"]["reference"], w["output"]["kind"]) for w in used["workers"]} == \
         {i: ("finished", ref, "model") for i, ref in outputs.items()}
     assert shape(lineage) == shape(json.loads(PANEL_FIXTURE.read_text()))
+    document = await api.ok("GET", "openapi.json")
+    schema = {"$ref": "#/components/schemas/Lineage", "components": document["components"]}
+    assert [e.message for e in Draft202012Validator(schema).iter_errors(lineage)] == []
     # the outputs themselves record the dataset as their input; they were used by nothing yet
     first = await api.ok("GET", "artifacts", outputs[0], "lineage", params={"kind": "model"})
     assert first["used_by"] == []
