@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Callable
 
 from ..errors import LimitExceeded
@@ -77,10 +75,7 @@ class Tracker:
         self._shown = key
         if self.store is not None and self.artifact_id:
             try:
-                # Only while it is still being fetched: a late tick must not touch a published artifact.
-                with self.store.catalog.transaction() as db:
-                    db.execute("UPDATE artifacts SET progress = ? WHERE id = ? AND state IN ('pending', 'downloading')",
-                               (json.dumps({**state, "updated_at": time.time()}), self.artifact_id))
+                self.store.catalog.set_progress(self.artifact_id, state)
             except Exception:  # progress is best effort; a busy catalog must not fail the fetch
                 pass
         if self.progress:

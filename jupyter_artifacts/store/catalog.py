@@ -15,6 +15,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
@@ -218,8 +219,11 @@ class Catalog:
         return (row[0] or 0) + 1
 
     def set_progress(self, artifact_id: str, progress: dict) -> None:
+        """Progress of an artifact being saved or fetched, for readers in other processes; a late
+        report never touches an artifact that is published meanwhile."""
         with self.transaction() as db:
-            db.execute("UPDATE artifacts SET progress = ? WHERE id = ?", (json.dumps(progress), artifact_id))
+            db.execute("UPDATE artifacts SET progress = ? WHERE id = ? AND state IN ('pending', 'downloading')",
+                       (json.dumps({**progress, "updated_at": time.time()}), artifact_id))
 
     def set_state(self, artifact_id: str, state: str, error: str | None = None) -> None:
         with self.transaction() as db:

@@ -173,7 +173,7 @@ class Store:
                     if progress:
                         progress(known.size, known.file_count, known.size, known.file_count)
                     return self.publish(artifact, known)
-                result = store_files(self.root, files, cache, progress)
+                result = store_files(self.root, files, cache, self._recording(artifact, progress))
                 tree = Tree.of(result.manifest)
                 self.publish(artifact, tree)
             except BaseException:
@@ -181,6 +181,22 @@ class Store:
                 raise
         self.catalog.remember_stats(result.stat_rows, (path, scanned, tree) if walked else None)
         return artifact
+
+    def _recording(self, artifact: Artifact, progress: Progress | None, interval: float = 0.25) -> Progress:
+        """A save's progress callback that also records its progress on the pending artifact (a few
+        times a second), so that `show`, lists and the panel in other processes see it."""
+        last = 0.0
+
+        def report(done_bytes: int, done_files: int, total_bytes: int, total_files: int) -> None:
+            nonlocal last
+            if time.monotonic() - last >= interval:
+                last = time.monotonic()
+                self.catalog.set_progress(artifact.id, {"phase": "saving", "bytes": done_bytes, "files": done_files,
+                                                        "total_bytes": total_bytes, "total_files": total_files})
+            if progress:
+                progress(done_bytes, done_files, total_bytes, total_files)
+
+        return report
 
     def store_folder(self, artifact: Artifact, folder: str, progress: Progress | None = None) -> Artifact:
         """Publish a reserved artifact from a folder that was filled by a source or a job."""

@@ -10,12 +10,32 @@ export type ArtifactKind = 'model' | 'checkpoint' | 'dataset';
 export const KINDS: ArtifactKind[] = ['model', 'checkpoint', 'dataset'];
 export type ArtifactState = 'pending' | 'downloading' | 'ready' | 'failed';
 
+/**
+ * Progress as an operation counts it (`bytes_done` ...) or as the store records it on an artifact
+ * being saved or fetched (`phase`, `bytes`, `files`, `total_bytes`, `total_files`).
+ */
 export interface IProgress {
   bytes_done?: number;
   bytes_total?: number | null;
   files_done?: number;
   files_total?: number | null;
+  phase?: string;
+  bytes?: number;
+  files?: number;
+  total_bytes?: number | null;
+  total_files?: number | null;
   [key: string]: unknown;
+}
+
+/** The counts of either kind of progress. */
+function progressCounts(progress: IProgress | IOperation) {
+  const p = progress as IProgress;
+  return {
+    bytesDone: p.bytes_done ?? p.bytes ?? 0,
+    bytesTotal: p.bytes_total ?? p.total_bytes ?? null,
+    filesDone: p.files_done ?? p.files ?? 0,
+    filesTotal: p.files_total ?? p.total_files ?? null
+  };
 }
 
 export interface IArtifact {
@@ -447,12 +467,12 @@ export function progressFraction(progress: IProgress | IOperation | null | undef
   if (!progress) {
     return null;
   }
-  const { bytes_done, bytes_total, files_done, files_total } = progress;
-  if (bytes_total && bytes_total > 0) {
-    return Math.min(1, Math.max(0, (bytes_done ?? 0) / bytes_total));
+  const { bytesDone, bytesTotal, filesDone, filesTotal } = progressCounts(progress);
+  if (bytesTotal && bytesTotal > 0) {
+    return Math.min(1, Math.max(0, bytesDone / bytesTotal));
   }
-  if (files_total && files_total > 0) {
-    return Math.min(1, Math.max(0, (files_done ?? 0) / files_total));
+  if (filesTotal && filesTotal > 0) {
+    return Math.min(1, Math.max(0, filesDone / filesTotal));
   }
   return null;
 }
@@ -462,18 +482,19 @@ export function progressText(progress: IProgress | IOperation | null | undefined
   if (!progress) {
     return '';
   }
+  const { bytesDone, bytesTotal, filesDone, filesTotal } = progressCounts(progress);
   const parts: string[] = [];
   const fraction = progressFraction(progress);
   if (fraction !== null) {
     parts.push(`${Math.floor(fraction * 100)}%`);
   }
-  if (progress.bytes_total) {
-    parts.push(`${formatSize(progress.bytes_done ?? 0)} of ${formatSize(progress.bytes_total)}`);
-  } else if (progress.bytes_done) {
-    parts.push(formatSize(progress.bytes_done));
+  if (bytesTotal) {
+    parts.push(`${formatSize(bytesDone)} of ${formatSize(bytesTotal)}`);
+  } else if (bytesDone) {
+    parts.push(formatSize(bytesDone));
   }
-  if (progress.files_total) {
-    parts.push(`${progress.files_done ?? 0}/${progress.files_total} files`);
+  if (filesTotal) {
+    parts.push(`${filesDone}/${filesTotal} files`);
   }
   return parts.join(' · ');
 }

@@ -123,6 +123,13 @@ describe('progress', () => {
     expect(progressFraction(null)).toBeNull();
   });
 
+  it('reads the progress the store records on an artifact being saved or fetched', () => {
+    const stored = { phase: 'saving', bytes: 5_000_000, files: 3, total_bytes: 10_000_000, total_files: 7 };
+    expect(progressFraction(stored)).toBe(0.5);
+    expect(progressText(stored)).toBe('50% · 5.0 MB of 10.0 MB · 3/7 files');
+    expect(progressFraction({ phase: 'downloading', bytes: 10, total_bytes: null, files: 0, total_files: null })).toBeNull();
+  });
+
   it('describes progress', () => {
     expect(progressText({ bytes_done: 5_000_000, bytes_total: 10_000_000, files_done: 3, files_total: 7 })).toBe(
       '50% · 5.0 MB of 10.0 MB · 3/7 files'

@@ -116,6 +116,24 @@ def test_a_known_tree_whose_last_artifact_is_deleted_meanwhile_is_indexed_again(
     assert store.verify()["ok"] and set(store.catalog.manifest(artifact.id)) == {"a.bin", "sub/b.txt"}
 
 
+def test_a_save_in_progress_shows_its_progress_to_other_readers(store, make_tree, store_root):
+    folder = make_tree({f"f{i:02d}.bin": os.urandom(1000) for i in range(40)})
+    other = Store(root=str(store_root))  # another reader, as `show` or the server would be
+    seen = []
+
+    def progress(done_bytes, done_files, total_bytes, total_files):
+        time.sleep(0.02)  # a slow disk: the save lasts long enough for several reports
+        [pending] = other.list("checkpoint", state="pending")[0]
+        if pending.progress:
+            seen.append(pending.progress)
+
+    store.create("checkpoint", "ck", str(folder), progress=progress)
+    assert len(seen) >= 2 and {p["phase"] for p in seen} == {"saving"}
+    assert all(p["total_files"] == 40 and p["total_bytes"] == 40_000 for p in seen)
+    assert seen[-1]["files"] > seen[0]["files"]
+    assert store.get("ck:v1").progress is None  # gone once it is ready
+
+
 def test_links_inside_are_kept_and_links_outside_refused(store, make_tree, tmp_path):
     folder = make_tree({"real.txt": "r"})
     os.symlink("real.txt", folder / "inside")
