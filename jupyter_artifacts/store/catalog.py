@@ -1,7 +1,7 @@
 """The SQLite catalog: a fast, rebuildable index of the root, plus local state (leases, stat cache).
 
 Everything in the `artifacts`, `aliases`, `refs`, `tree_files`, `artifact_trees` and `blobs` tables
-can be rebuilt from the root (`Store.reindex`); `leases`, `statcache` and `folder_scans` describe this
+can be rebuilt from the root (`Store.reindex`); `leases`, `statcache` and `folder_saves` describe this
 machine only.
 
 A manifest is stored once per distinct content (`tree_files`, keyed by a hash of every entry) and
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager
 
 from .. import database
-from .records import Artifact, Tree, tree_key
+from .records import Artifact, tree_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS artifacts (
@@ -76,9 +76,9 @@ CREATE TABLE IF NOT EXISTS statcache (
     mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest TEXT NOT NULL
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS statcache_by_digest;
-CREATE TABLE IF NOT EXISTS folder_scans (
-    folder TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, tree TEXT NOT NULL, digest TEXT NOT NULL,
-    size INTEGER NOT NULL, file_count INTEGER NOT NULL, manifest_json BLOB NOT NULL
+CREATE TABLE IF NOT EXISTS folder_saves (
+    folder TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, artifact_id TEXT NOT NULL, tree TEXT NOT NULL,
+    manifest_bytes INTEGER NOT NULL
 ) WITHOUT ROWID;
 """
 
@@ -298,7 +298,7 @@ class Catalog:
         """Forget every manifest (reindex rebuilds them)."""
         db.execute("DELETE FROM artifact_trees")
         db.execute("DELETE FROM tree_files")
-        db.execute("DELETE FROM folder_scans")
+        db.execute("DELETE FROM folder_saves")
 
     def unreferenced_blobs(self, digests: Iterable[str]) -> list[str]:
         return [d for d in set(digests)
@@ -338,25 +338,20 @@ class Catalog:
         return {row[0]: row for row in rows}  # row[1:] is (inode, size, mtime_ns, ctime_ns, digest)
 
     def remember_stats(self, rows: list[tuple[str, int, int, int, int, str]],
-                       scan: tuple[str, str, Tree] | None = None) -> None:
-        """Remember files' stats and digests, and (folder, fingerprint, tree) of a folder's scan."""
-        if not rows and scan is None:
+                       save: tuple[str, str, str, str, int] | None = None) -> None:
+        """Remember files' stats and digests, and a folder's last save: (folder, fingerprint of its walk,
+        artifact id, tree key, length of the manifest's encoding at the end of the record)."""
+        if not rows and save is None:
             return
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO statcache VALUES (?, ?, ?, ?, ?, ?)", rows)
-            if scan is not None:
-                folder, fingerprint, tree = scan
-                db.execute("INSERT OR REPLACE INTO folder_scans VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (folder, fingerprint, tree.key, tree.digest, tree.size, tree.file_count, tree.json))
+            if save is not None:
+                db.execute("INSERT OR REPLACE INTO folder_saves VALUES (?, ?, ?, ?, ?)", save)
 
-    def known_tree(self, folder: str, fingerprint: str) -> Tree | None:
-        """The tree last saved from a folder whose scan (every path and stat) is the same now, while
-        an artifact still holds that tree (so its blobs are stored)."""
-        row = self.db.execute(
-            "SELECT tree, digest, size, file_count, manifest_json FROM folder_scans s WHERE folder = ? AND "
-            "fingerprint = ? AND EXISTS (SELECT 1 FROM tree_files t WHERE t.tree = s.tree)",
+    def last_save(self, folder: str, fingerprint: str) -> tuple[str, str, str, int, int, int] | None:
+        """(artifact id, tree key, digest, size, file count, manifest length) of a folder's last save,
+        if its walk had this fingerprint and that artifact is still ready (so the tree's blobs are stored)."""
+        return self.db.execute(
+            "SELECT s.artifact_id, s.tree, a.digest, a.size, a.file_count, s.manifest_bytes FROM folder_saves s "
+            "JOIN artifacts a ON a.id = s.artifact_id AND a.state = 'ready' WHERE s.folder = ? AND s.fingerprint = ?",
             (folder, fingerprint)).fetchone()
-        if row is None:
-            return None
-        key, digest, size, count, encoded = row
-        return Tree(digest, size, count, key, bytes(encoded))

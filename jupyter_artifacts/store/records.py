@@ -15,6 +15,7 @@ from .digest import ALGORITHM
 
 STATES = ("pending", "downloading", "ready", "failed")
 RECORD_FORMAT = 1
+MANIFEST_KEY = b',"manifest":'
 
 
 @dataclass
@@ -65,9 +66,10 @@ class Artifact:
 
     def record_bytes(self, manifest_json: bytes) -> bytes:
         """The record as `dumps(self.to_record())` would read back, around a manifest already
-        encoded (re-encoding 20,000 entries costs more than the rest of saving an unchanged folder)."""
+        encoded (re-encoding 20,000 entries costs more than the rest of saving an unchanged folder).
+        The manifest comes last, so `manifest_in_record` finds it again."""
         head = dumps(self._record_header())
-        return head[:-1] + b',"manifest":' + manifest_json + b"}"
+        return head[:-1] + MANIFEST_KEY + manifest_json + b"}"
 
     def _record_header(self) -> dict[str, Any]:
         data = self.to_dict(manifest=False)
@@ -108,6 +110,17 @@ def tree_digest(manifest: dict[str, dict]) -> str:
 
 def dumps(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+def manifest_in_record(raw: bytes | None, length: int) -> bytes | None:
+    """The encoding of the manifest (`length` bytes) that ends a record written by
+    `Artifact.record_bytes`; None if the record is gone or not laid out so."""
+    if raw is None or not raw.endswith(b"}"):
+        return None
+    start = len(raw) - 1 - length
+    if start < len(MANIFEST_KEY) or raw[start - len(MANIFEST_KEY):start] != MANIFEST_KEY:
+        return None
+    return raw[start:-1]
 
 
 def tree_key(manifest: dict[str, dict], digest: str | None = None) -> str:

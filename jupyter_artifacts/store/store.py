@@ -17,7 +17,7 @@ from .catalog import Catalog
 from .digest import hash_file
 from .materialize import check_destination, materialize
 from .names import KINDS, Ref, check_alias, check_kind, check_name, parse_ref
-from .records import Artifact, Tree, dumps
+from .records import Artifact, Tree, dumps, manifest_in_record
 from .roots import LocalRoot, open_root, random_id
 from .settings import StoreSettings, default_catalog_path, format_size
 from .snapshot import Progress, scan, store_files, walk
@@ -155,7 +155,7 @@ class Store:
         walked = walk(path) if os.path.isdir(path) else None
         with self._blob_lock(exclusive=False):  # before the lookup: a known tree's blobs stay put
             scanned = walked.fingerprint() if walked else None
-            known = self.catalog.known_tree(path, scanned) if walked else None
+            known = self._last_tree(path, scanned) if walked else None
             if known is not None:
                 self.check_size(kind, known.size, 0)
             else:
@@ -172,15 +172,27 @@ class Store:
                 if known is not None:
                     if progress:
                         progress(known.size, known.file_count, known.size, known.file_count)
-                    return self.publish(artifact, known)
-                result = store_files(self.root, files, cache, self._recording(artifact, progress))
-                tree = Tree.of(result.manifest)
+                    tree, stat_rows = known, []
+                else:
+                    result = store_files(self.root, files, cache, self._recording(artifact, progress))
+                    tree, stat_rows = Tree.of(result.manifest), result.stat_rows
                 self.publish(artifact, tree)
             except BaseException:
                 self.abandon(artifact)
                 raise
-        self.catalog.remember_stats(result.stat_rows, (path, scanned, tree) if walked else None)
+        # the newest save is remembered: it outlives the older ones more often
+        self.catalog.remember_stats(stat_rows, (path, scanned, artifact.id, tree.key, len(tree.json)) if walked else None)
         return artifact
+
+    def _last_tree(self, folder: str, fingerprint: str) -> Tree | None:
+        """The tree of a folder's last save, if the folder's walk is the same now and that artifact
+        is still ready; the manifest's encoding is read back from the end of that artifact's record."""
+        found = self.catalog.last_save(folder, fingerprint)
+        if found is None:
+            return None
+        artifact_id, key, digest, size, count, length = found
+        encoded = manifest_in_record(self.root.read_doc(record_path(artifact_id)), length)
+        return None if encoded is None else Tree(digest, size, count, key, encoded)
 
     def _recording(self, artifact: Artifact, progress: Progress | None, interval: float = 0.25) -> Progress:
         """A save's progress callback that also records its progress on the pending artifact (a few
