@@ -198,8 +198,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    for kind in KINDS:
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+             only: str | None = None) -> None:
+    """The commands of every kind, or of the one kind `only` names."""
+    for kind in (only,) if only in KINDS else KINDS:
         kind_parser = commands.add_parser(kind, help=f"create, list and manage {kind}s", parents=[common])
         verbs = kind_parser.add_subparsers(dest="verb", metavar="VERB")
         verbs.required = True

@@ -213,7 +213,9 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+             only: str | None = None) -> None:
+    """Every command of this family (they are few: `only` makes no difference)."""
     job = commands.add_parser("job", help="training and inference jobs on this host's GPUs", parents=[common])
     verbs = job.add_subparsers(dest="verb", metavar="VERB")
     verbs.required = True

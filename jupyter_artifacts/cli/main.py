@@ -1,7 +1,9 @@
 """Entry point of `jupyter artifacts` (console script `jupyter-artifacts`).
 
-Each command family lives in its own module with a `register(subparsers, common)` function;
-`COMMAND_MODULES` lists them in the order `--help` shows them.
+Each command family lives in its own module with a `register(subparsers, common, command)`
+function; `COMMAND_MODULES` maps them, in the order `--help` shows them, to the commands each
+adds. A command line that names a command builds only its family's parsers (for the artifact
+kinds, only that kind's): building every subcommand takes longer than a quick command runs.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import sys
 
 from ..errors import ArtifactsError
 
-COMMAND_MODULES = (
-    "jupyter_artifacts.cli.artifacts",
-    "jupyter_artifacts.cli.maintenance",
-    "jupyter_artifacts.cli.public",
-    "jupyter_artifacts.cli.jobs",
-)
+COMMAND_MODULES = {
+    "jupyter_artifacts.cli.artifacts": ("model", "checkpoint", "dataset"),
+    "jupyter_artifacts.cli.maintenance": ("find", "verify", "export", "import", "reindex", "gc", "status"),
+    "jupyter_artifacts.cli.public": ("public",),
+    "jupyter_artifacts.cli.jobs": ("job", "gpus"),
+}
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -29,7 +31,8 @@ def common_parser() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or only those of the family that adds `command`."""
     common = common_parser()
     parser = argparse.ArgumentParser(
         prog="jupyter artifacts", parents=[common],
@@ -38,9 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(commands, common)
+    for name, names in COMMAND_MODULES.items():
+        if command is None or command in names:
+            importlib.import_module(name).register(commands, common, command)
     return parser
+
+
+def command_word(argv: list[str]) -> str | None:
+    """The command a command line names (after any --root URL), if it is one of ours."""
+    args = iter(argv)
+    for arg in args:
+        if arg == "--root":
+            next(args, None)
+        elif not arg.startswith("--root="):
+            known = not arg.startswith("-") and any(arg in names for names in COMMAND_MODULES.values())
+            return arg if known else None
+    return None
 
 
 def _version() -> str:
@@ -50,8 +66,8 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(command_word(argv)).parse_args(argv)
     try:
         result = args.func(args)
     except ArtifactsError as exc:

@@ -75,7 +75,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def register(commands: argparse._SubParsersAction, common: argparse.ArgumentParser,
+             only: str | None = None) -> None:
+    """Every command of this family (they are few: `only` makes no difference)."""
     def command(name: str, func, help_text: str, json_flag: bool = True) -> argparse.ArgumentParser:
         return add_command(commands, common, name, func, help_text, json_flag)
 

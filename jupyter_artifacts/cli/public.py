@@ -15,7 +15,8 @@ _MIRROR_ENV = "JUPYTER_ARTIFACTS_PUBLIC_MIRROR"
 _CATALOG_ENV = "JUPYTER_ARTIFACTS_PUBLIC_CATALOG"
 
 
-def register(subparsers, common: argparse.ArgumentParser) -> None:
+def register(subparsers, common: argparse.ArgumentParser, only: str | None = None) -> None:
+    """The public command and its subcommands (`only` makes no difference)."""
     parser = subparsers.add_parser(
         "public", parents=[common], help="well-known public checkpoints, fetched once and shared",
         description="Public checkpoints (Stable Diffusion, GPT-J, Whisper, ...) that jobs attach by id. "

@@ -290,3 +290,28 @@ def test_links_hardlinks_aliases_ids_and_the_stat_cache_through_the_cli(cli, tmp
     assert cli.json("model", "show", "m:best")["version"] == 2
     cli.run("model", "alias", "m:v2", "best", "--remove")
     assert "no alias 'best'" in cli.fail("model", "show", "m:best")
+
+
+def test_a_command_line_builds_only_its_family_and_every_command_is_mapped():
+    from jupyter_artifacts.cli.main import COMMAND_MODULES, build_parser, command_word
+
+    def commands(parser):
+        [sub] = [a for a in parser._actions if a.dest == "command"]
+        return sub.choices
+
+    built = commands(build_parser())
+    assert list(built) == [name for names in COMMAND_MODULES.values() for name in names]
+    assert command_word(["--root", "/x", "checkpoint", "create", "a", "b"]) == "checkpoint"
+    assert command_word(["--root=/x", "gpus"]) == "gpus"
+    assert command_word(["--help"]) is None and command_word(["nonsense"]) is None and command_word([]) is None
+    assert list(commands(build_parser("checkpoint"))) == ["checkpoint"]
+    assert list(commands(build_parser("verify"))) == list(COMMAND_MODULES["jupyter_artifacts.cli.maintenance"])
+
+
+def test_help_and_mistakes_still_show_every_command(cli):
+    help_text = cli.run("--help").stdout
+    assert all(name in help_text for name in ("model", "checkpoint", "dataset", "verify", "public", "job", "gpus"))
+    wrong = cli.run("chekpoint", "list", check=False)
+    assert wrong.returncode == 2 and "invalid choice" in wrong.stderr and "checkpoint" in wrong.stderr
+    verbs = cli.run("checkpoint", "--help").stdout
+    assert "create" in verbs and "download" in verbs
