@@ -1,0 +1,50 @@
+"""Walking a folder: the same listing and fingerprint whether or not a worker process shares it."""
+
+import os
+
+import pytest
+
+from jupyter_artifacts.errors import InvalidInput
+from jupyter_artifacts.store.snapshot import SHARED_WALK, scan, walk
+
+
+@pytest.fixture
+def wide(make_tree):
+    files = {f"group-{g:02d}/part-{p}/f{i}.bin": f"{g}-{p}-{i}" for g in range(SHARED_WALK + 4)
+             for p in range(3) for i in range(5)}
+    folder = make_tree({**files, "top.txt": "top"})
+    os.symlink("top.txt", folder / "group-07" / "part-1" / "to-top")
+    return folder
+
+
+def listing(scanned):
+    return sorted(zip(scanned.relpaths, [tuple(scanned.numbers[i * 5:i * 5 + 5]) for i in range(len(scanned.relpaths))]))
+
+
+FORKS: list[int] = []
+os.register_at_fork(after_in_parent=lambda: FORKS.append(os.getpid()))
+
+
+def test_a_shared_walk_finds_what_a_walk_on_one_process_finds(wide, monkeypatch):
+    forks = len(FORKS)
+    shared = walk(str(wide))
+    assert len(FORKS) == forks + 1  # a worker process took part
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_NO_FORK", "1")
+    alone = walk(str(wide))
+    assert len(FORKS) == forks + 1
+    assert listing(shared) == listing(alone) and len(shared.relpaths) == (SHARED_WALK + 4) * 15 + 2
+    assert shared.fingerprint() == alone.fingerprint() == walk(str(wide)).fingerprint()
+    link = next(f for f in scan(str(wide)) if f.link)
+    assert (link.relpath, link.link) == ("group-07/part-1/to-top", "top.txt")
+
+
+def test_a_change_anywhere_changes_the_fingerprint(wide):
+    before = walk(str(wide)).fingerprint()
+    os.utime(wide / "group-19" / "part-2" / "f4.bin", ns=(5, 5))
+    assert walk(str(wide)).fingerprint() != before
+
+
+def test_a_mistake_found_by_the_worker_process_is_reported_here(wide):
+    os.symlink("/etc/passwd", wide / "group-18" / "part-0" / "outside")
+    with pytest.raises(InvalidInput, match="group-18/part-0/outside -> /etc/passwd points outside"):
+        walk(str(wide))
