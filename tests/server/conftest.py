@@ -48,7 +48,7 @@ class Api:
             kwargs["params"] = params
         if body is not None or method in ("POST", "PUT", "PATCH"):
             kwargs["body"] = body if isinstance(body, (str, bytes)) else json.dumps(body if body is not None else {})
-        response = await self.fetch(*API, *parts, **kwargs)
+        response = await self.under_api(*parts, **kwargs)
         if raw:
             return response.code, response
         text = response.body.decode() if response.body else ""
@@ -57,6 +57,10 @@ class Api:
         except ValueError:
             data = text
         return response.code, data
+
+    async def under_api(self, *parts: str, **kwargs: Any) -> Any:
+        """The tornado response of a request to the extension's API, for bodies that are not JSON."""
+        return await self.fetch(*API, *parts, **kwargs)
 
     async def get(self, *parts: str, **kwargs: Any) -> tuple[int, Any]:
         return await self.call("GET", *parts, **kwargs)

@@ -63,8 +63,6 @@ async def test_archive_streams_every_file_of_the_artifact_as_one_tar(api, write_
     import os
     import tarfile
 
-    from conftest import API
-
     big = os.urandom(3 << 20)  # several chunks
     files = {"run/weights.bin": big, "run/config.json": '{"layers": 4}', "run/sub/deeper/notes é.txt": "ünïcode",
              "run/" + "long-name-" * 12 + ".txt": "a path longer than 100 characters", "run/empty.txt": b""}
@@ -74,7 +72,7 @@ async def test_archive_streams_every_file_of_the_artifact_as_one_tar(api, write_
     created = await api.create("model", "my run", "run")
 
     chunks: list[bytes] = []
-    response = await api.fetch(*API, "artifacts", "my run:v1", "archive", streaming_callback=chunks.append)
+    response = await api.under_api("artifacts", "my run:v1", "archive", streaming_callback=chunks.append)
     assert response.code == 200
     assert response.headers["Content-Type"] == "application/x-tar"
     assert response.headers["Content-Disposition"] == 'attachment; filename="my run-v1.tar"'
@@ -94,7 +92,7 @@ async def test_archive_streams_every_file_of_the_artifact_as_one_tar(api, write_
         assert int(members["weights.bin"].mtime) == int(created["created_at"])
 
     # the same archive for every way of naming the artifact
-    by_id = await api.fetch(*API, "artifacts", created["id"], "archive", params={"kind": "model"})
+    by_id = await api.under_api("artifacts", created["id"], "archive", params={"kind": "model"})
     assert by_id.body == data
     code, body = await api.get("artifacts", "my run:v1", "archive", params={"kind": "dataset"})
     assert code == 404 and "model" in body["message"]
