@@ -7,7 +7,7 @@ shards). Its content is random but deterministic, so every run stores the same b
 
 Every operation is timed as a command a user would type, in a subprocess, in rounds that
 interleave cp -r with our operations; before each step its input is read once (a warm page
-cache) and `sync` runs. Medians of --repeat rounds; CPU time is reported too:
+cache) and `sync` runs; cp -r and the download run back to back from the same state. Medians of --repeat rounds; CPU time is reported too:
 
   cp -r TREE DEST
   jupyter-artifacts --root ROOT checkpoint create NAME TREE --json   first snapshot, new root
@@ -150,7 +150,8 @@ def prime(work: str, size: int) -> None:
     ago is several times cheaper than writing to pages it must fault in from the host again; so
     a step that follows a deletion (cp -r after the previous round's copy was dropped) would get
     an unfair start over one that does not (a download after a snapshot). Each timed step that
-    writes data follows this untimed write-and-delete of the tree's size.
+    writes data follows this untimed write-and-delete of the tree's size, after its warm-up: a
+    warm-up that has to read from disk (page cache that was paged out) takes freed pages too.
     """
     path = os.path.join(work, "ballast")
     chunk = blake3.blake3(b"ballast").digest(length=64 << 20)
@@ -313,8 +314,8 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
         subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=repo, env=env, check=True)
         subprocess.run([dvc, "config", "core.analytics", "false"], cwd=repo, env=env, check=True)
         subprocess.run(["cp", "-r", tree, os.path.join(repo, "tree")], check=True)
-        prime(work, size)
         warm(os.path.join(repo, "tree"))
+        prime(work, size)
         record("dvc add (first)", timed([dvc, "add", "-q", "tree"], env=env, cwd=repo))
         warm(os.path.join(repo, "tree"))
         record("dvc add (unchanged)", timed([dvc, "add", "-q", "tree"], env=env, cwd=repo))
@@ -326,20 +327,16 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
     first: dict = {}
     # Rounds interleave cp -r, our operations and DVC's, so that whatever else the machine does
     # weighs on all alike. Every output goes to a new folder (see shed). Before each timed step the
-    # data it reads is read once (a warm page cache) and `sync` flushes earlier writes.
+    # data it reads is read once (a warm page cache) and `sync` flushes earlier writes. cp -r and
+    # the download, the two copies compared, run back to back from the same state (the tree and
+    # the store both read, the same ballast written and freed), in turns first.
     for round_no in range(1, repeat + 1):
         print(f"Round {round_no} of {repeat}", flush=True)
-        dest = os.path.join(work, f"cp-{round_no}")
-        prime(work, size)
-        warm(tree)
-        record("cp -r", timed(["cp", "-r", tree, dest]))
-        shed(dest)
-
         ours.root = root = os.path.join(work, f"root-{round_no}")
         ours.env["JUPYTER_ARTIFACTS_ROOT"] = root
         objects = os.path.join(root, "objects")
-        prime(work, size)
         warm(tree)
+        prime(work, size)
         elapsed, used, first = ours.create("bench", tree)
         record("snapshot (first)", (elapsed, used))
 
@@ -351,14 +348,19 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
         if again.get("digest") != first.get("digest"):
             sys.exit(f"The unchanged tree got another digest: {again.get('digest')} != {first.get('digest')}")
 
-        download = os.path.join(work, f"download-{round_no}")
-        prime(work, size)
-        warm(objects)
-        record("download", ours.download(f"bench:v{first['version']}", download))
-        got = tree_stats(download)
-        if got != (files, size):
-            sys.exit(f"The download holds {got[0]} files and {got[1]} bytes; the tree {files} and {size}.")
-        shed(download)
+        copies = [("cp -r", os.path.join(work, f"cp-{round_no}")), ("download", os.path.join(work, f"download-{round_no}"))]
+        for name, dest in copies if round_no % 2 else copies[::-1]:
+            warm(tree)
+            warm(objects)
+            prime(work, size)
+            if name == "cp -r":
+                record(name, timed(["cp", "-r", tree, dest]))
+            else:
+                record(name, ours.download(f"bench:v{first['version']}", dest))
+                got = tree_stats(dest)
+                if got != (files, size):
+                    sys.exit(f"The download holds {got[0]} files and {got[1]} bytes; the tree {files} and {size}.")
+            shed(dest)
         shed(root)
         if dvc:
             dvc_round(round_no)
@@ -395,7 +397,7 @@ def report(wall: dict[str, list[float]], cpu: dict[str, list[float]], new_blob_b
     print(f"Tree: {files:,} files, {size / 1e9:.2f} GB ({'--small' if args.small else 'full'}); "
           f"{os.cpu_count()} CPUs, load average {load:.1f}; ours via the {how}")
     print(f"{'operation':<22}{'wall s':>9}{'x cp -r':>9}{'cpu s':>9}   wall of each run (s)")
-    for name in wall:
+    for name in sorted(wall, key=lambda n: (n != "cp -r", n.startswith("dvc"))):
         print(f"{name:<22}{m[name]:>9.2f}{m[name] / cp:>9.2f}{c[name]:>9.2f}   {fmt(wall[name])}")
     print("(medians; cpu = user + system time of the command, all its threads)")
     print()

@@ -290,7 +290,6 @@ def run_in_lanes(large: list, small: list, work: Callable[[object], None], worke
     forked = None
     if compute is not None and absorb is not None and len(small) >= FORK_MIN and _can_fork(min(cpus, limit)):
         forked = _Workers(small, compute, min(cpus, limit) - 1)  # before any thread of ours starts
-    cpus = os.cpu_count() or 1
     pending = deque(large)
     failed: list[BaseException] = []
     stop = threading.Event()
