@@ -7,7 +7,8 @@ shards). Its content is random but deterministic, so every run stores the same b
 
 Every operation is timed as a command a user would type, in a subprocess, in rounds that
 interleave cp -r with our operations; before each step its input is read once (a warm page
-cache) and `sync` runs; cp -r and the download run back to back from the same state. Medians of --repeat rounds; CPU time is reported too:
+cache) and `sync` runs; cp -r and the download run back to back from the same state.
+Medians of --repeat rounds; CPU time is reported too:
 
   cp -r TREE DEST
   jupyter-artifacts --root ROOT checkpoint create NAME TREE --json   first snapshot, new root
@@ -348,7 +349,8 @@ def run(args: argparse.Namespace, spec: dict, work: str, tree: str) -> int:
         if again.get("digest") != first.get("digest"):
             sys.exit(f"The unchanged tree got another digest: {again.get('digest')} != {first.get('digest')}")
 
-        copies = [("cp -r", os.path.join(work, f"cp-{round_no}")), ("download", os.path.join(work, f"download-{round_no}"))]
+        copies = [("cp -r", os.path.join(work, f"cp-{round_no}")),
+                  ("download", os.path.join(work, f"download-{round_no}"))]
         for name, dest in copies if round_no % 2 else copies[::-1]:
             warm(tree)
             warm(objects)
