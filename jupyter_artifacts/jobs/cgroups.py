@@ -1,9 +1,12 @@
-"""A memory limit on a worker's whole process tree: its own cgroup (v2, else v1's memory controller).
+"""A worker's processes, all of them: its own cgroup (v2, else v1), or its session and process group.
 
-A cgroup counts the memory of every process the worker starts, and the kernel counts each OOM
-kill in it, so a failure is blamed on memory only when the kernel says so. Where no memory cgroup
-can be made (no permission, no memory controller), the supervisor falls back to an rlimit per
-process. Only `os` is imported: the supervisor loads this on its way to starting the worker.
+A daemon the worker starts (`setsid`, a double fork) leaves its process group and its session but
+never its cgroup, so every worker runs in a cgroup of its own whenever the host lets us make one,
+memory limit or not, and stopping or ending the worker kills the whole cgroup. With a memory limit
+the cgroup also has the memory controller: the limit covers all of the worker's processes together
+and the kernel counts each OOM kill in it, so a failure is blamed on memory only when the kernel
+says so. Where no cgroup can be made, the worker's session and process group are all we can reach.
+Only `os` is imported: the supervisor loads this on its way to starting the worker.
 """
 
 from __future__ import annotations
@@ -15,25 +18,107 @@ import time
 MODE_ENV = "JUPYTER_ARTIFACTS_MEMORY_LIMITS"
 MODES = ("auto", "rlimit")
 MODE_FORMS = "auto (a cgroup for the worker's processes where one can be made, else an rlimit per process) or rlimit"
+CGROUPS_ENV = "JUPYTER_ARTIFACTS_CGROUPS"
+CGROUPS_MODES = ("auto", "off")
+CGROUPS_FORMS = "auto (each worker in a cgroup of its own where one can be made) or off"
 PREFIX = "jupyter-artifacts-"
 RECORD = "cgroup"  # the file in a worker's folder naming its cgroup, for whoever cleans up after a crash
+TRACKING = ("pids", "freezer")  # v1 controllers that hold every process without limiting anything
+
+
+def _setting(name: str, accepted: tuple[str, ...], forms: str) -> str:
+    from ..errors import InvalidInput
+
+    value = os.environ.get(name, "auto").strip().lower() or "auto"
+    if value not in accepted:
+        raise InvalidInput(f"Invalid {name} {value!r}: use {forms}.")
+    return value
 
 
 def mode_from_env() -> str:
     """The enforcement mode $JUPYTER_ARTIFACTS_MEMORY_LIMITS asks for (default auto)."""
-    from ..errors import InvalidInput
-
-    value = os.environ.get(MODE_ENV, "auto").strip().lower() or "auto"
-    if value not in MODES:
-        raise InvalidInput(f"Invalid {MODE_ENV} {value!r}: use {MODE_FORMS}.")
-    return value
+    return _setting(MODE_ENV, MODES, MODE_FORMS)
 
 
-class MemoryCgroup:
-    """One cgroup folder made for one worker."""
+def cgroups_from_env() -> str:
+    """Whether $JUPYTER_ARTIFACTS_CGROUPS lets workers run in cgroups of their own (default auto)."""
+    return _setting(CGROUPS_ENV, CGROUPS_MODES, CGROUPS_FORMS)
 
-    def __init__(self, path: str) -> None:
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True  # gone
+
+
+class Processes:
+    """Some set of processes that can be signalled together and killed until none is left."""
+
+    def pids(self) -> list[int]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def signal(self, sig: int) -> None:
+        for pid in self.pids():
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def alive(self) -> bool:
+        """True while a process that has not exited is left (zombies have)."""
+        return any(not _is_zombie(pid) for pid in self.pids())
+
+    def kill(self, timeout: float | None = None) -> bool:
+        """SIGKILL them until none is left, also those started meanwhile; False if some are still
+        there after `timeout` seconds (None: wait as long as it takes)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.002
+        while True:
+            self.signal(signal.SIGKILL)
+            if not self.alive():
+                return True
+            if deadline is not None and time.monotonic() > deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
+class SessionProcesses(Processes):
+    """Where no cgroup can be made: the worker's session and process group (both named by its pid).
+    Processes that start a session of their own are out of reach."""
+
+    def __init__(self, leader: int) -> None:
+        self.leader = leader
+
+    def describe(self) -> str:
+        return f"session and process group {self.leader}"
+
+    def pids(self) -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if self.leader in (int(fields[2]), int(fields[3])):  # process group, session
+                found.append(int(entry))
+        return found
+
+
+class WorkerCgroup(Processes):
+    """One cgroup folder made for one worker; `limited` when it carries the worker's memory limit."""
+
+    def __init__(self, path: str, limited: bool = False) -> None:
         self.path = path
+        self.limited = limited
         self.version = 2 if os.path.exists(os.path.join(path, "cgroup.events")) else 1
 
     def _read(self, name: str) -> str:
@@ -47,8 +132,14 @@ class MemoryCgroup:
     def describe(self) -> str:
         return f"cgroup v{self.version} {self.path}"
 
+    def join(self, pid: int) -> None:
+        """Move a process in; everything it starts from then on is in it too."""
+        self._write("cgroup.procs", str(pid))
+
     def oom_kills(self) -> int:
         """How many of its processes the kernel's OOM killer ended for exceeding the limit."""
+        if not self.limited:
+            return 0
         try:
             text = self._read("memory.events" if self.version == 2 else "memory.oom_control")
         except OSError:
@@ -65,32 +156,33 @@ class MemoryCgroup:
         except OSError:
             return []
 
-    def kill(self) -> None:
-        """SIGKILL everything still in it, including processes that left the worker's process group."""
-        for pid in self.pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
+    def signal(self, sig: int) -> None:
+        if sig == signal.SIGKILL and self.version == 2:
+            try:  # the kernel kills every process in it at once, forks included (Linux 5.14+)
+                self._write("cgroup.kill", "1")
+            except OSError:
                 pass
+        super().signal(sig)
 
-    def remove(self, timeout: float = 2.0) -> bool:
-        """Kill what is left and remove the folder; False if it is still busy after `timeout`."""
-        deadline = time.monotonic() + timeout
+    def remove(self, timeout: float | None = 2.0) -> bool:
+        """Kill everything in it and remove the folder; False if it is still busy after `timeout`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            self.kill()
+            if not self.kill(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                return False
             try:
                 os.rmdir(self.path)
                 return True
             except FileNotFoundError:
                 return True
             except OSError:
-                if time.monotonic() > deadline:
+                if deadline is not None and time.monotonic() > deadline:
                     return False
                 time.sleep(0.02)
 
 
 def _own_paths() -> dict[str, str]:
-    """This process's cgroup per hierarchy: "" for v2, "memory" for v1's memory controller."""
+    """This process's cgroup per hierarchy: "" for v2, the controller's name for v1."""
     found = {}
     try:
         with open("/proc/self/cgroup") as handle:
@@ -118,23 +210,22 @@ def _mounts() -> list[tuple[str, str, str, set[str]]]:
     return mounts
 
 
-def _parents() -> list[str]:
-    """Folders under which this process may make a memory cgroup: its own v2 cgroup, then its v1 one."""
+def _parents(controllers: tuple[str, ...]) -> list[str]:
+    """Folders under which this process may make a cgroup: its own v2 cgroup first, then its v1 cgroup
+    in the hierarchy of each of `controllers`, in that order."""
     own = _own_paths()
-    parents = []
+    ranked = []
     for kind, root, point, options in _mounts():
-        path = own.get("") if kind == "cgroup2" else own.get("memory") if "memory" in options else None
+        key = "" if kind == "cgroup2" else next((c for c in controllers if c in options), None)
+        path = None if key is None else own.get(key)
         if path is None:
             continue
         relative = os.path.relpath(path, root) if path.startswith(root) else None
         if relative is None or relative.startswith(".."):
             continue  # our cgroup is outside what this mount shows
-        folder = os.path.normpath(os.path.join(point, relative))
-        if kind == "cgroup2":
-            parents.insert(0, folder)
-        else:
-            parents.append(folder)
-    return parents
+        rank = 0 if key == "" else 1 + controllers.index(key)
+        ranked.append((rank, os.path.normpath(os.path.join(point, relative))))
+    return [folder for _, folder in sorted(ranked)]
 
 
 def _memory_delegated(parent: str) -> bool:
@@ -153,12 +244,16 @@ def _memory_delegated(parent: str) -> bool:
         return False
 
 
-def create(name: str, limit: int) -> tuple[MemoryCgroup | None, str]:
-    """A new cgroup limited to `limit` bytes (swap included), or None and why none could be made."""
+def create(name: str, limit: int | None = None) -> tuple[WorkerCgroup | None, str]:
+    """A new cgroup for one worker, or None and why none could be made.
+
+    With `limit`, one with the memory controller, limited to that many bytes (swap included);
+    without, any cgroup that holds processes (v2, else v1's pids or freezer hierarchy).
+    """
     reasons = []
-    for parent in _parents():
+    for parent in _parents(("memory",) if limit else TRACKING):
         v2 = os.path.exists(os.path.join(parent, "cgroup.controllers"))
-        if v2 and not _memory_delegated(parent):
+        if limit and v2 and not _memory_delegated(parent):
             reasons.append(f"{parent} does not hand the memory controller to its children")
             continue
         path = os.path.join(parent, PREFIX + name)
@@ -167,7 +262,9 @@ def create(name: str, limit: int) -> tuple[MemoryCgroup | None, str]:
         except OSError as exc:
             reasons.append(f"cannot create {path}: {exc.strerror or exc}")
             continue
-        group = MemoryCgroup(path)
+        group = WorkerCgroup(path, limited=bool(limit))
+        if not limit:
+            return group, ""
         try:
             group._write("memory.max" if v2 else "memory.limit_in_bytes", str(limit))
         except OSError as exc:
@@ -180,21 +277,33 @@ def create(name: str, limit: int) -> tuple[MemoryCgroup | None, str]:
         except OSError:
             pass  # no swap accounting: the limit still holds for memory in RAM
         return group, ""
-    return None, "; ".join(reasons) or "no cgroup hierarchy with a memory controller is mounted"
+    wanted = "a memory controller" if limit else "a hierarchy that can hold processes (v2, pids or freezer)"
+    return None, "; ".join(reasons) or f"no cgroup hierarchy with {wanted} is mounted"
 
 
-def record(worker_dir: str, group: MemoryCgroup) -> None:
+def record(worker_dir: str, group: WorkerCgroup) -> None:
     with open(os.path.join(worker_dir, RECORD), "w") as handle:
         handle.write(group.path)
 
 
-def release_recorded(worker_dir: str) -> None:
-    """Kill what is left in a worker's recorded cgroup and remove it (after its supervisor died)."""
-    path = os.path.join(worker_dir, RECORD)
+def forget(worker_dir: str) -> None:
     try:
-        with open(path) as handle:
+        os.unlink(os.path.join(worker_dir, RECORD))
+    except FileNotFoundError:
+        pass
+
+
+def end_recorded(worker_dir: str, leader: int | None, timeout: float = 2.0) -> bool:
+    """Kill what is left of a worker whose supervisor died: its recorded cgroup (then removed), else
+    its session and process group. False if something is still alive after `timeout`."""
+    try:
+        with open(os.path.join(worker_dir, RECORD)) as handle:
             folder = handle.read().strip()
     except OSError:
-        return
-    if os.path.basename(folder).startswith(PREFIX) and MemoryCgroup(folder).remove():
-        os.unlink(path)
+        folder = None
+    if folder and os.path.basename(folder).startswith(PREFIX):
+        if not WorkerCgroup(folder).remove(timeout):
+            return False
+        forget(worker_dir)
+        return True
+    return SessionProcesses(leader).kill(timeout) if leader else True

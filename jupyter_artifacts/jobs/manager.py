@@ -144,6 +144,7 @@ class JobManager:
             "inventory": inventory.source,
             "inputs": inputs,
             "memory_limits": cgroups.mode_from_env() if spec.memory else None,
+            "cgroups": cgroups.cgroups_from_env(),
             "code": {"command": spec.command, "workdir": spec.workdir, **_git_info(spec.workdir)},
             "store": {"root": settings.root, "catalog_path": self.store.catalog.path,
                       "storage_options": settings.storage_options, "quota": settings.quota,

@@ -55,26 +55,9 @@ class schedule_lock:
         os.close(self.fd)
 
 
-def kill_group(pgid: int | None, sig: int) -> bool:
-    if not pgid:
-        return False
-    try:
-        os.killpg(pgid, sig)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except (ProcessLookupError, PermissionError):
-        return False
-
-
 def reconcile(db: JobsDB, jobs_dir: str) -> list[str]:
-    """Mark workers whose supervisor is gone as failed (their GPUs went with it) and kill what they left.
+    """Kill what is left of workers whose supervisor is gone (their cgroup, else their session and
+    process group), then mark them failed: their GPUs count as free only from then on.
 
     Returns the ids of jobs that ended because of it.
     """
@@ -87,8 +70,8 @@ def reconcile(db: JobsDB, jobs_dir: str) -> list[str]:
                 continue
         elif procs.alive(token):
             continue
-        kill_group(w["worker_pid"], signal.SIGKILL)
-        cgroups.release_recorded(worker_dir(jobs_dir, w["job_id"], w["idx"]))
+        if not cgroups.end_recorded(worker_dir(jobs_dir, w["job_id"], w["idx"]), w["worker_pid"]):
+            continue  # something of it still runs: it keeps its GPUs until a later look ends it
         pid = token.split(":")[1] if token else "?"
         if w["stop_requested"]:
             state, reason = "stopped", None
@@ -168,7 +151,8 @@ class Supervisor:
         self.spool_offset = 0
         self.python = self.spec.get("python") or sys.executable
         self.env_bin: str | None = None
-        self.cgroup: cgroups.MemoryCgroup | None = None
+        self.cgroup: cgroups.WorkerCgroup | None = None
+        self.processes: cgroups.Processes | None = None  # everything of the worker that stop must end
         self.oom_kills = 0
         self.run_log_start = 0
         signal.signal(signal.SIGTERM, self._on_stop)
@@ -222,6 +206,7 @@ class Supervisor:
             traceback.print_exc()
             outcome = ("failed", message)
         finally:
+            self.end_processes()  # a no-op unless something above failed while the worker ran
             gpu_leases.release(self.held)
             if outcome is not None:
                 state, reason = outcome
@@ -267,7 +252,10 @@ class Supervisor:
                         head = w
                         break
                 if head is not None and head["seq"] == row["seq"]:
-                    held = gpu_leases.acquire(self.locks_dir, devices, wanted)
+                    # a device whose flock is free but that a worker not yet ended still names may
+                    # still run a crashed supervisor's leftovers, until reconcile has killed them
+                    taken = {d for w in self.db.workers(states=("building", "running", "uploading")) for d in w["gpus"]}
+                    held = gpu_leases.acquire(self.locks_dir, [d for d in devices if d not in taken], wanted)
                     if held is not None:
                         self.held = held
                         self.start(row, sorted(held))
@@ -452,8 +440,13 @@ class Supervisor:
         argv = self.command()
         memory = self.spec.get("memory")
         cpus = self.cpus
-        rlimit = self.limit_memory(memory) if memory else None
-        cgroup_procs = os.path.join(self.cgroup.path, "cgroup.procs") if self.cgroup else None
+        reasons = self.make_cgroup(memory)
+        rlimit = None
+        if memory:
+            import resource
+
+            # CUDA reserves huge address ranges: with GPUs, limit data, not address space
+            rlimit = resource.RLIMIT_DATA if self.held else resource.RLIMIT_AS
         supervisor_pid = os.getpid()
         libc = None
         if sys.platform.startswith("linux"):
@@ -464,32 +457,29 @@ class Supervisor:
             except OSError:
                 libc = None
 
-        def preexec() -> None:
-            if libc is not None:
-                libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-                if os.getppid() != supervisor_pid:  # the supervisor died before the line above
-                    os._exit(137)
-            if cpus:
-                os.sched_setaffinity(0, cpus)
-            if cgroup_procs:  # before exec: everything the worker starts is counted against the limit
-                fd = os.open(cgroup_procs, os.O_WRONLY)
-                try:
-                    os.write(fd, str(os.getpid()).encode())
-                finally:
-                    os.close(fd)
-            if rlimit:
-                import resource
-
-                resource.setrlimit(rlimit, (memory, memory))
-
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         self.run_log_start = os.fstat(log_fd).st_size
         workdir = self.info["workdir"]
+        ready_r, ready_w = os.pipe()
         pid = os.fork()  # fork and exec by hand: no subprocess import on the way to the first line
         if pid == 0:  # the worker: its own session and process group, stdin from /dev/null, output to the log
             try:
                 os.setsid()
-                preexec()
+                if libc is not None:
+                    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+                    if os.getppid() != supervisor_pid:  # the supervisor died before the line above
+                        os._exit(137)
+                os.close(ready_w)
+                # the supervisor puts this process in the worker's cgroup, then says whether to set the rlimit
+                answer = os.read(ready_r, 1)
+                if not answer:  # the supervisor died meanwhile
+                    os._exit(137)
+                if cpus:
+                    os.sched_setaffinity(0, cpus)
+                if answer == b"r":
+                    import resource
+
+                    resource.setrlimit(rlimit, (memory, memory))
                 os.chdir(workdir)
                 null = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(null, 0)
@@ -503,7 +493,13 @@ class Supervisor:
                 finally:
                     os._exit(127)
         os.close(log_fd)
+        os.close(ready_r)
         self.proc = Child(pid)
+        try:
+            per_process = self.confine(pid, memory, *reasons)
+            os.write(ready_w, b"r" if per_process else b"c")
+        finally:
+            os.close(ready_w)
         self.set_state(None, worker_pid=pid)
         stopping_since = None
         killed = False
@@ -520,46 +516,87 @@ class Supervisor:
                 self.stop_flag = self.stop_requested()
             if self.stop_flag and stopping_since is None:
                 stopping_since = now
-                self.log(f"stop requested: SIGTERM sent to worker {self.idx}'s process group; "
-                         f"SIGKILL in {grace:g} s if it is still running")
-                kill_group(self.proc.pid, signal.SIGTERM)
+                self.log(f"stop requested: SIGTERM sent to worker {self.idx}'s processes; "
+                         f"SIGKILL in {grace:g} s if any is still running")
+                self.processes.signal(signal.SIGTERM)
             if stopping_since is not None and not killed and now - stopping_since > grace:
                 killed = True
                 self.log("grace period over: SIGKILL sent")
-                kill_group(self.proc.pid, signal.SIGKILL)
+                self.processes.signal(signal.SIGKILL)
         if stopping_since is not None and not killed:
             # the leader is gone; give what it started the rest of the grace period to end
-            while group_alive(self.proc.pid) and time.time() - stopping_since <= grace:
+            while self.processes.alive() and time.time() - stopping_since <= grace:
                 time.sleep(RUN_POLL)
-            if group_alive(self.proc.pid):
+            if self.processes.alive():
                 self.log("grace period over: SIGKILL sent")
-        kill_group(self.proc.pid, signal.SIGKILL)  # children it left behind end with it
-        if self.cgroup:
-            self.oom_kills = self.cgroup.oom_kills()
-            cgroups.release_recorded(self.wdir)  # and those that left its process group
-            if self.oom_kills:
-                self.log(f"the kernel's OOM killer ended {self.oom_kills} process(es) of worker {self.idx} "
-                         f"for exceeding its memory limit of {format_memory(memory)}")
+        self.end_processes()  # children and daemons it left behind end with it
+        if self.oom_kills:
+            self.log(f"the kernel's OOM killer ended {self.oom_kills} process(es) of worker {self.idx} "
+                     f"for exceeding its memory limit of {format_memory(memory)}")
         self.process_spool()
         return rc
 
-    def limit_memory(self, memory: int) -> int | None:
-        """Put the worker in its own memory cgroup where possible; else the rlimit to set in each process."""
-        reason = "JUPYTER_ARTIFACTS_MEMORY_LIMITS is rlimit"
-        if self.info.get("memory_limits", "auto") == "auto":
-            self.cgroup, reason = cgroups.create(f"{self.job_id}-{self.idx}", memory)
+    def make_cgroup(self, memory: int | None) -> tuple[str, str]:
+        """Make the worker's cgroup: one with its memory limit where asked and possible, else one that
+        only holds its processes. Returns (why the memory limit is no cgroup's, why there is no cgroup)."""
+        if self.info.get("cgroups", "auto") == "off":
+            reason = f"{cgroups.CGROUPS_ENV} is off"
+            return reason, reason
+        name = f"{self.job_id}-{self.idx}"
+        memory_reason, reason = f"{cgroups.MODE_ENV} is rlimit", ""
+        if memory and self.info.get("memory_limits", "auto") == "auto":
+            self.cgroup, memory_reason = cgroups.create(name, memory)
+        if self.cgroup is None:
+            self.cgroup, reason = cgroups.create(name)
         if self.cgroup:
             cgroups.record(self.wdir, self.cgroup)
+        return memory_reason, reason
+
+    def confine(self, pid: int, memory: int | None, memory_reason: str, reason: str) -> bool:
+        """Move the just-forked worker into its cgroup and say in the log what reaches its processes and
+        what limits its memory; True when each of its processes must limit itself (an rlimit)."""
+        if self.cgroup:
+            try:
+                self.cgroup.join(pid)
+            except OSError as exc:
+                reason = f"cannot move it into {self.cgroup.path}: {exc.strerror or exc}"
+                memory_reason = reason if self.cgroup.limited else memory_reason
+                self.cgroup.remove()
+                cgroups.forget(self.wdir)
+                self.cgroup = None
+        self.processes = self.cgroup or cgroups.SessionProcesses(pid)
+        if self.cgroup:
+            self.log(f"worker {self.idx} runs in its own cgroup ({self.cgroup.describe()}): stop and its end "
+                     "kill every process in it")
+        else:
+            self.log(f"worker {self.idx} runs without a cgroup ({reason}): stop ends its session and process "
+                     "group; processes that start a session of their own outlive it")
+        if not memory:
+            return False
+        if self.cgroup and self.cgroup.limited:
             self.log(f"memory limit {format_memory(memory)} for all of worker {self.idx}'s processes together "
                      f"({self.cgroup.describe()})")
-            return None
-        import resource
-
-        # CUDA reserves huge address ranges: with GPUs, limit data, not address space
-        which, name = (resource.RLIMIT_DATA, "RLIMIT_DATA") if self.held else (resource.RLIMIT_AS, "RLIMIT_AS")
+            return False
+        name = "RLIMIT_DATA" if self.held else "RLIMIT_AS"
         self.log(f"memory limit {format_memory(memory)} for each of worker {self.idx}'s processes ({name}; "
-                 f"no memory cgroup: {reason})")
-        return which
+                 f"no memory cgroup: {memory_reason})")
+        return True
+
+    def end_processes(self) -> None:
+        """SIGKILL whatever is left of the worker (its cgroup, else its session and process group) and
+        wait until it is gone: only then may its GPUs go to the next job."""
+        target = self.processes or self.cgroup
+        if target is None:
+            return
+        if not target.kill(10.0):
+            self.log(f"processes of worker {self.idx} still run 10 s after SIGKILL ({target.describe()}); "
+                     "its GPUs stay held until they are gone")
+            target.kill()
+        if self.cgroup:
+            self.oom_kills = max(self.oom_kills, self.cgroup.oom_kills())
+            if self.cgroup.remove():
+                cgroups.forget(self.wdir)
+        self.processes = None
 
     def process_spool(self) -> None:
         """Turn checkpoints the worker saved (worker.save_checkpoint) into checkpoint artifacts."""
@@ -632,7 +669,7 @@ class Supervisor:
         if memory and self.oom_kills:
             return (f"worker {self.idx} exceeded its memory limit of {format_memory(memory)}: the kernel's OOM "
                     f"killer ended {self.oom_kills} of its processes (exit code {rc})")
-        if memory and not self.cgroup:
+        if memory and not (self.cgroup and self.cgroup.limited):
             marker = self.allocation_failure()
             if marker:
                 return (f"worker {self.idx} exceeded its memory limit of {format_memory(memory)} per process: "
