@@ -2,20 +2,56 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+from urllib.parse import quote
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 BUSY_TIMEOUT_S = 60
 
 
+FULL_DISK = 1 << 20  # less free space than this counts as a full disk
+
+
 def connect(path: str) -> sqlite3.Connection:
+    """A connection for reading and writing; on a full disk (where SQLite cannot even make its
+    shared-memory file), a read-only one, so that lists, status and verify keep working."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-    _use_wal(conn)
-    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+        _use_wal(conn)
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.OperationalError:
+        conn.close()
+        if not disk_is_full(path) or not os.path.exists(path):
+            raise
+        return _read_only(path)
     return conn
+
+
+def disk_is_full(path: str) -> bool:
+    try:
+        st = os.statvfs(os.path.dirname(os.path.abspath(path)))
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < FULL_DISK
+
+
+def _read_only(path: str) -> sqlite3.Connection:
+    """Without the write-ahead log: everything committed is in the main file once the last writer
+    closed (a log left by a crash is read too, where its shared memory exists)."""
+    wal = f"{path}-wal"
+    pending = os.path.exists(wal) and os.path.getsize(wal) > 0
+    uri = f"file:{quote(path)}?{'mode=ro' if pending else 'immutable=1'}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA query_only=1")
+    return conn
+
+
+def is_read_only(conn: sqlite3.Connection) -> bool:
+    return conn.execute("PRAGMA query_only").fetchone()[0] == 1
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:

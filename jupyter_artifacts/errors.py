@@ -47,3 +47,21 @@ class LimitExceeded(ArtifactsError):
 
 class QuotaExceeded(ArtifactsError):
     status = 507
+
+
+class DiskFull(ArtifactsError):
+    """The disk under the store (or a destination) has no space left: nothing was published."""
+
+    status = 507
+
+
+QUOTE_LIMIT = 100
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """`repr` of user input, cut to about `limit` characters: an error message (and the server's
+    log line) never repeats input of any size."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text):,} characters)"

@@ -64,9 +64,9 @@ class CLI:
     def json(self, *args: str) -> object:
         return json.loads(self.run(*args, "--json").stdout)
 
-    def fail(self, *args: str) -> str:
+    def fail(self, *args: str, timeout: float = 120) -> str:
         """Run a command that must fail with one readable line and no traceback; return stderr."""
-        proc = self.run(*args, check=False)
+        proc = self.run(*args, check=False, timeout=timeout)
         assert proc.returncode != 0, f"expected failure, got success:\n{proc.stdout}"
         assert "Traceback" not in proc.stderr, proc.stderr
         return proc.stderr.strip()

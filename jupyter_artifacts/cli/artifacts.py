@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, quote
 from ..sources import create_from_source
 from ..store import KINDS
 from ..store.records import Artifact
@@ -20,7 +20,7 @@ def parse_meta(pairs: list[str]) -> dict:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise InvalidInput(f"Invalid metadata {pair!r}: use KEY=VALUE, e.g. --meta lr=0.001.")
+            raise InvalidInput(f"Invalid metadata {quote(pair)}: use KEY=VALUE, e.g. --meta lr=0.001.")
         try:
             meta[key] = json.loads(value)
         except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import output
 from .context import add_command, open_store
@@ -54,7 +55,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     result = open_store(args).reindex()
-    print(f"Reindexed {result['artifacts']} artifacts and {result['aliases']} aliases from the root.")
+    for message in result["skipped"]:
+        print(f"skipped: {message}", file=sys.stderr)
+    print(f"Reindexed {result['artifacts']} artifacts and {result['aliases']} aliases from the root"
+          + (f"; {len(result['skipped'])} skipped (see above)." if result["skipped"] else "."))
     return 0
 
 

@@ -24,7 +24,7 @@ def header(path: str, entry: dict, mtime: float) -> bytes:
     """The tar header of one manifest entry (PAX, so long and non-ASCII paths survive)."""
     info = tarfile.TarInfo(path)
     info.mtime = int(mtime)
-    info.mode = entry.get("mode") or 0o644
+    info.mode = (entry.get("mode") or 0o644) & 0o1777  # never setuid or setgid
     info.uname = info.gname = ""
     if entry.get("link") is not None:
         info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry["link"], 0o777

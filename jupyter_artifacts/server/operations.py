@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ArtifactsError, NotFound
+from ..errors import ArtifactsError, NotFound, quote
 
 STATES = ("queued", "running", "succeeded", "failed")
 Progress = Callable[[int, int, int, int], None]
@@ -111,7 +111,7 @@ class OperationManager:
         with self._lock:
             op = self._ops.get(op_id)
         if op is None:
-            raise NotFound(f"No operation {op_id!r}: it never existed, or finished long ago and was forgotten.")
+            raise NotFound(f"No operation {quote(op_id)}: it never existed, or finished long ago and was forgotten.")
         return op
 
     def list(self, limit: int = 100) -> list[Operation]:

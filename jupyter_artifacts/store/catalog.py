@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS statcache (
     mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, digest TEXT NOT NULL
 ) WITHOUT ROWID;
 DROP INDEX IF EXISTS statcache_by_digest;
+CREATE TABLE IF NOT EXISTS version_counters (
+    kind TEXT NOT NULL, name TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (kind, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS folder_saves (
     folder TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, artifact_id TEXT NOT NULL, tree TEXT NOT NULL,
     manifest_bytes INTEGER NOT NULL
@@ -95,7 +98,13 @@ class Catalog:
         self.path = path
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._local = threading.local()
-        self.db.executescript(SCHEMA)
+        if not self.read_only:
+            self.db.executescript(SCHEMA)
+
+    @property
+    def read_only(self) -> bool:
+        """Opened read-only because the disk is full: reads work, writes fail."""
+        return database.is_read_only(self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -215,8 +224,18 @@ class Catalog:
         )
 
     def next_version(self, db: sqlite3.Connection, kind: str, name: str) -> int:
-        row = db.execute("SELECT MAX(version) FROM artifacts WHERE kind = ? AND name = ?", (kind, name)).fetchone()
+        """One more than any version this name was ever given (deleted ones included)."""
+        row = db.execute(
+            "SELECT MAX(v) FROM (SELECT MAX(version) AS v FROM artifacts WHERE kind = ? AND name = ? "
+            "UNION ALL SELECT last FROM version_counters WHERE kind = ? AND name = ?)",
+            (kind, name, kind, name)).fetchone()
         return (row[0] or 0) + 1
+
+    @staticmethod
+    def count_version(db: sqlite3.Connection, kind: str, name: str, version: int) -> None:
+        """Remember that a version was given, so that it is never given again after a delete."""
+        db.execute("INSERT INTO version_counters (kind, name, last) VALUES (?, ?, ?) "
+                   "ON CONFLICT (kind, name) DO UPDATE SET last = MAX(last, excluded.last)", (kind, name, version))
 
     def set_progress(self, artifact_id: str, progress: dict) -> None:
         """Progress of an artifact being saved or fetched, for readers in other processes; a late
@@ -322,6 +341,29 @@ class Catalog:
         return self.db.execute(
             "SELECT artifact_id, path FROM files WHERE digest = ? ORDER BY artifact_id, path", (digest,)
         ).fetchall()
+
+    def unfinished_versions(self) -> list[tuple[str, tuple[str, str, int]]]:
+        """(id, (kind, name, version)) of every artifact not published (yet) on this machine."""
+        return [(aid, (kind, name, version)) for aid, kind, name, version in self.db.execute(
+            "SELECT id, kind, name, version FROM artifacts WHERE state NOT IN ('ready', 'deleting')")]
+
+    def rebuild(self, records: list[Artifact], links: list[tuple[str, str]],
+                aliases: list[tuple[str, str, str, str]], counters: dict[tuple[str, str], int]) -> None:
+        """Replace the index of published artifacts with what was read from the root (reindex);
+        saves in progress and failed fetches on this machine stay."""
+        with self.transaction() as db:
+            self.clear_files(db)
+            for table in ("blobs", "refs", "aliases", "version_counters"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM artifacts WHERE state IN ('ready', 'deleting')")
+            for artifact in records:
+                db.execute("DELETE FROM artifacts WHERE id = ?", (artifact.id,))
+                self.insert(db, artifact)
+                self.index_ready(db, artifact)
+            db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')", links)
+            db.executemany("INSERT OR REPLACE INTO aliases (kind, name, alias, artifact_id) VALUES (?, ?, ?, ?)", aliases)
+            db.executemany("INSERT INTO version_counters (kind, name, last) VALUES (?, ?, ?)",
+                           ((kind, name, last) for (kind, name), last in counters.items()))
 
     def unfinished(self) -> list[tuple[str, str, str | None]]:
         return self.db.execute(

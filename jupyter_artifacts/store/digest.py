@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 
 import blake3
 
 ALGORITHM = "blake3"
+DIGEST_RE = re.compile(r"^blake3:[0-9a-f]{64}\Z")
 _MT_THRESHOLD = 4 << 20  # below this, threads cost more than they save
 
 
@@ -31,8 +33,14 @@ def hash_file(path: str | os.PathLike, size: int | None = None) -> str:
     return f"{ALGORITHM}:{hasher.hexdigest()}"
 
 
+def is_digest(value: object) -> bool:
+    """`blake3:` and 64 lowercase hex digits, nothing else: a digest names a blob's path, so
+    anything looser could lead outside the store."""
+    return isinstance(value, str) and DIGEST_RE.match(value) is not None
+
+
 def split(digest: str) -> tuple[str, str]:
-    algorithm, sep, hexdigest = digest.partition(":")
-    if not sep or algorithm != ALGORITHM or len(hexdigest) != 64:
-        raise ValueError(f"not a {ALGORITHM} digest: {digest!r}")
-    return algorithm, hexdigest
+    if not is_digest(digest):
+        raise ValueError(f"not a {ALGORITHM} digest: {digest[:80]!r}" if isinstance(digest, str)
+                         else f"not a {ALGORITHM} digest: {type(digest).__name__}")
+    return ALGORITHM, digest[7:]

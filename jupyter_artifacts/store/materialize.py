@@ -6,8 +6,9 @@ import os
 import threading
 from collections import Counter
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, quote
 from .snapshot import LARGE_FILE, Progress, run_in_lanes
+from .validation import leads_outside
 
 METHODS = ("auto", "copy", "reflink", "hardlink")
 
@@ -27,8 +28,12 @@ def materialize(root, manifest: dict[str, dict], dest: str, method: str = "auto"
     `hardlink` shares the store's read-only blobs and is only used when asked for.
     """
     if method not in METHODS:
-        raise InvalidInput(f"Unknown method {method!r}: use one of {', '.join(METHODS)}.")
+        raise InvalidInput(f"Unknown method {quote(method)}: use one of {', '.join(METHODS)}.")
     dest = check_destination(dest)
+    escape = leads_outside(manifest)  # the last line of defence: records are validated when read
+    if escape is not None:
+        raise InvalidInput(f"The artifact's path {quote(escape)} would be written outside {dest}; nothing was "
+                           "written. Run `jupyter artifacts verify` and report how this artifact was made.")
     os.makedirs(dest, exist_ok=True)
     dirs = {os.path.dirname(p) for p in manifest}
     for d in sorted(dirs):

@@ -5,26 +5,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, quote
 
 KINDS = ("model", "checkpoint", "dataset")
 NAME_RULE = "letters, digits, spaces, '-', '_' and '.' (at most 200 characters)"
-_NAME_RE = re.compile(r"^[A-Za-z0-9 _.\-]{1,200}$")
-_ALIAS_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
-_VERSION_RE = re.compile(r"^v(\d+)$")
-_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9 _.\-]{1,200}\Z")
+_ALIAS_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,100}\Z")
+_VERSION_RE = re.compile(r"^v(\d+)\Z")
+_ID_RE = re.compile(r"^[0-9a-f]{32}\Z")
+MAX_VERSION = 2**63 - 1  # SQLite's largest integer
 
 
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
-        raise InvalidInput(f"Unknown kind {kind!r}: use one of {', '.join(KINDS)}.")
+        raise InvalidInput(f"Unknown kind {quote(kind)}: use one of {', '.join(KINDS)}.")
     return kind
 
 
 def check_name(name: str) -> str:
     """Refuse names that cannot be used as a reference or a folder name."""
     if not isinstance(name, str) or not _NAME_RE.match(name) or name.strip() != name or name in (".", ".."):
-        shown = repr(name) if isinstance(name, str) else type(name).__name__
+        shown = quote(name) if isinstance(name, str) else type(name).__name__
         raise InvalidInput(
             f"Invalid name {shown}: a name may hold {NAME_RULE}, "
             "must not start or end with a space, and cannot be '.' or '..' ('/' and ':' are not allowed)."
@@ -33,16 +34,18 @@ def check_name(name: str) -> str:
 
 
 def check_alias(alias: str) -> str:
-    if not isinstance(alias, str) or not _ALIAS_RE.match(alias) or alias == "latest" or _VERSION_RE.match(alias):
+    if not isinstance(alias, str) or not _ALIAS_RE.match(alias) or alias in ("latest", ".", "..") \
+            or _VERSION_RE.match(alias):
+        shown = quote(alias) if isinstance(alias, str) else type(alias).__name__
         raise InvalidInput(
-            f"Invalid alias {alias!r}: an alias may hold letters, digits, '-', '_' and '.', "
-            "and cannot be 'latest' or look like a version ('v3')."
+            f"Invalid alias {shown}: an alias may hold letters, digits, '-', '_' and '.' (at most 100), "
+            "and cannot be 'latest', '.', '..' or look like a version ('v3')."
         )
     return alias
 
 
-def is_artifact_id(text: str) -> bool:
-    return bool(_ID_RE.match(text))
+def is_artifact_id(text: object) -> bool:
+    return isinstance(text, str) and bool(_ID_RE.match(text))
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,14 @@ def parse_ref(text: str) -> Ref:
         check_name(name)
         return Ref(text, name=name, artifact_id=text if is_artifact_id(text) else None)
     if ":" in suffix or not suffix:
-        raise InvalidInput(f"Invalid reference {text!r}: use NAME, NAME:vN, NAME:ALIAS or an artifact id.")
+        raise InvalidInput(f"Invalid reference {quote(text)}: use NAME, NAME:vN, NAME:ALIAS or an artifact id.")
     check_name(name)
     match = _VERSION_RE.match(suffix)
     if match:
-        return Ref(text, name=name, version=int(match.group(1)))
+        version = int(match.group(1)) if len(match.group(1)) <= 19 else MAX_VERSION + 1
+        if not 1 <= version <= MAX_VERSION:
+            raise InvalidInput(f"Invalid version in {quote(text)}: versions count from v1 (at most v{MAX_VERSION}).")
+        return Ref(text, name=name, version=version)
     if suffix == "latest":
         return Ref(text, name=name)
     return Ref(text, name=name, alias=check_alias(suffix))

@@ -52,6 +52,10 @@ class SourceChanged(Exception):
     """A file changed while it was being stored."""
 
 
+class NotRegularFile(Exception):
+    """A path to store is a pipe, a socket or a device (it would block, or never end)."""
+
+
 def blob_relpath(digest: str) -> str:
     hexdigest = split(digest)[1]
     return f"objects/{hexdigest[:2]}/{hexdigest[2:]}"
@@ -123,6 +127,10 @@ class LocalRoot:
             except OSError:
                 pass
             self._objects_fd = None
+
+    def local_folder(self) -> str | None:
+        """The folder holding this root on this machine (saving it would copy the store into itself)."""
+        return self.path
 
     # -- blobs -----------------------------------------------------------------------------
     def blob_path(self, digest: str) -> str:
@@ -240,9 +248,12 @@ class LocalRoot:
         in the kernel to a temporary file that is then hashed, so the blob is always exactly
         what its name says even if the source changes meanwhile.
         """
-        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        # O_NONBLOCK: a pipe put in place of a file since the walk must not hang the open
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
         try:
             before = os.fstat(fd)
+            if not stat.S_ISREG(before.st_mode):
+                raise NotRegularFile(src)
             if before.st_size <= SMALL_FILE:
                 data = os.read(fd, before.st_size + 1)
                 while len(data) < before.st_size:  # short reads on special file systems
@@ -354,6 +365,24 @@ class LocalRoot:
             os.fsync(handle.fileno())
         os.replace(tmp, final)
 
+    def claim(self, relpath: str, data: bytes) -> bool:
+        """Create a document only if none exists (the content complete before it has a name);
+        False if it exists. Two processes claiming one name: exactly one wins."""
+        final = os.path.join(self.path, relpath)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        tmp = self._tmp_path()
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, final)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
+
     def read_doc(self, relpath: str) -> bytes | None:
         try:
             with open(os.path.join(self.path, relpath), "rb") as handle:
@@ -416,6 +445,9 @@ class FsspecRoot:
     def _full(self, relpath: str) -> str:
         return posixpath.join(self.path, relpath)
 
+    def local_folder(self) -> str | None:
+        return None
+
     def has_blob(self, digest: str) -> bool:
         return self.fs.exists(self._full(blob_relpath(digest)))
 
@@ -434,6 +466,8 @@ class FsspecRoot:
 
     def store_file(self, src: str) -> tuple[str, int, os.stat_result]:
         before = os.stat(src, follow_symlinks=False)
+        if not stat.S_ISREG(before.st_mode):
+            raise NotRegularFile(src)
         digest = hash_file(src, before.st_size)
         if not _same_file_state(before, os.stat(src, follow_symlinks=False)):
             raise SourceChanged(src)
@@ -486,6 +520,16 @@ class FsspecRoot:
 
     def write_doc(self, relpath: str, data: bytes) -> None:
         self.fs.pipe_file(self._full(relpath), data)
+
+    def claim(self, relpath: str, data: bytes) -> bool:
+        """Create a document only if none exists; False if it exists. Atomic where the backend
+        makes exclusive creates atomic (s3fs, gcsfs and adlfs do for mode 'xb')."""
+        try:
+            with self.fs.open(self._full(relpath), "xb") as handle:
+                handle.write(data)
+        except FileExistsError:
+            return False
+        return True
 
     def read_doc(self, relpath: str) -> bytes | None:
         try:

@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, quote
 
 ROOT_ENV = "JUPYTER_ARTIFACTS_ROOT"
 LIMIT_ENV = {
@@ -30,7 +30,7 @@ def parse_size(text: str | int | float | None) -> int | None:
         return None
     match = _SIZE_RE.match(text)
     if not match:
-        raise InvalidInput(f"Invalid size {text!r}: use {SIZE_FORMS}.")
+        raise InvalidInput(f"Invalid size {quote(text)}: use {SIZE_FORMS}.")
     number, unit, binary = match.groups()
     factor = _IUNITS[unit.upper()] if binary and unit else _UNITS[unit.upper()]
     return int(float(number) * factor)

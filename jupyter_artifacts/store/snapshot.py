@@ -18,10 +18,11 @@ from operator import attrgetter
 import blake3
 
 from ..errors import InvalidInput, NotFound
-from .roots import SourceChanged
+from .roots import NotRegularFile, SourceChanged
 
 Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
 S_ISREG = stat.S_ISREG
+STORED_MODE = 0o1777  # permissions and the sticky bit: setuid and setgid never come back from a store
 LARGE_FILE = 8 << 20  # files at least this big are stored one per task, ahead of the small ones
 FORK_MIN = 2000  # at least this many small files are shared with worker processes (see run_in_lanes)
 SHARED_WALK = 16  # folders waiting to be walked once a worker process is worth its fork (see walk)
@@ -76,9 +77,16 @@ def scan(folder: str) -> list[ScannedFile]:
         raise NotFound(f"No such file or folder: {folder}")
     if not os.path.isdir(folder):
         st = os.stat(folder)
+        if not S_ISREG(st.st_mode):
+            raise InvalidInput(not_regular_message(folder))
         return [ScannedFile(os.path.basename(folder), folder, st.st_ino, st.st_size, st.st_mtime_ns,
-                            st.st_ctime_ns, stat.S_IMODE(st.st_mode))]
+                            st.st_ctime_ns, st.st_mode & STORED_MODE)]
     return walk(folder).files()
+
+
+def not_regular_message(path: str) -> str:
+    return (f"{path} is not a regular file, folder or link (a socket, pipe or device); "
+            "only files and folders can be saved: remove it or copy its contents into a file.")
 
 
 class _Listing:
@@ -117,7 +125,7 @@ class _Listing:
                 mode = st.st_mode
                 if S_ISREG(mode):
                     add_path(prefix + name)
-                    add_numbers((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, mode & 0o7777))
+                    add_numbers((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, mode & STORED_MODE))
                     continue
                 rel, path = prefix + name, directory + "/" + name
                 if stat.S_ISDIR(mode):  # replaced by a folder since it was listed
@@ -134,8 +142,7 @@ class _Listing:
                     add_path(rel)
                     add_numbers((st.st_ino, 0, st.st_mtime_ns, st.st_ctime_ns, 0o777))
                 else:
-                    raise InvalidInput(f"{rel} is not a regular file, folder or link (a socket, pipe or device); "
-                                       "remove it from the folder first.")
+                    raise InvalidInput(not_regular_message(rel))
         finally:
             os.close(dir_fd)
 
@@ -235,7 +242,9 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
                                        "save it again once whatever writes it has finished.") from None
             except FileNotFoundError:
                 raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
-        return digest, written, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode & 0o7777
+            except NotRegularFile:
+                raise InvalidInput(not_regular_message(f.relpath)) from None
+        return digest, written, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode & STORED_MODE
 
     def absorb(f: ScannedFile, result: tuple) -> None:
         digest, written, ino, size, mtime_ns, ctime_ns, mode = result

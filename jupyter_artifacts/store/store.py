@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import getpass
 import json
+import logging
 import os
+import sqlite3
 import time
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from .. import procs
-from ..errors import Conflict, InUse, InvalidInput, LimitExceeded, NotFound, QuotaExceeded
+from .. import database, procs
+from ..errors import Conflict, DiskFull, InUse, InvalidInput, LimitExceeded, NotFound, QuotaExceeded, quote
 from .catalog import Catalog
 from .digest import hash_file
 from .materialize import check_destination, materialize
-from .names import KINDS, Ref, check_alias, check_kind, check_name, parse_ref
+from .names import KINDS, Ref, check_alias, check_kind, check_name, is_artifact_id, parse_ref
 from .records import Artifact, Tree, dumps, manifest_in_record
-from .roots import LocalRoot, open_root, random_id
+from .roots import open_root, random_id
 from .settings import StoreSettings, default_catalog_path, format_size
 from .snapshot import Progress, scan, store_files, walk
+from .validation import InvalidRecord, check_alias_doc, check_metadata, check_record
+
+
+T = TypeVar("T")
+log = logging.getLogger("jupyter_artifacts")
 
 
 def record_path(artifact_id: str) -> str:
@@ -35,6 +44,51 @@ def link_path(src: str, dst: str) -> str:
     return f"links/{src}/{dst}.json"
 
 
+def version_path(kind: str, name: str, version: int) -> str:
+    """A version's claim: made once, by exclusive create, and never removed, so that a version
+    number is never given twice, even after a delete (reindex reads the counters back from these)."""
+    return f"versions/{kind}/{name}/{version:010d}.json"
+
+
+def _is_disk_full(exc: BaseException, catalog: Catalog) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "full" in str(exc) or ("readonly" in str(exc) and catalog.read_only))
+
+
+def disk_full(where: str, advice: str = "free space or run `jupyter artifacts gc`") -> DiskFull:
+    """A full disk is the user's to fix, not a traceback: one line that says where and what to do."""
+    return DiskFull(f"The disk is full at {where}: {advice}.", path=where)
+
+
+def writes_to_store(method: Callable[..., T]) -> Callable[..., T]:
+    """A store method that writes: a full disk is reported in one line, and blobs that the failed
+    write left behind are removed if no other save is running (else `gc` removes them)."""
+    @functools.wraps(method)
+    def wrapper(self: "Store", *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (OSError, sqlite3.OperationalError) as exc:
+            if not _is_disk_full(exc, self.catalog):
+                raise
+            self.collect_orphans()
+            raise disk_full(self.root.url) from None
+
+    return wrapper
+
+
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:
+        return False
+
+
+def _empty_message(path: str) -> str:
+    return f"{path} is empty: put the files to save in it first."
+
+
 def current_user() -> str:
     return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
@@ -47,9 +101,16 @@ class Store:
         for key, value in overrides.items():
             setattr(settings, key, value)
         self.settings = settings
-        self.root = open_root(settings.root, settings.storage_options)
-        local_path = self.root.path if isinstance(self.root, LocalRoot) else None
-        self.catalog = Catalog(settings.catalog_path or default_catalog_path(self.root.url, self.root.is_local, local_path))
+        try:
+            self.root = open_root(settings.root, settings.storage_options)
+            self.catalog = Catalog(settings.catalog_path or default_catalog_path(
+                self.root.url, self.root.is_local, self.root.local_folder()))
+        except (OSError, sqlite3.OperationalError) as exc:
+            if isinstance(exc, OSError) and exc.errno not in (errno.ENOSPC, errno.EDQUOT) \
+                    or isinstance(exc, sqlite3.OperationalError) and not database.disk_is_full(
+                        settings.catalog_path or os.path.join(str(settings.root), "catalog.sqlite")):
+                raise
+            raise disk_full(settings.root, "free space there first") from None
         self._lock_path = os.path.join(os.path.dirname(self.catalog.path), "blobs.lock")
         self._recover()
 
@@ -101,6 +162,7 @@ class Store:
         return [self.resolve(r) for r in refs]
 
     # -- creating --------------------------------------------------------------------------
+    @writes_to_store
     def begin(self, kind: str, name: str, *, state: str = "pending", source: dict | None = None,
               metadata: dict | None = None, refs: list[str] = (), aliases: list[str] = (),
               created_by: str | None = None, produced_by: dict | None = None,
@@ -110,8 +172,8 @@ class Store:
         check_name(name)
         for alias in aliases:
             check_alias(alias)
-        if metadata is not None and not isinstance(metadata, dict):
-            raise InvalidInput("Metadata must be a JSON object (KEY=VALUE pairs on the command line).")
+        if metadata is not None:
+            check_metadata(metadata)
         ref_ids = [a.id for a in self._resolve_many(list(refs))]
         artifact = Artifact(
             id=random_id(), kind=kind, name=name, version=0, state=state, created_at=time.time(),
@@ -119,9 +181,35 @@ class Store:
             refs=ref_ids, produced_by=produced_by, inputs=list(inputs or []), aliases=list(aliases),
         )
         with self.catalog.transaction() as db:
-            artifact.version = self.catalog.next_version(db, kind, name)
+            version = self.catalog.next_version(db, kind, name)
+            while not self.root.claim(version_path(kind, name, version), dumps({"artifact_id": artifact.id})):
+                version += 1  # given before (by an import, or to an artifact whose row is gone)
+            artifact.version = version
+            self.catalog.count_version(db, kind, name, version)
             self.catalog.insert(db, artifact, owner=procs.token())
         return artifact
+
+    def check_not_store(self, path: str) -> None:
+        """Saving the store's own folders (or a folder around them) would copy the store into itself."""
+        real = os.path.realpath(path)
+        for folder in (self.root.local_folder(), os.path.dirname(self.catalog.path)):
+            if folder is None:
+                continue
+            folder = os.path.realpath(folder)
+            if _inside(real, folder) or _inside(folder, real):
+                raise InvalidInput(f"{path} holds the artifact store itself ({folder}); save a folder outside it.")
+
+    def precheck(self, kind: str, path: str) -> None:
+        """Refuse, before anything is reserved or copied, what `create` would refuse: the store's own
+        folder, an empty folder, a pipe or device, a size over a limit or the quota."""
+        check_kind(kind)
+        self.check_not_store(path)
+        files = scan(path)
+        if not files:
+            raise InvalidInput(_empty_message(path))
+        cache = self.catalog.statcache_under(path) if os.path.isdir(path) else {}
+        self.check_size(kind, sum(f.size for f in files),
+                        sum(f.size for f in files if f.path not in cache) if self.settings.quota is not None else None)
 
     def check_size(self, kind: str, total: int, new_bytes: int | None = None) -> None:
         """Refuse before any byte is written when a limit or the quota would be exceeded."""
@@ -140,6 +228,7 @@ class Store:
                     f"{format_size(quota)} quota; delete artifacts you no longer need, or raise the quota.",
                     needed=needed, used=used, quota=quota)
 
+    @writes_to_store
     def create(self, kind: str, name: str, path: str, *, aliases: list[str] = (), refs: list[str] = (),
                metadata: dict | None = None, source: dict | None = None, created_by: str | None = None,
                produced_by: dict | None = None, inputs: list[dict] | None = None,
@@ -152,7 +241,10 @@ class Store:
         check_kind(kind)
         check_name(name)
         path = os.path.abspath(os.path.expanduser(path))
+        self.check_not_store(path)
         walked = walk(path) if os.path.isdir(path) else None
+        if walked is not None and not walked.relpaths:
+            raise InvalidInput(_empty_message(path))
         with self._blob_lock(exclusive=False):  # before the lookup: a known tree's blobs stay put
             scanned = walked.fingerprint() if walked else None
             known = self._last_tree(path, scanned) if walked else None
@@ -210,6 +302,7 @@ class Store:
 
         return report
 
+    @writes_to_store
     def store_folder(self, artifact: Artifact, folder: str, progress: Progress | None = None) -> Artifact:
         """Publish a reserved artifact from a folder that was filled by a source or a job."""
         files = scan(folder)
@@ -218,6 +311,7 @@ class Store:
             result = store_files(self.root, files, {}, progress)
             return self.publish(artifact, Tree.of(result.manifest))
 
+    @writes_to_store
     def publish(self, artifact: Artifact, tree: Tree) -> Artifact:
         """Write the record (the commit point), then index it; a crash between the two is recovered.
 
@@ -253,6 +347,8 @@ class Store:
 
     def _recover(self) -> None:
         """Finish or forget work whose process died: a kill -9 leaves no half-made artifact."""
+        if self.catalog.read_only:
+            return  # the disk is full: reading works, recovering waits for space
         for artifact_id, state, owner in self.catalog.unfinished():
             if procs.alive(owner):
                 continue
@@ -260,8 +356,12 @@ class Store:
                 self._finish_delete(artifact_id)
                 continue
             raw = self.root.read_doc(record_path(artifact_id))
-            if raw is not None:
-                artifact = Artifact.from_record(json.loads(raw))
+            try:
+                artifact = None if raw is None else self._read_record(record_path(artifact_id), raw)
+            except InvalidRecord as exc:
+                log.warning("%s", exc.message)
+                artifact = None
+            if artifact is not None:
                 with self.catalog.transaction() as db:
                     self.catalog.index_ready(db, artifact)
             elif state == "downloading":
@@ -269,6 +369,18 @@ class Store:
             else:
                 with self.catalog.transaction() as db:
                     self.catalog.delete(db, artifact_id)
+
+    def _read_record(self, doc: str, raw: bytes) -> Artifact:
+        """A record read back from the root, checked as untrusted input (InvalidRecord if wrong)."""
+        where = f"{self.root.url.rstrip('/')}/{doc}"
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidRecord(where, "record", "is not valid JSON") from None
+        artifact = check_record(data, where)
+        if doc != record_path(artifact.id):
+            raise InvalidRecord(where, "id", "does not match the file's name")
+        return artifact
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, ref: str, kind: str | None = None, manifest: bool = False) -> Artifact:
@@ -292,6 +404,7 @@ class Store:
         return {"used": self.catalog.usage(), "quota": self.settings.quota, "root": self.root.url}
 
     # -- aliases and links -----------------------------------------------------------------
+    @writes_to_store
     def set_alias(self, ref: str, alias: str, kind: str | None = None) -> Artifact:
         """Point an alias of a name at one of its versions (moving it if it pointed elsewhere)."""
         check_alias(alias)
@@ -305,15 +418,17 @@ class Store:
                        (artifact.kind, artifact.name, alias, artifact.id))
         return self.catalog.get(artifact.id)
 
+    @writes_to_store
     def remove_alias(self, ref: str, alias: str, kind: str | None = None) -> Artifact:
         artifact = self.resolve(ref, kind)
         if alias not in artifact.aliases:
-            raise NotFound(f"{artifact.reference} has no alias {alias!r}.")
+            raise NotFound(f"{artifact.reference} has no alias {quote(alias)}.")
         self.root.delete_doc(alias_path(artifact.kind, artifact.name, alias))
         with self.catalog.transaction() as db:
             db.execute("DELETE FROM aliases WHERE kind = ? AND name = ? AND alias = ?", (artifact.kind, artifact.name, alias))
         return self.catalog.get(artifact.id)
 
+    @writes_to_store
     def link(self, ref: str, target: str, kind: str | None = None) -> Artifact:
         """Record that an artifact refers to another (e.g. a model to its training data)."""
         artifact = self.resolve(ref, kind)
@@ -464,12 +579,13 @@ class Store:
         """Who holds an artifact now; leases of processes that died are dropped on the way."""
         rows = self.catalog.db.execute("SELECT id, holder, owner FROM leases WHERE artifact_id = ?", (artifact_id,)).fetchall()
         dead = [lease_id for lease_id, _holder, owner in rows if owner is not None and not procs.alive(owner)]
-        if dead:
+        if dead and not self.catalog.read_only:
             with self.catalog.transaction() as db:
                 db.executemany("DELETE FROM leases WHERE id = ?", ((d,) for d in dead))
         return sorted({holder for lease_id, holder, _owner in rows if lease_id not in dead})
 
     # -- deleting --------------------------------------------------------------------------
+    @writes_to_store
     def delete(self, ref: str, kind: str | None = None) -> dict:
         """Delete an artifact unless something holds it; its blobs go when nothing else uses them."""
         artifact = self.resolve(ref, kind)
@@ -516,9 +632,16 @@ class Store:
         except BlockingIOError:
             return 0
 
-    def gc(self) -> dict:
+    def collect_orphans(self) -> None:
+        """After a write failed for lack of space: remove what it stored, unless another save runs."""
+        try:
+            self.gc(wait=False)
+        except (BlockingIOError, OSError, sqlite3.Error):
+            pass  # `gc` will, once the other save is done or there is room for the catalog
+
+    def gc(self, wait: bool = True) -> dict:
         """Remove blobs no artifact uses and leftovers of interrupted work; idempotent."""
-        with self._blob_lock(exclusive=True, wait=True):
+        with self._blob_lock(exclusive=True, wait=wait):
             used = {d for (d,) in self.catalog.db.execute("SELECT DISTINCT digest FROM files WHERE digest IS NOT NULL")}
             removed, freed = 0, 0
             for digest in list(self.root.iter_blobs()):
@@ -526,10 +649,11 @@ class Store:
                     freed += self.root.blob_size(digest) or 0
                     self.root.remove_blob(digest)
                     removed += 1
-            with self.catalog.transaction() as db:
-                stale = [d for (d,) in db.execute("SELECT digest FROM blobs") if d not in used]
-                self.catalog.forget_blobs(db, stale)
             tmp = self.root.clean_tmp()
+            if not self.catalog.read_only:  # on a full disk the files go first; the index follows next time
+                with self.catalog.transaction() as db:
+                    stale = [d for (d,) in db.execute("SELECT digest FROM blobs") if d not in used]
+                    self.catalog.forget_blobs(db, stale)
         return {"removed_blobs": removed, "freed_bytes": freed, "removed_tmp": tmp}
 
     @contextmanager
@@ -586,47 +710,135 @@ class Store:
         todo = self._closure(artifact) if refs else [artifact]
         return export_tar(self, todo, tar_path)
 
+    @writes_to_store
     def import_tar(self, tar_path: str) -> dict:
         from .transfer import import_tar
 
         return import_tar(self, tar_path)
 
     def index_record(self, artifact: Artifact) -> None:
-        """Add a published record (from an import or a reindex) to the catalog as it is."""
+        """Add a published record (from an import) to the catalog as it is."""
         with self.catalog.transaction() as db:
+            self.catalog.count_version(db, artifact.kind, artifact.name, artifact.version)
             self.catalog.insert(db, artifact)
             self.catalog.index_ready(db, artifact)
 
+    def version_holder(self, kind: str, name: str, version: int) -> str | None:
+        """The id of the artifact a version was given to, from its claim in the root (None: never given)."""
+        claim = self._pointer(version_path(kind, name, version), [])
+        if claim is None:
+            return None
+        holder = claim.get("artifact_id")
+        return holder if is_artifact_id(holder) else "unknown"
+
+    def claim_version(self, artifact: Artifact) -> None:
+        """Claim a record's own version (an import keeps versions); refused if another artifact has it."""
+        path = version_path(artifact.kind, artifact.name, artifact.version)
+        if not self.root.claim(path, dumps({"artifact_id": artifact.id})) \
+                and self.version_holder(artifact.kind, artifact.name, artifact.version) != artifact.id:
+            raise Conflict(f"{artifact.kind.capitalize()} {artifact.reference} was given to another artifact "
+                           "meanwhile; import into another store.")
+
     # -- rebuilding ------------------------------------------------------------------------
     def reindex(self) -> dict:
-        """Rebuild the catalog's index from the root alone (records, aliases, links)."""
+        """Rebuild the catalog's index from the root alone (records, aliases, links, version claims).
+
+        Everything read is checked as untrusted input: a record, alias or link that this store
+        would never write is skipped, named in `skipped`, and changes nothing."""
+        skipped: list[str] = []
+        records = self._records_in_root(skipped)
+        counters: dict[tuple[str, str], int] = {}
+        for doc in self.root.list_docs("versions"):
+            parts = doc.split("/")
+            try:
+                if len(parts) != 4 or not parts[3][:-5].isdigit():
+                    raise InvalidRecord(doc, "path", "is not versions/KIND/NAME/NUMBER.json")
+                check_alias_doc(parts[1], parts[2], "claim", "0" * 32, doc)
+            except InvalidRecord as exc:
+                skipped.append(exc.message)
+                continue
+            key = (parts[1], parts[2])
+            counters[key] = max(counters.get(key, 0), int(parts[3][:-5]))
+        for artifact in records:
+            key = (artifact.kind, artifact.name)
+            counters[key] = max(counters.get(key, 0), artifact.version)
+        records = self._one_record_per_version(records, skipped)
+        known = {a.id: a for a in records}
+        links = []
+        for doc in self.root.list_docs("links"):
+            link = self._pointer(doc, skipped)
+            if link is not None and link.get("src") in known and is_artifact_id(link.get("dst")) \
+                    and doc == link_path(link["src"], link["dst"]):
+                links.append((link["src"], link["dst"]))
+            elif link is not None:
+                skipped.append(f"{doc}: not a link between known artifacts; skipped.")
+        aliases = []
+        for doc in self.root.list_docs("aliases"):
+            parts, pointer = doc.split("/"), self._pointer(doc, skipped)
+            if pointer is None:
+                continue
+            try:
+                if len(parts) != 4:
+                    raise InvalidRecord(doc, "path", "is not aliases/KIND/NAME/ALIAS.json")
+                check_alias_doc(parts[1], parts[2], parts[3][:-5], pointer.get("artifact_id"), doc)
+            except InvalidRecord as exc:
+                skipped.append(exc.message)
+                continue
+            target = known.get(pointer["artifact_id"])
+            if target is None or (target.kind, target.name) != (parts[1], parts[2]):
+                skipped.append(f"{doc}: points at no {parts[1]} named {parts[2]!r}; skipped.")
+                continue
+            aliases.append((parts[1], parts[2], parts[3][:-5], target.id))
+        self.catalog.rebuild(records, links, aliases, counters)
+        for message in skipped:
+            log.warning("reindex: %s", message)
+        return {"artifacts": len(records), "aliases": len(aliases), "skipped": skipped}
+
+    def _records_in_root(self, skipped: list[str]) -> list[Artifact]:
         records = []
         for doc in self.root.list_docs("artifacts"):
             raw = self.root.read_doc(doc)
-            if raw:
-                records.append(Artifact.from_record(json.loads(raw)))
-        with self.catalog.transaction() as db:
-            keep = {r[0] for r in db.execute("SELECT id FROM artifacts WHERE state IN ('pending', 'downloading', 'failed')")}
-            self.catalog.clear_files(db)
-            for table in ("blobs", "refs", "aliases"):
-                db.execute(f"DELETE FROM {table}")
-            db.execute("DELETE FROM artifacts WHERE state NOT IN ('pending', 'downloading', 'failed')")
-            for artifact in records:
-                if artifact.id in keep:
-                    db.execute("DELETE FROM artifacts WHERE id = ?", (artifact.id,))
-                self.catalog.insert(db, artifact)
-                self.catalog.index_ready(db, artifact)
-            known = {a.id for a in records}
-            for doc in self.root.list_docs("links"):
-                link = json.loads(self.root.read_doc(doc) or b"{}")
-                if link.get("src") in known:
-                    db.execute("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')", (link["src"], link["dst"]))
-            aliases = 0
-            for doc in self.root.list_docs("aliases"):
-                parts = doc.split("/")
-                pointer = json.loads(self.root.read_doc(doc) or b"{}")
-                if len(parts) == 4 and pointer.get("artifact_id") in known:
-                    db.execute("INSERT OR REPLACE INTO aliases (kind, name, alias, artifact_id) VALUES (?, ?, ?, ?)",
-                               (parts[1], parts[2], parts[3][:-5], pointer["artifact_id"]))
-                    aliases += 1
-        return {"artifacts": len(records), "aliases": aliases}
+            if raw is None:
+                continue
+            try:
+                records.append(self._read_record(doc, raw))
+            except InvalidRecord as exc:
+                skipped.append(exc.message)
+        return records
+
+    def _one_record_per_version(self, records: list[Artifact], skipped: list[str]) -> list[Artifact]:
+        """Where two records (or a record and a save in progress here) claim one version, keep the
+        one its claim names (else the older) and report the others."""
+        unfinished = {key: aid for aid, key in self.catalog.unfinished_versions()}
+        by_version: dict[tuple[str, str, int], list[Artifact]] = {}
+        for artifact in records:
+            by_version.setdefault((artifact.kind, artifact.name, artifact.version), []).append(artifact)
+        kept = []
+        for key, group in by_version.items():
+            if len(group) == 1 and unfinished.get(key, group[0].id) == group[0].id:
+                kept.append(group[0])
+                continue
+            holder = unfinished.get(key) or (self._pointer(version_path(*key), []) or {}).get("artifact_id")
+            group.sort(key=lambda a: (a.id != holder, a.created_at, a.id))
+            keep = group[0] if key not in unfinished or group[0].id == holder else None
+            for other in group:
+                if other is not keep:
+                    skipped.append(f"{record_path(other.id)}: {other.kind} {other.reference} is also held by "
+                                   "another artifact; skipped (delete one of the two records).")
+            if keep is not None:
+                kept.append(keep)
+        return kept
+
+    def _pointer(self, doc: str, skipped: list[str]) -> dict | None:
+        """A small JSON document from the root (an alias, a link, a claim); None if it is gone or not an object."""
+        raw = self.root.read_doc(doc)
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            skipped.append(f"{doc}: not a JSON object; skipped.")
+            return None
+        return data

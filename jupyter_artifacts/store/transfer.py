@@ -13,12 +13,15 @@ import tarfile
 import tempfile
 import time
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound, quote
 from .digest import split
+from .names import is_artifact_id
 from .records import Artifact, dumps
+from .validation import InvalidRecord, check_alias_doc, check_record
 
 EXPORT_FORMAT = 1
 INDEX = "export.json"
+MAX_JSON = 1 << 30  # a record holds its manifest: a million files fit
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -61,65 +64,127 @@ def export_tar(store, artifacts: list[Artifact], tar_path: str) -> dict:
 
 
 def import_tar(store, tar_path: str) -> dict:
-    """Check everything, store the blobs (verifying each digest), then publish the records."""
+    """Check everything first (the index, every record as untrusted input, every blob's presence
+    and size); then store the blobs, verifying each digest; then publish the records."""
     tar_path = os.path.abspath(os.path.expanduser(tar_path))
     if not os.path.isfile(tar_path):
         raise NotFound(f"No such file: {tar_path}")
     try:
-        return _import(store, tar_path)
-    except (tarfile.TarError, EOFError, json.JSONDecodeError, KeyError) as exc:
+        with tarfile.open(tar_path, "r") as tar:
+            plan = _check(store, tar, tar_path)
+            stored = _store_blobs(store, tar, tar_path, plan)
+    except (tarfile.TarError, EOFError) as exc:
         raise InvalidInput(f"{tar_path} is damaged or was not made by `jupyter artifacts export` ({exc}).") from None
+    _publish(store, plan)
+    return {"imported": [a.reference for a in plan.new], "skipped": len(plan.records) - len(plan.new),
+            "blob_bytes_written": stored, "aliases": len(plan.aliases)}
 
 
-def _import(store, tar_path: str) -> dict:
-    with tarfile.open(tar_path, "r") as tar:
-        members = {m.name: m for m in tar.getmembers()}
-        if INDEX not in members:
-            raise InvalidInput(f"{tar_path} has no {INDEX}; it was not made by `jupyter artifacts export`.")
-        index = json.load(tar.extractfile(members[INDEX]))
-        if index.get("format") != EXPORT_FORMAT:
-            raise InvalidInput(f"{tar_path} uses export format {index.get('format')}; this version reads {EXPORT_FORMAT}.")
-        records = []
-        for artifact_id in index["artifacts"]:
-            member = members.get(f"records/{artifact_id}.json")
-            if member is None:
-                raise InvalidInput(f"{tar_path} lacks the record of {artifact_id}; the file is damaged.")
-            records.append(Artifact.from_record(json.load(tar.extractfile(member))))
-        new = [a for a in records if store.catalog.get(a.id) is None]
-        for artifact in new:
-            clash = store.catalog.find_version(artifact.kind, artifact.name, artifact.version)
-            if clash:
-                raise Conflict(f"This store already has a different {artifact.kind} {artifact.reference}; "
-                               "import into another store or delete that version first.")
-        stored = 0
-        with tempfile.TemporaryDirectory(dir=os.path.dirname(store.catalog.path)) as scratch:
-            for artifact in new:
-                for path, entry in artifact.manifest.items():
-                    if "digest" not in entry or store.root.has_blob(entry["digest"]):
-                        continue
-                    member = members.get(f"objects/{split(entry['digest'])[1]}")
-                    if member is None:
-                        raise InvalidInput(f"{tar_path} lacks the content of {artifact.reference}/{path}; the file is damaged.")
-                    staged = os.path.join(scratch, "blob")
-                    with tar.extractfile(member) as src, open(staged, "wb") as dst:
-                        while chunk := src.read(8 << 20):
-                            dst.write(chunk)
-                    digest, written, _ = store.root.store_file(staged)
-                    os.unlink(staged)
-                    if digest != entry["digest"]:
-                        store.root.remove_blob(digest) if written else None
-                        raise InvalidInput(f"{artifact.reference}/{path} in {tar_path} does not match its digest; the file is damaged.")
-                    stored += written
-        for artifact in new:
-            store.root.write_doc(f"artifacts/{artifact.id}.json", dumps(artifact.to_record()))
-            store.index_record(artifact)
-        for link in index.get("links", []):
-            if link["src"] in {a.id for a in new}:
-                store.link(link["src"], link["dst"])
-        aliases = 0
-        for pointer in index.get("aliases", []):
-            if pointer["artifact_id"] in {a.id for a in new}:
-                store.set_alias(pointer["artifact_id"], pointer["alias"])
-                aliases += 1
-    return {"imported": [a.reference for a in new], "skipped": len(records) - len(new),
-            "blob_bytes_written": stored, "aliases": aliases}
+class _Plan:
+    """What an import will write, every part of it checked before the first write."""
+
+    def __init__(self, records: list[Artifact], new: list[Artifact], blobs: dict[str, tarfile.TarInfo],
+                 links: list[tuple[str, str]], aliases: list[tuple[str, str]]) -> None:
+        self.records, self.new, self.blobs, self.links, self.aliases = records, new, blobs, links, aliases
+
+
+def _json_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name: str, where: str) -> object:
+    member = members.get(name)
+    if member is None or not member.isfile():
+        raise InvalidInput(f"{where} lacks {name} (or it is not a plain file); the file is damaged.")
+    if member.size > MAX_JSON:
+        raise InvalidInput(f"{where}: {name} is {member.size:,} bytes, over the {MAX_JSON:,}-byte limit for a record.")
+    try:
+        return json.load(tar.extractfile(member))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidInput(f"{where}: {name} is not valid JSON; the file is damaged.") from None
+
+
+def _check(store, tar: tarfile.TarFile, tar_path: str) -> _Plan:
+    members = {m.name: m for m in tar.getmembers()}
+    index = _json_member(tar, members, INDEX, tar_path)
+    where = f"{tar_path}:{INDEX}"
+    if not isinstance(index, dict):
+        raise InvalidRecord(where, "index", "is not a JSON object")
+    if index.get("format") != EXPORT_FORMAT:
+        raise InvalidInput(f"{tar_path} uses export format {quote(index.get('format'))}; this version reads {EXPORT_FORMAT}.")
+    ids, pointers, link_docs = index.get("artifacts"), index.get("aliases", []), index.get("links", [])
+    if not isinstance(ids, list) or not all(is_artifact_id(i) for i in ids) or len(set(ids)) != len(ids):
+        raise InvalidRecord(where, "artifacts", "is not a list of distinct artifact ids")
+    if not isinstance(pointers, list) or not isinstance(link_docs, list) \
+            or not all(isinstance(p, dict) for p in pointers + link_docs):
+        raise InvalidRecord(where, "aliases", "or 'links' is not a list of objects")
+    records = []
+    for artifact_id in ids:
+        name = f"records/{artifact_id}.json"
+        artifact = check_record(_json_member(tar, members, name, tar_path), f"{tar_path}:{name}")
+        if artifact.id != artifact_id:
+            raise InvalidRecord(f"{tar_path}:{name}", "id", "does not match the file's name")
+        records.append(artifact)
+    by_id = {a.id: a for a in records}
+    new = [a for a in records if store.catalog.get(a.id) is None]
+    for artifact in new:
+        if store.catalog.find_version(artifact.kind, artifact.name, artifact.version):
+            raise Conflict(f"This store already has a different {artifact.kind} {artifact.reference}; "
+                           "import into another store or delete that version first.")
+        holder = store.version_holder(artifact.kind, artifact.name, artifact.version)
+        if holder not in (None, artifact.id):
+            raise Conflict(f"This store gave {artifact.kind} {artifact.reference} to another artifact before "
+                           "(deleted since); a version is never given twice: import into another store.")
+    new_ids = {a.id for a in new}
+    aliases = []
+    for pointer in pointers:
+        target = by_id.get(pointer.get("artifact_id"))
+        if target is None:
+            raise InvalidRecord(where, "aliases", f"points at {quote(pointer.get('artifact_id'))}, which it does not hold")
+        check_alias_doc(target.kind, target.name, pointer.get("alias"), target.id, where)
+        if target.id in new_ids:
+            aliases.append((target.id, pointer["alias"]))
+    links = []
+    for link in link_docs:
+        src, dst = link.get("src"), link.get("dst")
+        if src not in by_id or not is_artifact_id(dst) or (dst not in by_id and store.catalog.get(dst) is None):
+            raise InvalidRecord(where, "links", f"joins {quote(src)} to {quote(dst)}, which are not both known")
+        if src in new_ids:
+            links.append((src, dst))
+    blobs: dict[str, tarfile.TarInfo] = {}
+    for artifact in new:
+        for path, entry in artifact.manifest.items():
+            digest = entry.get("digest")
+            if digest is None or digest in blobs or store.root.has_blob(digest):
+                continue
+            member = members.get(f"objects/{split(digest)[1]}")
+            if member is None or not member.isfile() or member.size != entry["size"]:
+                raise InvalidInput(f"{tar_path} lacks the content of {artifact.reference}/{path} "
+                                   "(or it has another size); the file is damaged.")
+            blobs[digest] = member
+    return _Plan(records, new, blobs, links, aliases)
+
+
+def _store_blobs(store, tar: tarfile.TarFile, tar_path: str, plan: _Plan) -> int:
+    stored = 0
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(store.catalog.path)) as scratch:
+        staged = os.path.join(scratch, "blob")
+        for digest, member in plan.blobs.items():
+            with tar.extractfile(member) as src, open(staged, "wb") as dst:
+                while chunk := src.read(8 << 20):
+                    dst.write(chunk)
+            actual, written, _ = store.root.store_file(staged)
+            os.unlink(staged)
+            if actual != digest:
+                if written:
+                    store.root.remove_blob(actual)
+                raise InvalidInput(f"{member.name} in {tar_path} does not match its digest; the file is damaged.")
+            stored += written
+    return stored
+
+
+def _publish(store, plan: _Plan) -> None:
+    for artifact in plan.new:
+        store.claim_version(artifact)
+        store.root.write_doc(f"artifacts/{artifact.id}.json", dumps(artifact.to_record()))
+        store.index_record(artifact)
+    for src, dst in plan.links:
+        store.link(src, dst)
+    for artifact_id, alias in plan.aliases:
+        store.set_alias(artifact_id, alias)

@@ -315,3 +315,35 @@ def test_help_and_mistakes_still_show_every_command(cli):
     assert wrong.returncode == 2 and "invalid choice" in wrong.stderr and "checkpoint" in wrong.stderr
     verbs = cli.run("checkpoint", "--help").stdout
     assert "create" in verbs and "download" in verbs
+
+
+def test_pipes_devices_empty_folders_and_the_store_itself_are_refused_at_once(cli, tmp_path, store_root):
+    """One rule for every face: the CLI refuses what REST refuses, without hanging on a pipe."""
+    os.mkfifo(tmp_path / "some.fifo")
+    for source in (str(tmp_path / "some.fifo"), "/dev/zero"):
+        err = cli.fail("dataset", "create", "d", source, timeout=30)
+        assert "not a regular file" in err, err
+    (tmp_path / "empty").mkdir()
+    assert "empty" in cli.fail("dataset", "create", "d", str(tmp_path / "empty"))
+    cli.run("dataset", "create", "seed", str(write_tree(tmp_path / "seed", {"a": "1"})))
+    for inside in (store_root, store_root / "objects", tmp_path):
+        assert "store itself" in cli.fail("dataset", "create", "d", str(inside)), inside
+    assert cli.json("dataset", "list") and len(cli.json("dataset", "list")) == 1
+
+
+def test_a_hostile_export_is_one_line_and_imports_nothing(cli, tmp_path, store_root):
+    import io
+    import tarfile
+
+    record = {"id": "../../victim/iddoc", "kind": "model", "name": "m", "version": 1}
+    with tarfile.open(tmp_path / "hostile.tar", "w") as tar:
+        for name, data in (("export.json", {"format": 1, "artifacts": [record["id"]]}),
+                           (f"records/{record['id']}.json", record)):
+            raw = json.dumps(data).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    err = cli.fail("import", str(tmp_path / "hostile.tar"))
+    assert "export.json" in err and "artifacts" in err, err
+    assert not (tmp_path / "victim").exists()
+    assert cli.json("model", "list") == []

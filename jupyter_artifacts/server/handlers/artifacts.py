@@ -5,47 +5,25 @@ from __future__ import annotations
 import mimetypes
 import os
 import posixpath
-import re
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...errors import Conflict, InvalidInput, NotFound
+from ...errors import Conflict, InvalidInput, NotFound, quote
 from ...store import KINDS
+from ...store.digest import is_digest
 from ...store.names import check_alias, check_kind, check_name
 from ...store.records import STATES
+from ...store.validation import check_metadata
 from .. import archive
-from ..paths import is_inside, resolve_local_source
+from ..paths import resolve_local_source
 from .base import ArtifactsHandler, artifact_json
 
 PAGE = 50
 MAX_PAGE = 1000
 CHUNK = 1 << 20
-_DIGEST_RE = re.compile(r"^blake3:[0-9a-f]{64}$")
 SOURCE_OPTIONS = ("source_type", "endpoint", "branch", "kaggle_type")
-
-
-def check_not_store(store: Any, path: str) -> None:
-    """Saving the store's own folder (or a folder around it) would copy the store into itself."""
-    root = getattr(store.root, "path", None)
-    if root is None:
-        return
-    real_root = os.path.realpath(root)
-    if is_inside(real_root, path) or is_inside(path, real_root):
-        raise InvalidInput(f"{path} holds the artifact store itself ({real_root}); save a folder outside it.")
-
-
-def precheck_folder(store: Any, kind: str, path: str) -> None:
-    """Refuse, before any byte is copied, a folder that is missing, empty, or over a limit or the quota."""
-    from ...store.snapshot import scan
-
-    files = scan(path)
-    if not files:
-        raise InvalidInput(f"{path} is empty: put the files to save in it first.")
-    cache = store.catalog.statcache_under(path) if os.path.isdir(path) else {}
-    total = sum(f.size for f in files)
-    store.check_size(kind, total, sum(f.size for f in files if f.path not in cache))
 
 
 def check_common_fields(store: Any, body: dict, field: Any) -> dict[str, Any]:
@@ -57,6 +35,8 @@ def check_common_fields(store: Any, body: dict, field: Any) -> dict[str, Any]:
     for ref in refs:
         store.resolve(ref)
     metadata = field(body, "metadata", dict, default=None)
+    if metadata is not None:
+        check_metadata(metadata)
     return {"aliases": aliases, "refs": refs, "metadata": metadata}
 
 
@@ -100,7 +80,7 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
             if manifest:
                 real = resolve_local_source(manifest, root_dir, allowed)
                 if not os.path.isfile(real):
-                    raise NotFound(f"No manifest file {manifest!r}; give a JSON-lines file inside the Jupyter root folder.")
+                    raise NotFound(f"No manifest file {quote(manifest)}; give a JSON-lines file inside the Jupyter root folder.")
                 from ...sources.manifests import read_manifest
 
                 read_manifest(real, cwd=root_dir, local_roots=local_roots)  # every line, before 202
@@ -113,9 +93,7 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
                 real = resolve_local_source(source, root_dir, allowed)
                 if not os.path.lexists(real):
                     raise NotFound(f"No such file or folder: {source}")
-                check_not_store(store, real)
-                if os.path.isdir(real):
-                    precheck_folder(store, kind, real)
+                store.precheck(kind, real)
                 path = real + "/" if source.endswith("/") and not real.endswith("/") else real
             preflight(parse_source(path, cwd=root_dir, local_roots=local_roots, **options))
             return path, None, common
@@ -219,14 +197,14 @@ def file_entry(store: Any, artifact_id: str, path: str) -> tuple[str, dict]:
             "SELECT digest, size, mode, link FROM files WHERE artifact_id = ? AND path = ?", (artifact_id, path)
         ).fetchone()
         if row is None:
-            raise NotFound(f"The artifact has no file {path!r}; list its files with GET .../files.")
+            raise NotFound(f"The artifact has no file {quote(path)}; list its files with GET .../files.")
         digest, size, mode, link = row
         if link is None:
             return path, {"digest": digest, "size": size, "mode": mode}
         seen.add(path)
         target = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
         if target in seen or target.startswith("../") or len(seen) > 40:
-            raise Conflict(f"{path!r} is a link ({link}) that does not lead to a file in the artifact.")
+            raise Conflict(f"{quote(path)} is a link ({link}) that does not lead to a file in the artifact.")
         path = target
 
 
@@ -243,7 +221,7 @@ class DownloadHandler(ArtifactsHandler):
         try:
             return self.store.root.open_blob(digest)
         except FileNotFoundError:
-            raise NotFound(f"The content of {path!r} is missing from the store; run "
+            raise NotFound(f"The content of {quote(path)} is missing from the store; run "
                            "`jupyter artifacts verify` to find damaged artifacts.") from None
 
     async def send(self, handle: Any) -> None:
@@ -322,8 +300,8 @@ class FindHandler(ArtifactsHandler):
         path = self.field(body, "path")
         if bool(digest) == bool(path):
             raise InvalidInput("Give either 'digest' (blake3:<64 hex digits>) or 'path' (a file inside the Jupyter root folder).")
-        if digest and not _DIGEST_RE.match(digest):
-            raise InvalidInput(f"Invalid digest {digest!r}: use blake3:<64 lowercase hex digits>.")
+        if digest and not is_digest(digest):
+            raise InvalidInput(f"Invalid digest {quote(digest)}: use blake3:<64 lowercase hex digits>.")
         app = self.artifacts_app
 
         def find() -> dict:

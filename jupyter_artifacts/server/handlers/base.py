@@ -13,7 +13,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from ...errors import ArtifactsError, InvalidInput
+from ...errors import ArtifactsError, InvalidInput, quote
 from ...store import Artifact, Store
 from ..operations import Operation, OperationManager
 
@@ -97,6 +97,8 @@ class ArtifactsHandler(APIHandler):
             data = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"The request body is not valid JSON ({exc}); send a JSON object.") from None
+        except RecursionError:
+            raise InvalidInput("The request body is nested too deeply; send a flatter JSON object.") from None
         if not isinstance(data, dict):
             raise InvalidInput("The request body must be a JSON object, e.g. {\"name\": \"...\"}.")
         return data
@@ -117,7 +119,7 @@ class ArtifactsHandler(APIHandler):
         if kind is list and not all(isinstance(v, str) for v in value):
             raise InvalidInput(f"The field {key!r} must be a list of strings.")
         if choices is not None and value not in choices:
-            raise InvalidInput(f"The field {key!r} must be one of {', '.join(map(repr, choices))}, not {value!r}.")
+            raise InvalidInput(f"The field {key!r} must be one of {', '.join(map(repr, choices))}, not {quote(value)}.")
         return value
 
     def query_int(self, name: str, default: int, minimum: int, maximum: int) -> int:
@@ -127,7 +129,7 @@ class ArtifactsHandler(APIHandler):
         try:
             value = int(text)
         except ValueError:
-            raise InvalidInput(f"The query parameter {name!r} must be an integer, not {text!r}.") from None
+            raise InvalidInput(f"The query parameter {name!r} must be an integer, not {quote(text)}.") from None
         if not minimum <= value <= maximum:
             raise InvalidInput(f"The query parameter {name!r} must be between {minimum} and {maximum}, not {value}.")
         return value
@@ -139,7 +141,7 @@ class ArtifactsHandler(APIHandler):
         if "\0" in value:
             raise InvalidInput(f"The query parameter {name!r} cannot contain a NUL character.")
         if choices is not None and value not in choices:
-            raise InvalidInput(f"The query parameter {name!r} must be one of {', '.join(choices)}, not {value!r}.")
+            raise InvalidInput(f"The query parameter {name!r} must be one of {', '.join(choices)}, not {quote(value)}.")
         return value
 
     # -- output --------------------------------------------------------------------------------
@@ -170,7 +172,8 @@ class ArtifactsHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, ArtifactsError):
-            self.log.info("%s %s -> %s: %s", self.request.method, self.request.path, value.status, value.message)
+            self.log.info("%s %s -> %s: %s", self.request.method, self.request.path[:200], value.status,
+                          value.message[:1000])
             return
         super().log_exception(typ, value, tb)
 

@@ -8,10 +8,10 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ...errors import InvalidInput, NotFound
+from ...errors import InvalidInput, NotFound, quote
 from ...store.names import check_name
 from ..paths import api_path_of, resolve_in_root
-from .artifacts import check_common_fields, check_not_store, precheck_folder
+from .artifacts import check_common_fields
 from .base import ArtifactsHandler, artifact_json
 
 FOLDERS = ("models", "output")
@@ -55,23 +55,23 @@ class SnapshotsHandler(ArtifactsHandler):
             if notebook:
                 real_nb = resolve_in_root(root_dir, notebook, "notebook")
                 if not os.path.isfile(real_nb):
-                    raise NotFound(f"No notebook {notebook!r} in the Jupyter root folder.")
+                    raise NotFound(f"No notebook {quote(notebook)} in the Jupyter root folder.")
                 base, nb_api = os.path.dirname(real_nb), api_path_of(root_dir, real_nb)
             else:
                 base = resolve_in_root(root_dir, directory, "folder")
                 if not os.path.isdir(base):
-                    raise NotFound(f"No folder {directory!r} in the Jupyter root folder.")
+                    raise NotFound(f"No folder {quote(directory)} in the Jupyter root folder.")
                 nb_api = None
             shown = posixpath_join(api_path_of(root_dir, base), folder)
             if not os.path.lexists(os.path.join(base, folder)):
-                raise NotFound(f"There is no {folder}/ folder next to {notebook or directory!r} ({shown}); "
+                raise NotFound(f"There is no {folder}/ folder next to {quote(notebook or directory)} ({shown}); "
                                f"save your files in {folder}/ first.")
             path = resolve_in_root(root_dir, os.path.join(base, folder), f"{folder}/ folder")
             if not os.path.isdir(path):
                 raise InvalidInput(f"{shown} is not a folder.")
-            check_not_store(store, path)
+            store.check_not_store(path)
             common = check_common_fields(store, body, self.field)
-            precheck_folder(store, kind, path)
+            store.precheck(kind, path)
             return path, shown, nb_api, common
 
         path, shown, nb_api, common = await self.blocking(locate)
