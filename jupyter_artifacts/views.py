@@ -40,6 +40,20 @@ def workers_summary(job) -> str:
     return ", ".join(f"{n} {s}" for s, n in counts.items())
 
 
+def output_lines(job, worker: int | None = None) -> list[str]:
+    """'worker 0: output saved as checkpoint Job - x:v1' (or copied to its URL) for each worker (or
+    `worker` alone) whose output is saved, e.g. after `job save-output`."""
+    lines = []
+    for w in job_field(job, "workers"):
+        if worker not in (None, w["index"]):
+            continue
+        if w["output"]:
+            lines.append(f"worker {w['index']}: output saved as {w['output']['kind']} {w['output']['reference']}")
+        elif w["output_url"]:
+            lines.append(f"worker {w['index']}: output copied to {w['output_url']}")
+    return lines
+
+
 GPU_HEADERS = ["GPU", "NAME", "MEMORY", "HELD BY"]
 
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from ..errors import InvalidInput
-from ..views import GPU_HEADERS, gpu_rows, workers_summary
+from ..views import GPU_HEADERS, gpu_rows, output_lines, workers_summary
 from . import output
 from .context import add_command, open_store
 
@@ -132,6 +132,8 @@ def describe(job: dict) -> str:
         if w["error"]:
             line += f" ({w['error']})"
         lines.append(line)
+        if w.get("kept_output"):
+            lines.append(f"    output kept in {w['kept_output']}")
     kept = [c for c in job["checkpoints"] if not c["deleted"]]
     if job["checkpoints"]:
         lines.append(f"  checkpoints: {len(kept)} kept of {len(job['checkpoints'])} saved "
@@ -174,6 +176,15 @@ def cmd_stop(args: argparse.Namespace) -> int:
         output.print_json(job.to_dict())
     else:
         print(f"Stopping job {job.name!r} ({job.id[:12]}): {job.state}")
+    return 0
+
+
+def cmd_save_output(args: argparse.Namespace) -> int:
+    job = manager(args).save_output(args.job, worker=args.worker)
+    if args.json:
+        output.print_json(job.to_dict())
+    else:
+        print("\n".join(output_lines(job, args.worker)))
     return 0
 
 
@@ -271,6 +282,10 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument("job", metavar="JOB")
     p.add_argument("--save-output", action="store_true", help="still save what the workers wrote to ML_OUTPUT_PATH")
     p.add_argument("--wait", action="store_true", help="return once the job has ended")
+
+    p = verb("save-output", cmd_save_output, "save again the output a worker kept because saving it failed")
+    p.add_argument("job", metavar="JOB")
+    p.add_argument("--worker", type=int, metavar="N", help="only worker N (default: every worker with a kept output)")
 
     p = verb("gc-policy", cmd_gc_policy, "change a job's checkpoint GC policy and collect its checkpoints with it")
     p.add_argument("job", metavar="JOB")

@@ -18,7 +18,7 @@ ACTIVE = ("queued", "building", "running", "uploading")
 TERMINAL = ("finished", "failed", "stopped")
 STATES = ACTIVE + TERMINAL
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS workers (
     save_on_stop INTEGER NOT NULL DEFAULT 0,
     output_id TEXT,
     output_url TEXT,
+    kept_output TEXT,
     leases TEXT NOT NULL DEFAULT '[]',
     created_at REAL NOT NULL,
     started_at REAL,
@@ -79,13 +80,17 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 CREATE INDEX IF NOT EXISTS checkpoints_by_job ON checkpoints (job_id, created_at);
 """
+# what takes a database of version N-1 to version N
+MIGRATIONS = {
+    2: "ALTER TABLE workers ADD COLUMN kept_output TEXT",  # {path, produced_by, inputs} of an output not saved
+}
 
 _WORKER_COLUMNS = ("seq", "job_id", "idx", "state", "error", "params", "gpus", "cpus", "supervisor", "worker_pid",
-                   "exit_code", "stop_requested", "save_on_stop", "output_id", "output_url", "leases",
+                   "exit_code", "stop_requested", "save_on_stop", "output_id", "output_url", "kept_output", "leases",
                    "created_at", "started_at", "ended_at", "history")
 _JOB_COLUMNS = ("id", "name", "type", "state", "error", "spec", "info", "gc_policy", "gc_done", "gc_result",
                 "created_by", "created_at", "started_at", "ended_at", "history")
-_JSON = {"params", "gpus", "cpus", "leases", "history", "spec", "info", "gc_policy", "gc_result"}
+_JSON = {"params", "gpus", "cpus", "leases", "history", "spec", "info", "gc_policy", "gc_result", "kept_output"}
 
 
 def paths_for(catalog_path: str) -> tuple[str, str]:
@@ -124,8 +129,19 @@ class JobsDB:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self._conn: sqlite3.Connection | None = None
         self._pid = os.getpid()
-        if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
             self.conn.executescript(SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        elif version < SCHEMA_VERSION:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring an older database up to SCHEMA_VERSION, once even when several processes open it at once."""
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                db.execute(MIGRATIONS[target])
+            db.execute(f"PRAGMA user_version = {max(version, SCHEMA_VERSION)}")
 
     @property
     def conn(self) -> sqlite3.Connection:

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from .. import procs
-from ..errors import Conflict, InvalidInput, NotFound
-from . import cgroups
+from ..errors import ArtifactsError, Conflict, InvalidInput, NotFound
+from . import cgroups, outputs
 from . import gpus as gpu_leases
 from .db import ACTIVE, TERMINAL, JobsDB, paths_for
 from .spec import GC_FIELDS, JobSpec
-from .supervisor import jobs_dir_for, reconcile, run_job_gc, schedule_lock, worker_dir
+from .supervisor import append_log, jobs_dir_for, reconcile, run_job_gc, schedule_lock, worker_dir
 
 LOG_CHUNK = 1 << 20
 
@@ -90,6 +90,24 @@ def _read_chunk(path: str, offset: int, final: bool) -> tuple[bytes, int]:
         if cut or len(data) < LOG_CHUNK:
             data = data[:cut]
     return data, offset + len(data)
+
+
+def _worker_index(workers: list[dict], worker: Any) -> int:
+    """A worker index given by a user, checked against the job's workers."""
+    try:
+        index = int(worker)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Invalid worker {worker!r}: use a worker index.") from None
+    if index not in [w["idx"] for w in workers]:
+        raise NotFound(f"The job has no worker {index}; its workers are 0 to {len(workers) - 1}.")
+    return index
+
+
+class save_output_lock(schedule_lock):
+    """One save of a worker's kept output at a time, whichever process asks."""
+
+    def __init__(self, wdir: str) -> None:
+        self.path = os.path.join(wdir, "save-output.lock")
 
 
 class JobManager:
@@ -278,6 +296,7 @@ class JobManager:
                 "log_path": os.path.join(wdir, "log.txt"), "stop_requested": bool(w["stop_requested"]),
                 "supervisor_pid": int(w["supervisor"].split(":")[1]) if w["supervisor"] else None,
                 "worker_pid": w["worker_pid"],
+                "kept_output": w["kept_output"]["path"] if w["kept_output"] else None,
             })
         checkpoints = []
         for c in self.db.checkpoints(job_id):
@@ -357,6 +376,57 @@ class JobManager:
             self.reconcile()
             return self._job(job_id)
 
+    def save_output(self, job_ref: str, worker: int | None = None) -> Job:
+        """Publish the output a worker kept because saving it failed (or because ML_OUTPUT_PATH was
+        replaced by another folder), with the lineage the automatic save would have given it, then
+        remove the kept folder. Without `worker`, every worker's kept output is saved."""
+        with self._lock:
+            job_id = self._job_id(job_ref)
+            job = self.db.job(job_id)
+            workers = self.db.workers(job_id)
+            if worker is not None:
+                worker = _worker_index(workers, worker)
+            chosen = [w["idx"] for w in workers if w["kept_output"] and worker in (None, w["idx"])]
+            if not chosen:
+                who = f"Worker {worker} of job" if worker is not None else "Job"
+                raise Conflict(f"{who} {job['name']!r} ({job_id[:8]}) has no kept output to save: an output is "
+                               "kept only when saving it failed.")
+            for idx in chosen:
+                self._save_kept(job, idx)
+            return self._job(job_id)
+
+    def _save_kept(self, job: dict, idx: int) -> None:
+        import shutil
+
+        wdir = worker_dir(self.jobs_dir, job["id"], idx)
+        with save_output_lock(wdir):
+            w = self.db.worker(job["id"], idx)
+            kept = w["kept_output"]
+            if not kept:
+                return  # saved meanwhile, by another process
+            if w["state"] not in TERMINAL:
+                raise Conflict(f"Worker {idx} is still {w['state']}; save its output once it has ended.")
+            path = kept["path"]
+            problem, _ = outputs.check_folder(path, None, "The kept output")
+            if problem:
+                raise Conflict(f"{problem}; it cannot be saved. Put the output back in {path} as a folder.")
+            if not os.path.isdir(path):
+                raise NotFound(f"The kept output of worker {idx}, {path}, is gone; there is nothing to save.")
+            failed = f"Saving the output of worker {idx} failed again"
+            try:
+                fields, note = outputs.publish(self.store, job, idx, path, kept["produced_by"], kept["inputs"])
+            except ArtifactsError as exc:
+                exc.message = f"{failed}: {exc.message.rstrip('.')}; it is still kept in {path}."
+                exc.args = (exc.message,)
+                raise
+            except Exception as exc:  # an fsspec destination's own error
+                raise Conflict(f"{failed}: {type(exc).__name__}: {exc}; it is still kept in {path}.") from None
+            # the worker ends as it would have, had the save not failed
+            self.db.update_worker(job["id"], idx, "stopped" if w["stop_requested"] else "finished", error=None,
+                                  kept_output=None, **fields)
+            shutil.rmtree(path, ignore_errors=True)
+            append_log(os.path.join(wdir, "log.txt"), f"[job] {note} (job save-output)\n")
+
     def logs(self, job_ref: str, worker: int | None = None, offset: int | str = 0) -> tuple[str, int | str]:
         """New log text from `offset` and the offset to ask from next time.
 
@@ -368,12 +438,7 @@ class JobManager:
             job_id = self._job_id(job_ref)
             workers = self.db.workers(job_id)
         if worker is not None:
-            try:
-                worker = int(worker)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"Invalid worker {worker!r}: use a worker index.") from None
-            if worker not in [w["idx"] for w in workers]:
-                raise NotFound(f"The job has no worker {worker}; its workers are 0 to {len(workers) - 1}.")
+            worker = _worker_index(workers, worker)
         if worker is not None or len(workers) == 1:
             w = next(x for x in workers if x["idx"] == (worker if worker is not None else workers[0]["idx"]))
             try:

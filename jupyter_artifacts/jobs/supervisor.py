@@ -20,6 +20,7 @@ import time
 from .. import procs
 from . import cgroups
 from . import leases as gpu_leases
+from . import outputs
 from .db import ACTIVE, TERMINAL, JobsDB
 
 QUEUE_POLL = 0.1  # seconds between looks at the queue while waiting for GPUs
@@ -81,14 +82,14 @@ def reconcile(db: JobsDB, jobs_dir: str) -> list[str]:
                       f"while the worker was {w['state']}; its GPUs were freed")
         new = db.update_worker(w["job_id"], w["idx"], state, only_if_active=True, error=reason)
         if new:
-            _append_log(os.path.join(worker_dir(jobs_dir, w["job_id"], w["idx"]), "log.txt"),
+            append_log(os.path.join(worker_dir(jobs_dir, w["job_id"], w["idx"]), "log.txt"),
                         f"[job] {reason or 'stopped'}\n")
         if new in TERMINAL:
             ended.append(w["job_id"])
     return ended
 
 
-def _append_log(path: str, text: str) -> None:
+def append_log(path: str, text: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError:
@@ -155,6 +156,8 @@ class Supervisor:
         self.processes: cgroups.Processes | None = None  # everything of the worker that stop must end
         self.oom_kills = 0
         self.run_log_start = 0
+        self.output_made: list[int] | None = None  # (device, inode) of the folder made for ML_OUTPUT_PATH
+        self.kept_output: str | None = None  # the output folder kept because it could not be saved
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -163,7 +166,7 @@ class Supervisor:
         self.stop_flag = True
 
     def log(self, message: str) -> None:
-        _append_log(self.log_path, f"[job] {message}\n")
+        append_log(self.log_path, f"[job] {message}\n")
 
     def set_state(self, state: str | None, **fields) -> str | None:
         return self.db.update_worker(self.job_id, self.idx, state, **fields)
@@ -378,8 +381,9 @@ class Supervisor:
         env = dict(os.environ)
         has_model = any(i["role"] == "model" for i in self.info.get("inputs") or [])
         output_model = self.spec.get("output") == "model"
-        out_dir = os.path.join(self.wdir, "model" if output_model else "output")
+        out_dir = self.output_dir()
         os.makedirs(out_dir, exist_ok=True)
+        self.output_made = outputs.folder_id(out_dir)  # what save_output publishes must still be this folder
         params_path = os.path.join(self.wdir, "params.json")
         env.update({
             "ML_JOB_ID": self.job_id,
@@ -619,26 +623,9 @@ class Supervisor:
                 continue
             self.store_checkpoint(request)
 
-    def artifact_name(self, suffix: str = "") -> str:
-        base = f"Job - {self.spec['name']}"
-        if self.several:
-            base += f" Worker {self.idx}"
-        return base + suffix
-
-    def lineage(self, step=None) -> tuple[dict, list[dict]]:
+    def lineage(self, step: float | None = None) -> tuple[dict, list[dict]]:
         row = self.db.worker(self.job_id, self.idx)
-        produced_by = {"type": "job", "job_id": self.job_id, "job_name": self.spec["name"],
-                       "job_type": self.spec["type"], "worker": self.idx, "params": row["params"] if row else {},
-                       "code": self.info.get("code") or {}}
-        if step is not None:
-            produced_by["step"] = step
-        if self.spec.get("data_manifest"):
-            produced_by["data_manifest"] = self.spec["data_manifest"]
-        if self.spec.get("public_checkpoints"):
-            produced_by["public_checkpoints"] = self.spec["public_checkpoints"]
-        inputs = [{"id": i["id"], "role": i["role"], "reference": i["reference"]}
-                  for i in self.info.get("inputs") or [] if i.get("id")]
-        return produced_by, inputs
+        return outputs.lineage(self.job, self.idx, row["params"] if row else {}, step)
 
     def store_checkpoint(self, request: dict) -> None:
         import shutil
@@ -650,7 +637,7 @@ class Supervisor:
         produced_by, inputs = self.lineage(step)
         try:
             store = self.open_store()
-            artifact = store.create("checkpoint", self.artifact_name(" Checkpoint"), folder,
+            artifact = store.create("checkpoint", outputs.artifact_name(self.job, self.idx, " Checkpoint"), folder,
                                     metadata={"job_id": self.job_id, "job_name": self.spec["name"],
                                               "worker": self.idx, "step": step, "metrics": metrics},
                                     produced_by=produced_by, inputs=inputs)
@@ -710,42 +697,47 @@ class Supervisor:
         return ("failed", error) if error else ("finished", None)
 
     def save_output(self) -> str | None:
-        """Everything in ML_OUTPUT_PATH becomes an artifact (or is copied to the output URL)."""
-        out_dir = os.path.join(self.wdir, "model" if self.spec.get("output") == "model" else "output")
-        if not os.path.isdir(out_dir) or not os.listdir(out_dir):
+        """Everything in ML_OUTPUT_PATH becomes an artifact (or is copied to the output URL); returns why
+        not. A folder that could not be saved is kept, with its lineage, for `job save-output`."""
+        out_dir = self.output_dir()
+        problem, keepable = outputs.check_folder(out_dir, self.output_made, "ML_OUTPUT_PATH")
+        empty = not keepable or not os.listdir(out_dir)  # keepable: a real folder is there
+        if problem and empty:
+            return f"{problem}; nothing was published"
+        if empty:
             self.log("ML_OUTPUT_PATH is empty: no output artifact")
             return None
-        self.set_state("uploading")
-        output = self.spec.get("output") or "checkpoint"
-        try:
-            if output in ("checkpoint", "model"):
-                produced_by, inputs = self.lineage()
-                artifact = self.open_store().create(output, self.artifact_name(), out_dir,
-                                                    metadata={"job_id": self.job_id, "job_name": self.spec["name"],
-                                                              "worker": self.idx},
-                                                    produced_by=produced_by, inputs=inputs)
-                self.set_state(None, output_id=artifact.id)
-                self.log(f"output saved as {output} {artifact.reference} ({artifact.id})")
-            else:
-                import fsspec
+        produced_by, inputs = self.lineage()
+        if not problem:
+            self.set_state("uploading")
+            try:
+                fields, note = outputs.publish(self.open_store(), self.job, self.idx, out_dir, produced_by, inputs)
+                self.set_state(None, **fields)
+                self.log(note)
+                return None
+            except Exception as exc:
+                problem = f"saving the output failed: {getattr(exc, 'message', None) or f'{type(exc).__name__}: {exc}'}"
+        self.kept_output = out_dir
+        self.set_state(None, kept_output={"path": out_dir, "produced_by": produced_by, "inputs": inputs})
+        return (f"{problem.rstrip('.')}; nothing was published, the output is kept in {out_dir}: save it with "
+                f"`{outputs.save_command(self.job_id, self.idx, self.several)}`")
 
-                target = output.rstrip("/") + (f"/worker-{self.idx}" if self.several else "")
-                fs, path = fsspec.core.url_to_fs(target)
-                fs.makedirs(path, exist_ok=True)
-                fs.put(out_dir.rstrip("/") + "/", path, recursive=True)
-                self.set_state(None, output_url=target)
-                self.log(f"output copied to {target}")
-        except Exception as exc:
-            message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-            return f"saving the output failed: {message}"
-        return None
+    def output_dir(self) -> str:
+        return os.path.join(self.wdir, "model" if self.spec.get("output") == "model" else "output")
 
     def cleanup(self) -> None:
-        """Drop the worker's copies of its inputs and its output (now stored); keep logs and params."""
+        """Drop the worker's copies of its inputs and its output (now stored, unless kept for a later
+        save, or refused); keep logs and params. Links there are removed, never followed."""
         import shutil
 
         for name in ("model", "checkpoints", "data", "output", "spool"):
-            shutil.rmtree(os.path.join(self.wdir, name), ignore_errors=True)
+            path = os.path.join(self.wdir, name)
+            if path == self.kept_output:
+                continue
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
 
     def release_leases(self) -> None:
         row = self.db.worker(self.job_id, self.idx)
@@ -783,7 +775,7 @@ def run_job_gc(db: JobsDB, job_id: str, open_store, dry_run: bool = False) -> di
         if result["deleted"]:
             names = ", ".join(d.get("reference", d["id"]) for d in result["deleted"])
             for w in db.workers(job_id):
-                _append_log(os.path.join(worker_dir(jobs_dir_for(db.path), job_id, w["idx"]), "log.txt"),
+                append_log(os.path.join(worker_dir(jobs_dir_for(db.path), job_id, w["idx"]), "log.txt"),
                             f"[job] checkpoint GC deleted {names}\n")
                 break
     return result

@@ -382,6 +382,10 @@ class Session:
     def stop_job(self, ref: str, save_output: bool = False):
         return self.jobs.stop(ref, save_output=save_output)
 
+    def save_job_output(self, ref: str, worker: int | None = None):
+        """Save again the output a worker kept because saving it failed."""
+        return self.jobs.save_output(ref, worker=worker)
+
     def job_logs(self, ref: str, worker: int | None = None, offset: int | str = 0) -> tuple[str, int | str]:
         return self.jobs.logs(ref, worker=worker, offset=offset)
 

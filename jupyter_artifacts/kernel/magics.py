@@ -460,6 +460,19 @@ class ArtifactsMagics(Magics):
         print(f"Stopping job {job.name!r} ({job.id[:12]}): {job.state}")
 
     @magic_arguments()
+    @argument("job", metavar="JOB", help="a job's id (or its start) or name")
+    @argument("--worker", type=int, metavar="N", help="only worker N (default: every worker with a kept output)")
+    @line_magic
+    @user_errors
+    def save_job_output(self, line: str) -> None:
+        """Save again the output a worker kept because saving it failed."""
+        args = parse_argstring(self.save_job_output, line)
+        from ..views import output_lines
+
+        job = _actions().save_job_output(args.job, worker=args.worker)
+        print("\n".join(output_lines(job, args.worker)))
+
+    @magic_arguments()
     @line_magic
     @user_errors
     def gpus(self, line: str) -> None:

@@ -262,6 +262,11 @@ class Job(_Ready):
         self._job = self._client._session.stop_job(self._job.id, save_output=save_output)
         return self
 
+    def save_output(self, worker: int | None = None) -> "Job":
+        """Save again the output a worker kept because saving it failed (every such worker by default)."""
+        self._job = self._client._session.save_job_output(self._job.id, worker=worker)
+        return self
+
     def monitor(self):
         """A live JobMonitor widget for this job."""
         from .widgets import JobMonitor
@@ -310,7 +315,7 @@ def _dataset_refs(items: Any) -> list[str]:
 
 
 class Jobs:
-    """`client.jobs`: create, list, get, stop."""
+    """`client.jobs`: create, list, get, stop, save_output."""
 
     def __init__(self, client: "Client") -> None:
         self._client = client
@@ -396,6 +401,10 @@ class Jobs:
 
     def stop(self, ref: str, save_output: bool = False) -> Job:
         return Job(self._client, self._client._session.stop_job(ref, save_output=save_output))
+
+    def save_output(self, ref: str, worker: int | None = None) -> Job:
+        """Save again the output a worker kept because saving it failed (every such worker by default)."""
+        return Job(self._client, self._client._session.save_job_output(ref, worker=worker))
 
     def gpus(self) -> ResultDict:
         return ResultDict(self._client._session.gpus())

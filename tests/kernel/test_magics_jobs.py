@@ -1,4 +1,4 @@
-"""%%train, %%infer, %jobs, %job, %job_logs, %stop_job and %gpus on the fake GPU inventory."""
+"""%%train, %%infer, %jobs, %job, %job_logs, %stop_job, %save_job_output and %gpus on the fake GPU inventory."""
 
 from __future__ import annotations
 
@@ -92,6 +92,21 @@ def test_stop_job(nb):
     out = nb.run("%stop_job long --wait")
     assert out.strip() == f"Stopping job 'long' ({actions.session().get_job('long').id[:12]}): stopped"
     assert "has already ended (stopped)" in nb.fail("%stop_job long")
+
+
+def test_save_job_output_from_the_magic_and_the_sdk(nb):
+    from jupyter_artifacts.kernel.sdk import Client
+
+    result = nb.ip.run_cell("%%train --name leaky --wait\nimport os\nout = os.environ['ML_OUTPUT_PATH']\n"
+                            "open(os.path.join(out, 'w.txt'), 'w').write('w')\n"
+                            "os.symlink('/etc/hostname', os.path.join(out, 'leak'))")
+    assert not result.success
+    kept = actions.session().get_job("leaky").workers[0]["kept_output"]
+    assert nb.fail("%save_job_output leaky").startswith("Saving the output of worker 0 failed again: The link leak")
+    os.unlink(os.path.join(kept, "leak"))
+    job = Client().jobs.get("leaky").save_output(worker=0)
+    assert job.state == "finished" and job.workers[0]["output"]["reference"] == "Job - leaky:v1"
+    assert "has no kept output to save" in nb.fail("%save_job_output leaky")
 
 
 def test_failed_job_with_wait_is_one_error_line(nb, capsys):

@@ -1,4 +1,5 @@
-"""Jobs over REST on pretend GPUs: submit, follow the logs, list, show, stop, GC policy, refusals."""
+"""Jobs over REST on pretend GPUs: submit, follow the logs, list, show, stop, save a kept output, GC policy,
+refusals."""
 
 from __future__ import annotations
 
@@ -189,8 +190,41 @@ async def test_gc_policy_dry_run_and_apply(api, write_tree):
         assert code == 400, (bad, body)
 
 
+async def test_an_output_refused_by_the_store_is_kept_and_saved_again(api, store_root):
+    job = await submit(api, name="leaky", command="echo ok > $ML_OUTPUT_PATH/w.txt; "
+                                                   "ln -s /etc/hostname $ML_OUTPUT_PATH/leak")
+    job = await wait_state(api, job["id"], ("finished", "failed"))
+    worker = job["workers"][0]
+    kept = worker["kept_output"]
+    assert job["state"] == "failed" and kept == f"{store_root}/jobs/{job['id']}/0/output"
+    assert worker["error"].startswith("saving the output failed: The link leak -> /etc/hostname points outside")
+    assert worker["error"].endswith(f"save it with `jupyter artifacts job save-output {job['id'][:12]}`")
+
+    code, body = await api.post("jobs", job["id"], "save-output")  # no body: every kept output
+    assert code == 400 and body["message"].startswith("Saving the output of worker 0 failed again: The link leak")
+    assert body["message"].endswith(f"; it is still kept in {kept}.")
+    assert await api.post("jobs", job["id"], "save-output", body={"worker": 3}) == (
+        404, {"message": "The job has no worker 3; its workers are 0 to 0."})
+    for bad in ({"worker": "0"}, {"worker": -1}, {"worker": 10**30}):
+        code, body = await api.post("jobs", job["id"], "save-output", body=bad)
+        assert code == 400, (bad, body)
+
+    os.unlink(os.path.join(kept, "leak"))
+    saved = await api.ok("POST", "jobs", "leaky", "save-output", body={"worker": 0})
+    worker = saved["workers"][0]
+    assert (saved["state"], worker["state"], worker["error"], worker["kept_output"]) == ("finished", "finished",
+                                                                                        None, None)
+    artifact = await api.ok("GET", "artifacts", worker["output"]["id"])
+    assert artifact["name"] == "Job - leaky" and artifact["produced_by"]["job_id"] == job["id"]
+    assert artifact["produced_by"]["code"] == job["code"] and not os.path.exists(kept)
+    code, body = await api.post("jobs", job["id"], "save-output")
+    assert code == 409 and body["message"] == (f"Job 'leaky' ({job['id'][:8]}) has no kept output to save: an "
+                                               "output is kept only when saving it failed.")
+
+
 async def test_unknown_jobs_are_404(api):
     for method, parts in (("GET", ("jobs", "nope")), ("POST", ("jobs", "nope", "stop")),
+                          ("POST", ("jobs", "nope", "save-output")),
                           ("GET", ("jobs", "nope", "logs")), ("POST", ("jobs", "nope", "gc-policy")),
                           ("GET", ("jobs", "abcdef12"))):
         code, body = await api.call(method, *parts)

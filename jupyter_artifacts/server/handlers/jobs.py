@@ -1,4 +1,4 @@
-"""Jobs: submit, list, show, stop, follow the logs, change the checkpoint GC policy."""
+"""Jobs: submit, list, show, stop, follow the logs, save a kept output again, change the checkpoint GC policy."""
 
 from __future__ import annotations
 
@@ -198,6 +198,18 @@ class JobStopHandler(JobsBase):
         save_output = self.field(body, "save_output", bool, default=False)
         jobs = self.jobs
         self.reply(await self.blocking(lambda: jobs.stop(job_id, save_output=save_output).to_dict()))
+
+
+class JobSaveOutputHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def post(self, job_id: str) -> None:
+        body = self.body() if (self.request.body or b"").strip() else {}
+        worker = self.field(body, "worker", int)
+        if worker is not None and not 0 <= worker <= MAX_WORKER_INDEX:
+            raise InvalidInput(f"worker must be between 0 and {MAX_WORKER_INDEX}.")
+        jobs = self.jobs
+        self.reply(await self.blocking(lambda: jobs.save_output(job_id, worker=worker).to_dict()))
 
 
 def _log_sizes(job: dict, worker: int | None) -> list[int]:
