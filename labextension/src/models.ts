@@ -176,6 +176,8 @@ export interface IWorker {
   exit_code?: number | null;
   started_at?: number | null;
   ended_at?: number | null;
+  /** The folder of an output that could not be saved, kept to be saved again (null otherwise). */
+  kept_output?: string | null;
   [key: string]: unknown;
 }
 
@@ -355,6 +357,11 @@ export class ArtifactsClient {
 
   stopJob(id: string): Promise<IJob> {
     return this.send('POST', `jobs/${encodeURIComponent(id)}/stop`, {});
+  }
+
+  /** Save again the output a worker kept because saving it failed. */
+  saveJobOutput(id: string, worker: number): Promise<IJob> {
+    return this.send('POST', `jobs/${encodeURIComponent(id)}/save-output`, { worker });
   }
 
   logs(id: string, worker: number, offset: number): Promise<ILogChunk> {

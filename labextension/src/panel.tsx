@@ -599,6 +599,15 @@ function JobDetails(props: { model: ArtifactsModel }) {
       notifyError(error, `Cannot stop ${job.name}`);
     }
   };
+  const saveOutput = async (index: number) => {
+    try {
+      await model.client.saveJobOutput(job.id, index);
+      Notification.info(`Saved the output of worker ${index} of ${job.name}.`, { autoClose: 3000 });
+      model.selectJob(job.id);
+    } catch (error) {
+      notifyError(error, `Cannot save the output of worker ${index}`);
+    }
+  };
   return (
     <div className="jp-Artifacts-details jp-Artifacts-jobDetails" data-job={job.id} data-state={job.state}>
       {back}
@@ -660,6 +669,19 @@ function JobDetails(props: { model: ArtifactsModel }) {
             ))}
           </tbody>
         </table>
+        {workers
+          .filter(w => w.kept_output)
+          .map(w => (
+            <div key={w.index} className="jp-Artifacts-formError jp-Artifacts-kept" data-kept-worker={w.index}>
+              <div>
+                The output of worker {w.index} was not saved; it is kept in{' '}
+                <span className="jp-Artifacts-mono">{w.kept_output}</span>.
+              </div>
+              <button className="jp-Button jp-mod-styled jp-mod-accept" onClick={() => void saveOutput(w.index as number)}>
+                Save output again
+              </button>
+            </div>
+          ))}
       </Section>
       <Section title={`Log (worker ${worker})`} name="log">
         <JobLog model={model} job={job} worker={worker} />

@@ -150,3 +150,46 @@ describe('refreshFrequency', () => {
     expect(schema.properties.refreshInterval.description).toMatch(/up to ten times this interval/);
   });
 });
+
+describe('the job details', () => {
+  /** Real timers: the answers' bodies are read by the real fetch machinery. */
+  async function until<T>(find: () => T | null | undefined): Promise<T> {
+    for (let i = 0; i < 200; i++) {
+      const found = find();
+      if (found) {
+        return found;
+      }
+      await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    throw new Error('not found in time');
+  }
+
+  it('saves the output a worker kept from its button, then shows the job again', async () => {
+    jest.useRealTimers();
+    const kept = { id: 'j1', name: 'fit', state: 'failed', workers: [{ index: 0, state: 'failed', kept_output: '/s/jobs/j1/0/output' }] };
+    const saved = { ...kept, state: 'finished', workers: [{ index: 0, state: 'finished', kept_output: null }] };
+    let done = false;
+    const { settings, calls } = fakeServer(call => {
+      if (call.path === 'jobs/j1/save-output') {
+        done = true;
+        return json(saved);
+      }
+      const answers: Record<string, unknown> = {
+        jobs: { jobs: [done ? saved : kept] },
+        'jobs/j1': done ? saved : kept,
+        'jobs/j1/logs': { text: '', offset: 0 }
+      };
+      return json(answers[call.path] ?? LIST);
+    });
+    const model = new ArtifactsModel(new ArtifactsClient(settings));
+    const { panel } = track({ panel: new ArtifactsPanel(model, 2000) });
+    Widget.attach(panel, document.body);
+    model.showJob('j1');
+    const notice = await until(() => panel.node.querySelector('[data-kept-worker="0"]'));
+    expect(notice.textContent).toContain('it is kept in /s/jobs/j1/0/output');
+    notice.querySelector('button')!.click();
+    await until(() => done && !panel.node.querySelector('[data-kept-worker]'));
+    const posts = calls.filter(c => c.method === 'POST');
+    expect(posts.map(c => [c.path, c.body])).toEqual([['jobs/j1/save-output', '{"worker":0}']]);
+  });
+});
