@@ -264,6 +264,7 @@ USAGE = {  # what `%name?` shows first: the usage line, options and arguments in
     "job": "%job JOB",
     "job_logs": "%job_logs [--follow] [--worker N] JOB",
     "stop_job": "%stop_job [--save-output] [--wait] JOB",
+    "save_job_output": "%save_job_output [--worker N] JOB",
     "gpus": "%gpus",
     "train": "%%train [--name NAME] [--gpus N] [--cpu F] [--memory SIZE] [--model REF]",
     "infer": "%%infer [--name NAME] [--gpus N] [--cpu F] [--memory SIZE] [--model REF]",
