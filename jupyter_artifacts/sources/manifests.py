@@ -7,7 +7,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from ..errors import InvalidInput, NotFound
+from ..errors import Forbidden, InvalidInput, NotFound
 from .fetch import download_all, explain, list_files, run_parallel
 from .filesystems import open_filesystem
 from .progress import Tracker
@@ -18,7 +18,7 @@ WORKERS = 8
 LINE_KEYS = {"url", "path", "source_type", "endpoint", "branch", "kaggle_type"}
 
 
-@dataclass
+@dataclass(slots=True)  # one per manifest line: no __dict__ each
 class ManifestEntry:
     line: int
     url: str
@@ -43,7 +43,7 @@ def parse_manifest_text(text: str, label: str = "manifest", *, cwd: str | None =
     """Validate every line; all problems are reported (with line numbers) before anything is fetched."""
     entries: list[ManifestEntry] = []
     errors: list[str] = []
-    seen: dict[str, int] = {}
+    paths = _PathIndex()
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip() or raw.lstrip().startswith("#"):
             continue
@@ -61,11 +61,12 @@ def parse_manifest_text(text: str, label: str = "manifest", *, cwd: str | None =
             spec = parse_source(url, source_type=data.get("source_type"), endpoint=data.get("endpoint"),
                                 branch=data.get("branch"), kaggle_type=data.get("kaggle_type"), cwd=cwd,
                                 local_roots=local_roots)
-            clash = _clash(path, seen)
+            clash = paths.add(path, number)
             if clash is not None:
                 raise ValueError(f"path {path!r} collides with line {clash}")
-            seen[path] = number
             entries.append(ManifestEntry(number, url, path, spec))
+        except Forbidden as exc:  # a line the server may not read: refused at once, with its number
+            raise Forbidden(f"line {number}: {exc.message}", **exc.details) from None
         except json.JSONDecodeError as exc:
             errors.append(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
         except (ValueError, InvalidInput) as exc:
@@ -81,13 +82,29 @@ def parse_manifest_text(text: str, label: str = "manifest", *, cwd: str | None =
     return entries
 
 
-def _clash(path: str, seen: dict[str, int]) -> int | None:
-    if path in seen:
-        return seen[path]
-    for other, line in seen.items():
-        if other.startswith(path + "/") or path.startswith(other + "/"):
-            return line
-    return None
+class _PathIndex:
+    """The paths seen so far, for finding a line whose path collides with an earlier one (the same
+    path, or one inside the other) in as many steps as the path has folders, not one per line."""
+
+    def __init__(self) -> None:
+        self.lines: dict[str, int] = {}  # path -> its line
+        self.folders: dict[str, int] = {}  # every folder above a path -> the first line under it
+
+    def add(self, path: str, line: int) -> int | None:
+        """Record `path` and return None, or return the earlier line it collides with."""
+        if path in self.lines:
+            return self.lines[path]
+        if path in self.folders:  # an earlier path lies inside this one
+            return self.folders[path]
+        parts = path.split("/")
+        parents = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        for parent in parents:  # this path lies inside an earlier one
+            if parent in self.lines:
+                return self.lines[parent]
+        self.lines[path] = line
+        for parent in parents:
+            self.folders.setdefault(parent, line)
+        return None
 
 
 def read_manifest(manifest: str, *, cwd: str | None = None, local_roots: list[str] | None = None) -> list[ManifestEntry]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import InvalidInput
+from .roots import check_git_repository, resolve_local
 
 SOURCE_TYPES = ("local", "aws", "wasabi", "gcp", "azure", "hf", "git", "kaggle", "web")
 KAGGLE_TYPES = ("competition", "dataset", "kernel")
@@ -49,7 +50,7 @@ def refuse(message: str, source_type: str | None = None) -> InvalidInput:
                         source_type=source_type, accepted_forms=dict(ACCEPTED_FORMS))
 
 
-@dataclass
+@dataclass(slots=True)  # one per manifest line: no __dict__ each
 class SourceSpec:
     """A validated source: `type`, the path as given, and what fetching it needs."""
 
@@ -123,7 +124,8 @@ def infer_type(path: str, *, endpoint: str | None = None, kaggle_type: str | Non
         return "gcp"
     if scheme in ("az", "abfs", "abfss"):
         return "azure"
-    if scheme in ("http", "https") and _AZURE_HOST_RE.match(urlsplit(lower).hostname or ""):
+    if scheme in ("http", "https") and ".blob.core.windows.net" in lower \
+            and _AZURE_HOST_RE.match(urlsplit(lower).hostname or ""):
         return "azure"
     if scheme in ("ssh", "git", "git+ssh", "ssh+git") or (scheme is None and _SCP_GIT_RE.match(path)):
         return "git"
@@ -215,20 +217,7 @@ def _validate_local(spec: SourceSpec, *, cwd: str | None, local_roots: list[str]
         path = urlsplit(path).path or "/"
     if "://" in path:
         raise refuse(f"{spec.path!r} is a URL, not a local path.", "local")
-    expanded = os.path.expandvars(os.path.expanduser(path))
-    if "$" in expanded and "$" in path:
-        raise refuse(f"{spec.path!r} uses an environment variable that is not set.", "local")
-    if not os.path.isabs(expanded):
-        expanded = os.path.join(cwd or os.getcwd(), expanded)
-    resolved = os.path.realpath(expanded)
-    if local_roots:
-        roots = [os.path.realpath(os.path.expanduser(r)) for r in local_roots]
-        if not any(resolved == r or resolved.startswith(r.rstrip("/") + "/") for r in roots):
-            from ..errors import Forbidden
-
-            raise Forbidden(f"{spec.path!r} is outside the folders this server may read "
-                            f"({', '.join(roots)}).")
-    spec.local_path = os.path.abspath(expanded)
+    spec.local_path = resolve_local(spec.path, cwd, local_roots)
     if path.endswith("/") and not spec.path.endswith("/"):
         spec.path += "/"
 
@@ -283,7 +272,7 @@ def _validate_hf(spec: SourceSpec, **_: object) -> None:
     spec.sync = True
 
 
-def _validate_git(spec: SourceSpec, **_: object) -> None:
+def _validate_git(spec: SourceSpec, *, local_roots: list[str] | None, **_: object) -> None:
     path = spec.path
     if _SCP_GIT_RE.match(path):
         return
@@ -294,6 +283,8 @@ def _validate_git(spec: SourceSpec, **_: object) -> None:
         raise refuse(f"{path!r} does not name a host.", "git")
     if not parts.path.strip("/"):
         raise refuse(f"{path!r} does not name a repository.", "git")
+    if local_roots is not None and parts.scheme.lower() == "file":
+        check_git_repository(path, local_roots)
 
 
 def _validate_kaggle(spec: SourceSpec, **_: object) -> None:

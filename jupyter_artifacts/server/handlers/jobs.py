@@ -72,10 +72,6 @@ def check_types(body: dict) -> None:
                 raise InvalidInput(f"{key} must be between 0 and {MAX_COUNT}.")
 
 
-def _is_local_url(url: str) -> bool:
-    return url.startswith("file://") or "://" not in url
-
-
 def prepare_job_body(body: dict, root_dir: str, allowed_roots: list[str], max_workers: int) -> Any:
     """A REST job body as a validated JobSpec whose local paths all lie inside the folders the server may read.
 
@@ -86,6 +82,7 @@ def prepare_job_body(body: dict, root_dir: str, allowed_roots: list[str], max_wo
       paths: inside the working folder) or `allowed_local_roots`, else 403.
     """
     from ...jobs.spec import JobSpec, load_json_file, load_manifest_file, parse_manifest
+    from ...sources.roots import check_fsspec_url
 
     check_types(body)
     data = dict(body)
@@ -120,8 +117,7 @@ def prepare_job_body(body: dict, root_dir: str, allowed_roots: list[str], max_wo
     if manifest is not None:
         entries = parse_manifest(manifest)
         for entry in entries:
-            if _is_local_url(entry["url"]):
-                entry["url"] = resolve_local_source(entry["url"], workdir, readable)
+            entry["url"] = check_fsspec_url(entry["url"], workdir, readable)
         data["data_manifest"] = entries
     output = data.get("output")
     if isinstance(output, str) and output.startswith("file://"):
