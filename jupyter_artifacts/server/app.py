@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Int, List, TraitError, Type, Unicode, Union, default
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Type, Unicode, Union, default, validate
 
 from ..errors import ArtifactsError
 from ..store import Store, StoreSettings
@@ -51,9 +51,27 @@ class ArtifactsApp(ExtensionApp):
     max_checkpoint_size = _size_trait("Largest checkpoint. Default: $JUPYTER_ARTIFACTS_MAX_CHECKPOINT_SIZE, else 500G.")
     max_dataset_size = _size_trait("Largest dataset. Default: $JUPYTER_ARTIFACTS_MAX_DATASET_SIZE, else no limit.")
     quota = _size_trait("Most bytes the store may hold (all artifacts together). Default: $JUPYTER_ARTIFACTS_QUOTA, else none.")
+    max_archive_ratio = Union(
+        [Float(), Unicode()], default_value=None, allow_none=True,
+        help="How many times its own size an archive (.zip, .tar.gz, ...) may expand to when it is extracted into "
+             "an artifact; the entry that goes past it is refused before it is written (archive bombs). "
+             "'none' for no limit. Default: $JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO, else 200.",
+    ).tag(config=True)
+
+    @validate("max_archive_ratio")
+    def _check_archive_ratio(self, proposal: dict) -> Any:
+        from ..sources.archives import parse_ratio
+
+        try:
+            parse_ratio(proposal["value"])
+        except ArtifactsError as exc:
+            raise TraitError(f"c.ArtifactsApp.max_archive_ratio: {exc.message}") from None
+        return proposal["value"]
+
     allowed_local_roots = List(
         Unicode(), default_value=[],
-        help="Folders, besides the server's root_dir, from which POST artifacts may read a local source "
+        help="Folders, besides the server's root_dir, from which the server may read local files: sources, "
+             "manifests and their lines (local paths, git over file://), and the files and data manifests of jobs "
              "(e.g. ['/data/shared']). Any other local path is refused with 403.",
     ).tag(config=True)
     public_mirror = Unicode(
@@ -122,9 +140,10 @@ class ArtifactsApp(ExtensionApp):
                                                    thread_name_prefix="artifacts-api")
         self._job_manager = None
         self._job_lock = threading.Lock()
-        from ..sources import public
+        from ..sources import archives, public
 
         public.configure(mirror=self.public_mirror, catalog=self.public_catalog)
+        archives.configure(self.max_archive_ratio)
         self.settings.update({
             "jupyter_artifacts_app": self,
             "jupyter_artifacts_store": store,

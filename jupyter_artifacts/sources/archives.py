@@ -1,14 +1,16 @@
 """Safe extraction of .zip, .tar, .tar.gz/.tgz and .tar.bz2/.bz2 files into an artifact's folder.
 
 Every entry is checked before anything is written: absolute paths, '..', links that point
-outside, devices and pipes, and a total size over the limit are refused. Writing never follows
-a link out of the destination. The caller removes the destination when anything fails, so a
+outside, hard links to no earlier file, devices and pipes, a total size over the limit, and an
+archive that would expand past `max_ratio()` times its own size (a bomb) are refused. Writing
+never follows a link out of the destination. The caller removes the destination when anything fails, so a
 refused archive leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import bz2
+import math
 import os
 import posixpath
 import shutil
@@ -24,6 +26,11 @@ from .spec import archive_suffix
 
 CHUNK = 1 << 20
 MAX_LINK_TARGET = 4096
+RATIO_ENV = "JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO"
+RATIO_SETTING = "c.ArtifactsApp.max_archive_ratio"
+DEFAULT_RATIO = 200
+RATIO_FLOOR = 1_000_000  # any archive may expand to 1 MB: small archives of repetitive text are fine
+_settings: dict = {"max_ratio": None}
 
 
 class UnsafeArchive(InvalidInput):
@@ -72,10 +79,59 @@ def _file_mode(mode: int) -> int:
     return (mode & 0o755) | 0o644
 
 
+# -- the expansion ratio ------------------------------------------------------------------------
+def parse_ratio(value: object) -> float | None:
+    """A ratio setting ('200', 200.0); None, 'none', 'off' and 0 mean no limit."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off")):
+        return None
+    try:
+        ratio = -1.0 if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        ratio = -1.0
+    if not math.isfinite(ratio) or ratio < 0:
+        raise InvalidInput(f"Invalid archive ratio {value!r}: use a number such as {DEFAULT_RATIO} (an archive may "
+                           "expand to that many times its own size), or none for no limit.")
+    return ratio or None
+
+
+def configure(max_ratio: object = None) -> None:
+    """The server's setting (c.ArtifactsApp.max_archive_ratio), checked now; None: the environment's."""
+    parse_ratio(max_ratio)
+    _settings["max_ratio"] = max_ratio
+
+
+def max_ratio() -> float | None:
+    """How many times its own size an archive may expand to: the server's setting, else
+    $JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO, else 200; None for no limit."""
+    value = _settings["max_ratio"]
+    return parse_ratio(os.environ.get(RATIO_ENV, DEFAULT_RATIO) if value is None else value)
+
+
+class _Expansion:
+    """Counts the bytes an archive's entries will hold and refuses the entry that takes them past
+    the ratio limit, before anything is written (a 1 MB zip must not become 1 GB)."""
+
+    def __init__(self, label: str, archive_size: int) -> None:
+        self.label, self.archive_size, self.ratio, self.total = label, archive_size, max_ratio(), 0
+        self.cap = None if self.ratio is None else max(int(archive_size * self.ratio), RATIO_FLOOR)
+
+    def add(self, name: str, size: int) -> None:
+        self.total += size
+        if self.cap is not None and self.total > self.cap:
+            raise LimitExceeded(
+                f"{self.label}: the entry {name!r} takes the archive past {self.ratio:g} times its own size "
+                f"({format_size(self.total)} so far from {format_size(self.archive_size)}), as archive bombs do; "
+                f"the archive was refused and nothing was kept. If it is genuine, raise {RATIO_ENV} "
+                f"(or {RATIO_SETTING} on a server).", size=self.total, limit=self.cap, setting=RATIO_SETTING)
+
+
 # -- listing ------------------------------------------------------------------------------------
-def _tar_entries(tar: tarfile.TarFile, archive: str) -> list[Entry]:
+def _tar_entries(tar: tarfile.TarFile, archive: str, expansion: _Expansion) -> list[Entry]:
+    """Every member, read one header at a time, so that a bomb is refused at its first oversized
+    member instead of after decompressing the whole stream."""
     entries = []
-    for m in tar.getmembers():
+    sizes: dict[str, int] = {}  # files so far, for the hard links that copy them
+    for m in tar:
         name = check_name(m.name, archive)
         if m.ischr() or m.isblk() or m.isfifo() or m.isdev():
             raise UnsafeArchive(f"{archive}: the entry {m.name!r} is a device or a pipe; "
@@ -84,27 +140,28 @@ def _tar_entries(tar: tarfile.TarFile, archive: str) -> list[Entry]:
             continue
         if m.isdir():
             entries.append(Entry(name, "dir", member=m))
+            sizes.pop(name, None)
         elif m.issym():
             entries.append(Entry(name, "symlink", target=check_link(name, m.linkname, archive), member=m))
-        elif m.islnk():
-            linked = check_name(m.linkname, archive)
-            if linked is None:
-                raise UnsafeArchive(f"{archive}: the hard link {m.name!r} points at the archive's root; refused.")
-            entries.append(Entry(name, "file", size=m.size, mode=_file_mode(m.mode), member=m))
-        elif m.isreg():
-            entries.append(Entry(name, "file", size=m.size, mode=_file_mode(m.mode), member=m))
+            sizes.pop(name, None)
+        elif m.isreg() or m.islnk():
+            size = m.size
+            if m.islnk():  # a copy of an earlier file; its header says 0 bytes
+                linked = check_name(m.linkname, archive)
+                if linked not in sizes:
+                    raise UnsafeArchive(f"{archive}: the hard link {m.name!r} points at {m.linkname!r}, which is not "
+                                        "a file earlier in the archive; the archive was refused and nothing was kept.")
+                size = sizes[linked]
+            expansion.add(m.name, size)
+            sizes[name] = size
+            entries.append(Entry(name, "file", size=size, mode=_file_mode(m.mode), member=m))
         else:
             raise UnsafeArchive(f"{archive}: the entry {m.name!r} is not a file, folder or link; "
                                 "the archive was refused and nothing was kept.")
-    # A hard link's size in the header is 0; count the linked file's size.
-    sizes = {e.name: e.size for e in entries if e.kind == "file"}
-    for e in entries:
-        if e.kind == "file" and e.member.islnk():
-            e.size = sizes.get(check_name(e.member.linkname, archive), 0)
     return entries
 
 
-def _zip_entries(zf: zipfile.ZipFile, archive: str) -> list[Entry]:
+def _zip_entries(zf: zipfile.ZipFile, archive: str, expansion: _Expansion) -> list[Entry]:
     entries = []
     for info in zf.infolist():
         name = check_name(info.filename, archive)
@@ -124,6 +181,7 @@ def _zip_entries(zf: zipfile.ZipFile, archive: str) -> list[Entry]:
             target = zf.read(info).decode("utf-8", "replace")
             entries.append(Entry(name, "symlink", target=check_link(name, target, archive), member=info))
         else:
+            expansion.add(info.filename, info.file_size)
             entries.append(Entry(name, "file", size=info.file_size, mode=_file_mode(mode), member=info))
     return entries
 
@@ -139,12 +197,13 @@ def _bz2_holds_tar(path: str) -> bool:
         return False
 
 
-def _bz2_size(path: str, limit: int | None) -> int:
-    """The size of a plain .bz2 file's content, counted without writing it (stops past the limit)."""
+def _bz2_size(path: str, limit: int | None, name: str, expansion: _Expansion) -> int:
+    """The size of a plain .bz2 file's content, counted without writing it (stops past the limits)."""
     total = 0
     with bz2.open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             total += len(chunk)
+            expansion.add(name, len(chunk))
             if limit is not None and total > limit:
                 break
     return total
@@ -217,6 +276,7 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
     suffix = archive_suffix(label) or archive_suffix(path)
     if suffix is None:
         raise InvalidInput(f"{label} is not a .zip, .tar, .tar.gz, .tgz, .tar.bz2 or .bz2 file.")
+    expansion = _Expansion(label, os.path.getsize(path))
 
     def refuse_size(total: int) -> None:
         if limit is not None and total > limit:
@@ -255,17 +315,17 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
         except zipfile.BadZipFile as exc:
             raise InvalidInput(f"{label} is not a valid zip file ({exc}).") from exc
         with zf:
-            return write_all(_zip_entries(zf, label), lambda e: zf.open(e.member))
+            return write_all(_zip_entries(zf, label, expansion), lambda e: zf.open(e.member))
 
     if suffix == ".bz2" and not _bz2_holds_tar(path):
-        return _extract_bz2(path, dest, label, refuse_size, limit)
+        return _extract_bz2(path, dest, label, refuse_size, limit, expansion)
     try:
         tar = tarfile.open(path, "r:*")
     except tarfile.ReadError as exc:
         raise InvalidInput(f"{label} is not a valid tar file ({exc}).") from exc
     with tar:
         try:
-            entries = _tar_entries(tar, label)
+            entries = _tar_entries(tar, label, expansion)
         except (tarfile.TarError, EOFError, OSError) as exc:
             if isinstance(exc, InvalidInput):
                 raise
@@ -280,12 +340,13 @@ def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None =
         return write_all(entries, open_tar_member)
 
 
-def _extract_bz2(path: str, dest: str, label: str, refuse_size: Callable[[int], None], limit: int | None) -> int:
+def _extract_bz2(path: str, dest: str, label: str, refuse_size: Callable[[int], None], limit: int | None,
+                 expansion: _Expansion) -> int:
     """A .bz2 file that is not a tar: one compressed file, named without the suffix."""
     out_name = check_name(label[:-4] if label.lower().endswith(".bz2") else label, label) or "data"
     out_name = out_name.rsplit("/", 1)[-1]
     try:
-        total = _bz2_size(path, limit)
+        total = _bz2_size(path, limit, out_name, expansion)
     except (OSError, EOFError) as exc:
         raise InvalidInput(f"{label} is not a valid .bz2 file ({exc}).") from exc
     refuse_size(total)

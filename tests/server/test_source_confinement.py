@@ -1,14 +1,20 @@
 """Over REST, every source that reads the server's disk stays inside root_dir and allowed_local_roots
-(git over file://, manifest lines, jobs' data manifests)."""
+(git over file://, manifest lines, jobs' data manifests), and archives are extracted within limits."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import subprocess
+import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
+from traitlets import TraitError
+
+from jupyter_artifacts.server.app import ArtifactsApp
 
 SETTING = "c.ArtifactsApp.allowed_local_roots"
 
@@ -75,3 +81,52 @@ async def test_job_data_manifest_urls_outside_the_roots_are_refused(api, write_t
         await asyncio.sleep(0.05)
     logs = await api.ok("GET", "jobs", job["id"], "logs", params={"worker": "0", "offset": "0"})
     assert job["state"] == "finished" and "['cached.csv', 'rows.csv']" in logs["text"], (job, logs)
+
+
+def hard_link_to_nothing() -> bytes:
+    """A tar whose hard link names a member the archive does not hold."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("a.txt")
+        info.size = 1
+        tar.addfile(info, io.BytesIO(b"a"))
+        link = tarfile.TarInfo("b.txt")
+        link.type, link.linkname = tarfile.LNKTYPE, "missing.txt"
+        tar.addfile(link)
+    return buffer.getvalue()
+
+
+def zip_of_zeros(size: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("readme.txt", "tiny")
+        zf.writestr("zeros.bin", bytes(size))
+    return buffer.getvalue()
+
+
+async def test_bad_archives_fail_with_the_status_of_the_mistake(api, write_tree):
+    write_tree({"links.tar": hard_link_to_nothing(), "bomb.zip": zip_of_zeros(5_000_000)})
+    for source, status, words in (("links.tar", 400, "'missing.txt', which is not a file earlier"),
+                                  ("bomb.zip", 413, "'zeros.bin' takes the archive past 200 times its own size")):
+        op = await api.ok("POST", "artifacts", expect=202, body={"kind": "dataset", "name": "bad", "source": source})
+        done = await api.wait(op)
+        assert done["state"] == "failed" and done["error"]["status"] == status, done
+        assert words in done["error"]["message"], done
+    assert (await api.ok("GET", "artifacts"))["total"] == 0
+
+
+class TestRatioSetting:
+    @pytest.fixture
+    def artifacts_config(self, store_root, allowed_root):
+        return {"root_url": str(store_root), "allowed_local_roots": [str(allowed_root)], "max_archive_ratio": "none"}
+
+    async def test_the_server_setting_reaches_extraction(self, api, write_tree):
+        write_tree({"bomb.zip": zip_of_zeros(5_000_000)})
+        created = await api.create("dataset", "zeros", "bomb.zip")
+        assert created["size"] == 5_000_004
+
+
+def test_an_invalid_ratio_setting_names_the_setting():
+    with pytest.raises(TraitError, match=r"^c\.ArtifactsApp\.max_archive_ratio: Invalid archive ratio 'lots'"):
+        ArtifactsApp(max_archive_ratio="lots")
+    assert ArtifactsApp(max_archive_ratio="500").max_archive_ratio == "500"

@@ -155,7 +155,8 @@ def test_hostile_remote_archive_fails_and_keeps_nothing(store, web, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz", "bz2"])
-def test_bomb_over_the_limit_is_refused_before_writing(store_root, tmp_path, kind):
+def test_bomb_over_the_limit_is_refused_before_writing(store_root, tmp_path, kind, monkeypatch):
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO", "none")  # the size limit alone
     store = Store(root=str(store_root))
     store.settings.max_size["dataset"] = 1_000_000
     big = b"\0" * 5_000_000
@@ -170,6 +171,50 @@ def test_bomb_over_the_limit_is_refused_before_writing(store_root, tmp_path, kin
     with pytest.raises(LimitExceeded):
         create_from_source(store, "dataset", "bomb", str(archive))
     assert store.list()[1] == 0 and staging_is_empty(store)
+
+
+def hard_links(name: str, target: str, count: int) -> list[tarfile.TarInfo]:
+    return [tar_link(f"{name}-{i}", target, tarfile.LNKTYPE) for i in range(count)]
+
+
+@pytest.mark.parametrize("kind, member", [("zip", "zeros.bin"), ("tar.gz", "copy-1"), ("bz2", "zeros.bin")])
+def test_bomb_past_the_ratio_is_refused_naming_the_entry(store, tmp_path, kind, member, monkeypatch):
+    """No size limit is set: 5 MB of zeros (or three 400 KB hard-linked copies of a file) from a few
+    KB is refused by the ratio alone, before a byte is written; turning the setting off lets it in."""
+    zeros = {"README.md": b"# zeros\n", "zeros.bin": b"\0" * 5_000_000}
+    if kind == "zip":
+        archive = write_zip(tmp_path / "bomb.zip", files=zeros)
+    elif kind == "tar.gz":
+        archive = write_tar(tmp_path / "bomb.tar.gz", "w:gz", files={"zeros.bin": b"\0" * 400_000},
+                            extra=hard_links("copy", "zeros.bin", 12))
+    else:
+        archive = tmp_path / "zeros.bin.bz2"
+        archive.write_bytes(bz2.compress(zeros["zeros.bin"]))
+    assert archive.stat().st_size < 10_000 and store.settings.max_size["dataset"] is None
+    with pytest.raises(LimitExceeded) as info:
+        create_from_source(store, "dataset", "bomb", str(archive))
+    assert f"the entry {member!r} takes the archive past 200 times its own size" in info.value.message
+    assert "\n" not in info.value.message and "JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO" in info.value.message
+    assert store.list()[1] == 0 and staging_is_empty(store)
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO", "none")
+    assert create_from_source(store, "dataset", "bomb", str(archive)).size >= 5_000_000
+    monkeypatch.setenv("JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO", "lots")
+    with pytest.raises(InvalidInput, match="Invalid archive ratio 'lots'"):
+        create_from_source(store, "dataset", "bomb", str(archive))
+
+
+def test_hard_link_to_a_missing_member_is_invalid_input(store, web, tmp_path):
+    """tar would fail while writing (KeyError: 502 for a download, 500 for a local file); it is refused first."""
+    archive = write_tar(tmp_path / "links.tar", "w", files={"a.txt": b"a"},
+                        extra=[tar_link("b.txt", "missing.txt", tarfile.LNKTYPE)])
+    message = "links.tar: the hard link 'b.txt' points at 'missing.txt', which is not a file earlier in the archive"
+    with pytest.raises(UnsafeArchive, match=message):
+        create_from_source(store, "dataset", "local-links", str(archive))
+    assert store.list()[1] == 0
+    with pytest.raises(UnsafeArchive, match=message) as info:
+        create_from_source(store, "dataset", "remote-links", web.put("links/links.tar", archive.read_bytes()))
+    assert info.value.status == 400
+    assert store.get("remote-links:v1").state == "failed" and staging_is_empty(store)
 
 
 def test_zip_whose_header_lies_about_its_size_is_refused(store, tmp_path):
