@@ -26,6 +26,9 @@ _FICLONE = 0x40049409
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.EPERM, errno.EACCES)
 _BLOB_MODE = 0o444
+# What a root holds; the rest of a local root's folder (its catalog, jobs' working folders) is
+# this machine's state.
+CONTENT_FOLDERS = ("objects", "artifacts", "aliases", "links", "versions", "tmp")
 
 
 def _umask() -> int | None:
@@ -106,7 +109,7 @@ class LocalRoot:
         self._objects = os.path.join(self.path, "objects")
         self._ready_dirs: set[str] = set()
         self._lookups = self._found = 0  # small blobs looked up before writing, and found stored
-        for sub in ("objects", "artifacts", "aliases", "links", "tmp"):
+        for sub in CONTENT_FOLDERS:
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)
         # New blobs are written to anonymous files (O_TMPFILE) and linked into place once complete:
         # no name exists until the content does, a crash leaves nothing behind, and there is no

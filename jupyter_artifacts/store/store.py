@@ -22,7 +22,7 @@ from .digest import hash_file
 from .materialize import check_destination, materialize
 from .names import KINDS, Ref, check_alias, check_kind, check_name, is_artifact_id, parse_ref
 from .records import Artifact, Tree, dumps, manifest_in_record
-from .roots import open_root, random_id
+from .roots import CONTENT_FOLDERS, open_root, random_id
 from .settings import StoreSettings, default_catalog_path, format_size
 from .snapshot import Progress, scan, store_files, walk
 from .validation import InvalidRecord, check_alias_doc, check_metadata, check_record
@@ -192,11 +192,13 @@ class Store:
     def check_not_store(self, path: str) -> None:
         """Saving the store's own folders (or a folder around them) would copy the store into itself."""
         real = os.path.realpath(path)
-        for folder in (self.root.local_folder(), os.path.dirname(self.catalog.path)):
-            if folder is None:
-                continue
-            folder = os.path.realpath(folder)
-            if _inside(real, folder) or _inside(folder, real):
+        local = self.root.local_folder()
+        holders = [os.path.dirname(self.catalog.path)] + ([local] if local else [])
+        contents = [os.path.join(local, sub) for sub in CONTENT_FOLDERS] if local else []
+        # around the store (or its catalog), or inside what it holds; jobs' working folders are fine
+        for folder, clash in [(f, _inside(os.path.realpath(f), real)) for f in holders] + \
+                             [(f, _inside(real, os.path.realpath(f))) for f in contents]:
+            if clash:
                 raise InvalidInput(f"{path} holds the artifact store itself ({folder}); save a folder outside it.")
 
     def precheck(self, kind: str, path: str) -> None:

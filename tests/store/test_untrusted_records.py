@@ -19,7 +19,6 @@ from jupyter_artifacts.errors import Conflict, InvalidInput
 from jupyter_artifacts.store import Store
 from jupyter_artifacts.store.digest import hash_bytes, split
 from jupyter_artifacts.store.records import tree_digest
-from jupyter_artifacts.store.validation import leads_outside
 
 
 def read_export(path: Path) -> tuple[dict, dict[str, dict], dict[str, bytes]]:
@@ -255,6 +254,7 @@ def test_two_records_of_one_version_do_not_crash_reindex(store, store_root, make
 def test_materialize_refuses_a_manifest_that_leads_outside(store, tmp_path):
     """The last line of defence, for a catalog row that somehow holds such a path."""
     from jupyter_artifacts.store.materialize import materialize
+    from jupyter_artifacts.store.validation import leads_outside
 
     digest, _ = store.root.store_bytes(b"x")
     dest = tmp_path / "dest" / "inner"
