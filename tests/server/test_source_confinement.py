@@ -68,6 +68,11 @@ async def test_job_data_manifest_urls_outside_the_roots_are_refused(api, write_t
         code, data = await api.post("jobs", body={**base, "data_manifest": manifest})
         assert code == 403 and SETTING in data["message"], (manifest, data)
     assert (await api.ok("GET", "jobs"))["jobs"] == []
+    for output in (f"local://{tmp_path}/planted", f"file://{tmp_path}/planted", "local://../../planted",
+                   f"simplecache::file://{tmp_path}/planted"):  # an output URL is written on this disk
+        code, data = await api.post("jobs", body={**base, "output": output})
+        assert code == 403 and SETTING in data["message"], (output, data)
+    assert (await api.ok("GET", "jobs"))["jobs"] == [] and not (tmp_path / "planted").exists()
 
     code, job = await api.post("jobs", body={**base, "name": "inside", "data_manifest": [
         {"url": "local://rows.csv", "path": "rows.csv"}, {"url": "simplecache::local://rows.csv", "path": "cached.csv"}]})

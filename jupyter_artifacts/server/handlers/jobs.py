@@ -120,8 +120,9 @@ def prepare_job_body(body: dict, root_dir: str, allowed_roots: list[str], max_wo
             entry["url"] = check_fsspec_url(entry["url"], workdir, readable)
         data["data_manifest"] = entries
     output = data.get("output")
-    if isinstance(output, str) and output.startswith("file://"):
-        resolve_local_source(output, workdir, readable)
+    if isinstance(output, str) and "://" in output:  # file://, local://, chains: written on this disk
+        checked = check_fsspec_url(output, workdir, readable)
+        data["output"] = checked if "://" in checked else f"file://{checked}"
     try:
         spec = JobSpec.from_dict(data)
         workers = len(spec.worker_params())
