@@ -23,7 +23,7 @@ STAGING_FOLDER = "staging"
 @contextmanager
 def staging(store: Store) -> Iterator[str]:
     """A private folder on this machine, next to the catalog; always removed afterwards."""
-    parent = os.path.join(os.path.dirname(os.path.abspath(store.catalog.path)), STAGING_FOLDER)
+    parent = os.path.join(store.state_dir, STAGING_FOLDER)
     os.makedirs(parent, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="fetch-", dir=parent)
     try:

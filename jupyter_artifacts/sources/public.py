@@ -164,7 +164,7 @@ def fetch_public(store: Store, public_id: str, progress: Progress | None = None,
     user = user or current_user()
     found = find_fetched(store, public_id)
     if found is None:
-        lock_dir = os.path.join(os.path.dirname(os.path.abspath(store.catalog.path)), "locks")
+        lock_dir = os.path.join(store.state_dir, "locks")
         os.makedirs(lock_dir, exist_ok=True)
         fd = os.open(os.path.join(lock_dir, f"public-{public_id}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
         try:

@@ -111,8 +111,13 @@ class Store:
                         settings.catalog_path or os.path.join(str(settings.root), "catalog.sqlite")):
                 raise
             raise disk_full(settings.root, "free space there first") from None
-        self._lock_path = os.path.join(os.path.dirname(self.catalog.path), "blobs.lock")
+        self._lock_path = os.path.join(self.state_dir, "blobs.lock")
         self._recover()
+
+    @property
+    def state_dir(self) -> str:
+        """This machine's folder for the store: its catalog, locks, staging and jobs' working folders."""
+        return os.path.dirname(os.path.abspath(self.catalog.path))
 
     # -- references ------------------------------------------------------------------------
     def resolve(self, ref: str | Ref, kind: str | None = None) -> Artifact:
@@ -193,7 +198,7 @@ class Store:
         """Saving the store's own folders (or a folder around them) would copy the store into itself."""
         real = os.path.realpath(path)
         local = self.root.local_folder()
-        holders = [os.path.dirname(self.catalog.path)] + ([local] if local else [])
+        holders = [self.state_dir] + ([local] if local else [])
         contents = [os.path.join(local, sub) for sub in CONTENT_FOLDERS] if local else []
         # around the store (or its catalog), or inside what it holds; jobs' working folders are fine
         for folder, clash in [(f, _inside(os.path.realpath(f), real)) for f in holders] + \

@@ -163,7 +163,7 @@ def _check(store, tar: tarfile.TarFile, tar_path: str) -> _Plan:
 
 def _store_blobs(store, tar: tarfile.TarFile, tar_path: str, plan: _Plan) -> int:
     stored = 0
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(store.catalog.path)) as scratch:
+    with tempfile.TemporaryDirectory(dir=store.state_dir) as scratch:
         staged = os.path.join(scratch, "blob")
         for digest, member in plan.blobs.items():
             with tar.extractfile(member) as src, open(staged, "wb") as dst:
