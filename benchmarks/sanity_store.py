@@ -19,7 +19,7 @@ import tempfile
 import blake3
 
 from jupyter_artifacts.store import Store, snapshot
-from jupyter_artifacts.store.roots import SMALL_FILE
+from jupyter_artifacts.store.roots.local import SMALL_FILE
 from jupyter_artifacts.store.snapshot import LARGE_FILE
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from jupyter_artifacts.store.roots import LocalRoot
+from jupyter_artifacts.store.roots.local import LocalRoot
 
 
 async def test_progress_of_a_large_snapshot(api, write_tree, monkeypatch):

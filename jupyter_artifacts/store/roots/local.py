@@ -1,34 +1,27 @@
-"""Where the truth lives: blobs named by digest and small JSON documents, under an fsspec URL.
-
-`LocalRoot` talks to the operating system directly (copy_file_range, reflinks, rename); every
-other URL goes through fsspec (`FsspecRoot`). Both lay files out the same way:
-
-    objects/ab/cdef...      read-only blobs, named by the hex of their digest
-    artifacts/<id>.json     one immutable record per published artifact
-    aliases/<kind>/<name>/<alias>.json, links/<id>/<target id>.json   small mutable pointers
-    tmp/                    staging; anything here is garbage after a crash
-"""
+"""A root on a local (or mounted network) file system: the operating system's calls directly
+(anonymous files linked into place, copy_file_range, reflinks, rename, POSIX record locks)."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
 import os
-import posixpath
 import stat
+import time
 from collections.abc import Iterator
-from typing import Any
+from contextlib import contextmanager
 
-from .digest import hash_bytes, hash_file, split
+import blake3
+
+from ..digest import hash_bytes, hash_file
+from . import (BlobInfo, Capabilities, NotRegularFile, SourceChanged, Tagged, blob_relpath,
+               random_id)
 
 SMALL_FILE = 1 << 20  # read whole, hash, then write only if new
 _FICLONE = 0x40049409
 _O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 _NO_TMPFILE = (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT, errno.EPERM, errno.EACCES)
 _BLOB_MODE = 0o444
-# What a root holds; the rest of a local root's folder (its catalog, jobs' working folders) is
-# this machine's state.
-CONTENT_FOLDERS = ("objects", "artifacts", "aliases", "links", "versions", "tmp")
 
 
 def _umask() -> int | None:
@@ -41,34 +34,6 @@ def _umask() -> int | None:
     except (OSError, ValueError):
         pass
     return None
-
-
-def random_id() -> str:
-    """32 hex digits, as uuid.uuid4().hex gives them (without importing uuid, which imports platform)."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
-    return raw.hex()
-
-
-class SourceChanged(Exception):
-    """A file changed while it was being stored."""
-
-
-class NotRegularFile(Exception):
-    """A path to store is a pipe, a socket or a device (it would block, or never end)."""
-
-
-def blob_relpath(digest: str) -> str:
-    hexdigest = split(digest)[1]
-    return f"objects/{hexdigest[:2]}/{hexdigest[2:]}"
-
-
-def digest_from_relpath(relpath: str) -> str | None:
-    parts = relpath.split("/")
-    if len(parts) != 3 or parts[0] != "objects" or len(parts[1]) != 2:
-        return None
-    return f"blake3:{parts[1]}{parts[2]}"
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -98,9 +63,14 @@ def copy_fd(src_fd: int, dst_fd: int, size: int) -> int:
 
 
 class LocalRoot:
-    """A root on a local (or mounted) file system."""
+    """A root on a local (or mounted) file system.
+
+    Exclusive creates are a hard link of a complete file to the final name; compare-and-swap
+    holds a POSIX record lock (`lockf`, which network file systems pass on) while it compares.
+    """
 
     is_local = True
+    capabilities = Capabilities(exclusive_create=True, compare_and_swap=True)
 
     def __init__(self, path: str) -> None:
         self.path = os.path.abspath(os.path.expanduser(path))
@@ -109,7 +79,7 @@ class LocalRoot:
         self._objects = os.path.join(self.path, "objects")
         self._ready_dirs: set[str] = set()
         self._lookups = self._found = 0  # small blobs looked up before writing, and found stored
-        for sub in CONTENT_FOLDERS:
+        for sub in ("objects", "artifacts", "aliases", "links", "tmp"):
             os.makedirs(os.path.join(self.path, sub), exist_ok=True)
         # New blobs are written to anonymous files (O_TMPFILE) and linked into place once complete:
         # no name exists until the content does, a crash leaves nothing behind, and there is no
@@ -357,6 +327,21 @@ class LocalRoot:
                 for entry in os.scandir(prefix.path):
                     yield f"blake3:{prefix.name}{entry.name}"
 
+    def list_blobs(self, prefix: str = "") -> Iterator[BlobInfo]:
+        """Blobs whose hex starts with `prefix`, with their size and when they were written."""
+        objects = os.path.join(self.path, "objects")
+        for folder in sorted(os.listdir(objects)):
+            if len(folder) != 2 or not folder.startswith(prefix[:2]):
+                continue
+            for entry in os.scandir(os.path.join(objects, folder)):
+                hexdigest = folder + entry.name
+                if hexdigest.startswith(prefix):
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    yield BlobInfo(f"blake3:{hexdigest}", st.st_size, st.st_mtime)
+
     # -- documents -------------------------------------------------------------------------
     def write_doc(self, relpath: str, data: bytes) -> None:
         final = os.path.join(self.path, relpath)
@@ -393,12 +378,46 @@ class LocalRoot:
         except FileNotFoundError:
             return None
 
-    def delete_doc(self, relpath: str) -> None:
-        path = os.path.join(self.path, relpath)
+    def read_tagged(self, relpath: str) -> Tagged | None:
+        data = self.read_doc(relpath)
+        return None if data is None else Tagged(data, _tag(data))
+
+    @contextmanager
+    def _doc_lock(self) -> Iterator[None]:
+        """One lock for every compare-and-swap of this root's documents (they are rare and quick)."""
+        path = os.path.join(self.path, "locks", "documents.lock")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         try:
-            os.unlink(path)
-        except FileNotFoundError:
-            return
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def replace_doc(self, relpath: str, data: bytes, tag: str | None) -> bool:
+        """Write a document if it is still the version `tag` names (None: only if it is absent)."""
+        with self._doc_lock():
+            current = self.read_tagged(relpath)
+            if (current.tag if current else None) != tag:
+                return False
+            self.write_doc(relpath, data)
+            return True
+
+    def delete_doc(self, relpath: str, tag: str | None = None) -> bool:
+        """Remove a document (only if it is still the version `tag` names, when given); empty
+        folders above it go too. False if it was not there or had changed."""
+        path = os.path.join(self.path, relpath)
+        if tag is not None:
+            with self._doc_lock():
+                current = self.read_tagged(relpath)
+                if current is None or current.tag != tag:
+                    return False
+                os.unlink(path)
+        else:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                return False
         parent = os.path.dirname(path)
         while parent != self.path:
             try:
@@ -406,18 +425,26 @@ class LocalRoot:
             except OSError:
                 break
             parent = os.path.dirname(parent)
+        return True
 
-    def list_docs(self, prefix: str) -> list[str]:
+    def list_docs(self, prefix: str, suffix: str = ".json") -> list[str]:
         base = os.path.join(self.path, prefix)
         found = []
         for dirpath, _dirs, files in os.walk(base):
             rel = os.path.relpath(dirpath, self.path).replace(os.sep, "/")
-            found.extend(f"{rel}/{name}" for name in files if name.endswith(".json"))
+            found.extend(f"{rel}/{name}" for name in files if name.endswith(suffix))
         return sorted(found)
 
-    def clean_tmp(self, older_than: float = 0.0) -> int:
-        import time
+    def list_keys(self, prefix: str, start_after: str | None = None) -> list[str]:
+        """Every name under a folder (`prefix` ends with '/'), sorted, after `start_after`."""
+        try:
+            names = os.listdir(os.path.join(self.path, prefix))
+        except FileNotFoundError:
+            return []
+        keys = sorted(prefix + name for name in names)
+        return keys if start_after is None else [k for k in keys if k > start_after]
 
+    def clean_tmp(self, older_than: float = 0.0) -> int:
         removed = 0
         for entry in os.scandir(self._tmp):
             try:
@@ -429,144 +456,5 @@ class LocalRoot:
         return removed
 
 
-class FsspecRoot:
-    """A root on any fsspec file system (S3, GCS, Azure, memory, ...).
-
-    Blobs are hashed locally and uploaded only when missing; object stores write each key
-    atomically, so no staging is needed there.
-    """
-
-    is_local = False
-
-    def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
-        import fsspec
-
-        self.url = url
-        self.fs, self.path = fsspec.core.url_to_fs(url, **(storage_options or {}))
-        self.path = self.path.rstrip("/")
-
-    def _full(self, relpath: str) -> str:
-        return posixpath.join(self.path, relpath)
-
-    def local_folder(self) -> str | None:
-        return None
-
-    def has_blob(self, digest: str) -> bool:
-        return self.fs.exists(self._full(blob_relpath(digest)))
-
-    def blob_size(self, digest: str) -> int | None:
-        try:
-            return self.fs.size(self._full(blob_relpath(digest)))
-        except FileNotFoundError:
-            return None
-
-    def store_bytes(self, data: bytes) -> tuple[str, int]:
-        digest = hash_bytes(data)
-        if self.has_blob(digest):
-            return digest, 0
-        self.fs.pipe_file(self._full(blob_relpath(digest)), data)
-        return digest, len(data)
-
-    def store_file(self, src: str) -> tuple[str, int, os.stat_result]:
-        before = os.stat(src, follow_symlinks=False)
-        if not stat.S_ISREG(before.st_mode):
-            raise NotRegularFile(src)
-        digest = hash_file(src, before.st_size)
-        if not _same_file_state(before, os.stat(src, follow_symlinks=False)):
-            raise SourceChanged(src)
-        if self.has_blob(digest):
-            return digest, 0, before
-        self.fs.put_file(src, self._full(blob_relpath(digest)))
-        return digest, before.st_size, before
-
-    def read_blob(self, digest: str) -> bytes:
-        return self.fs.cat_file(self._full(blob_relpath(digest)))
-
-    def open_blob(self, digest: str):
-        return self.fs.open(self._full(blob_relpath(digest)), "rb")
-
-    def hash_blob(self, digest: str) -> str | None:
-        import blake3
-
-        hasher = blake3.blake3()
-        try:
-            with self.open_blob(digest) as handle:
-                for chunk in iter(lambda: handle.read(8 << 20), b""):
-                    hasher.update(chunk)
-        except FileNotFoundError:
-            return None
-        return f"blake3:{hasher.hexdigest()}"
-
-    def materialize_blob(self, digest: str, dest: str, mode: int, method: str, size: int | None = None) -> str:
-        if method in ("hardlink", "reflink"):
-            from ..errors import InvalidInput
-
-            raise InvalidInput(f"The {method} method needs a local store root; {self.url} is remote.")
-        self.fs.get_file(self._full(blob_relpath(digest)), dest)
-        os.chmod(dest, mode & 0o777 | 0o200)
-        return "download"
-
-    def remove_blob(self, digest: str) -> None:
-        try:
-            self.fs.rm_file(self._full(blob_relpath(digest)))
-        except FileNotFoundError:
-            pass
-
-    def iter_blobs(self) -> Iterator[str]:
-        base = self._full("objects")
-        if not self.fs.exists(base):
-            return
-        for path in self.fs.find(base):
-            digest = digest_from_relpath(posixpath.relpath(path.lstrip("/"), self.path.lstrip("/")))
-            if digest:
-                yield digest
-
-    def write_doc(self, relpath: str, data: bytes) -> None:
-        self.fs.pipe_file(self._full(relpath), data)
-
-    def claim(self, relpath: str, data: bytes) -> bool:
-        """Create a document only if none exists; False if it exists. Atomic where the backend
-        makes exclusive creates atomic (s3fs, gcsfs and adlfs do for mode 'xb')."""
-        try:
-            with self.fs.open(self._full(relpath), "xb") as handle:
-                handle.write(data)
-        except FileExistsError:
-            return False
-        return True
-
-    def read_doc(self, relpath: str) -> bytes | None:
-        try:
-            return self.fs.cat_file(self._full(relpath))
-        except FileNotFoundError:
-            return None
-
-    def delete_doc(self, relpath: str) -> None:
-        try:
-            self.fs.rm_file(self._full(relpath))
-        except FileNotFoundError:
-            pass
-
-    def list_docs(self, prefix: str) -> list[str]:
-        base = self._full(prefix)
-        if not self.fs.exists(base):
-            return []
-        root = self.path.lstrip("/")
-        return sorted(
-            posixpath.relpath(p.lstrip("/"), root) for p in self.fs.find(base) if p.endswith(".json")
-        )
-
-    def clean_tmp(self, older_than: float = 0.0) -> int:
-        return 0
-
-
-def open_root(url: str, storage_options: dict[str, Any] | None = None) -> LocalRoot | FsspecRoot:
-    """A plain path or file:// URL gives the fast local root; anything else goes through fsspec."""
-    if url.startswith("file://"):
-        url = url[len("file://"):]
-    if "://" not in url:
-        return LocalRoot(url)
-    return FsspecRoot(url, storage_options)
-
-
-def is_special(mode: int) -> bool:
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode))
+def _tag(data: bytes) -> str:
+    return blake3.blake3(data).hexdigest()[:32]
