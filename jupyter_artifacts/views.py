@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 
-from .store.settings import format_size
+from .units import format_size
 
 
 def text_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -59,16 +59,14 @@ GPU_HEADERS = ["GPU", "NAME", "MEMORY", "HELD BY"]
 
 def gpu_rows(info: dict) -> list[tuple]:
     """One row per device of `JobManager.gpus()`: who holds it and its memory use."""
-    from .jobs.spec import format_memory
-
     rows = []
     for d in info["devices"]:
         holder = d["holder"]
         held = "free" if holder is None else (
             f"{holder.get('job_name')} worker {holder.get('worker')} ({holder['job_id'][:8]})" if holder.get("job_id")
             else holder.get("note", "held"))
-        memory = format_memory(d["memory_total"]) if d.get("memory_total") else ""
+        memory = format_size(d["memory_total"]) if d.get("memory_total") else ""
         if d.get("memory_used") is not None:
-            memory = f"{format_memory(d['memory_used'])} of {memory}"
+            memory = f"{format_size(d['memory_used'])} of {memory}"
         rows.append((d["index"], d["name"], memory, held))
     return rows

@@ -100,7 +100,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def describe(job: dict) -> str:
-    from ..jobs.spec import format_memory
+    from ..units import format_size
 
     res = job["resources"]
     lines = [
@@ -110,7 +110,7 @@ def describe(job: dict) -> str:
         f"  command:   {job['spec']['command']}",
         f"  workdir:   {job['workdir']}" + (f" (git {job['code']['git_commit'][:12]})" if job["code"].get("git_commit") else ""),
         f"  resources: {res['gpus']} GPU(s), cpu {res['cpu'] if res['cpu'] else 'any'}, "
-        f"memory {format_memory(res['memory'])}",
+        f"memory {format_size(res['memory'])}",
         f"  output:    {job['spec']['output']}",
         "  history:   " + ", ".join(f"{s} {output.when(t)}" for s, t in job["history"]),
     ]

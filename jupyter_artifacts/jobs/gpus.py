@@ -78,9 +78,11 @@ def parse_setting(setting: str | None) -> tuple[str, dict]:
             raise ValueError
         memory = 16 * 10**9
         if len(parts) > 3 and parts[3]:
-            from .spec import parse_memory
+            from ..units import parse_size
 
-            memory = parse_memory(parts[3])
+            memory = parse_size(parts[3], "GPU memory")
+            if memory is None:  # a device's memory, not a limit: "none" or 0 makes no sense
+                raise ValueError
     except (IndexError, ValueError, InvalidInput):
         raise refused from None
     name = parts[2] if len(parts) > 2 and parts[2] else "Simulated GPU"

@@ -6,51 +6,17 @@ import itertools
 import json
 import math
 import os
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InvalidInput
+from ..units import parse_size
 
 JOB_TYPES = ("training", "inference")
 OUTPUT_KINDS = ("checkpoint", "model")
 MAX_JOB_NAME = 150  # leaves room for " Worker <n> Checkpoint" in artifact names
 MAX_WORKERS = 1000
-MEMORY_FORMS = "a number of bytes, or a number with K, M, G or T (SI units: 512M = 512,000,000 bytes, 8G)"
-_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)B?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 GC_FIELDS = ("save_experiment_best", "save_trial_best", "save_trial_latest")
-
-
-def parse_memory(value: Any) -> int | None:
-    """'512M' -> 512_000_000; None means no limit. Anything else is refused with the accepted forms."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput(f"Invalid memory {value!r}: use {MEMORY_FORMS}.")
-    if isinstance(value, (int, float)):
-        if value <= 0 or not math.isfinite(value):
-            raise InvalidInput(f"Invalid memory {value!r}: it must be more than 0; use {MEMORY_FORMS}.")
-        return int(value)
-    match = _MEMORY_RE.match(str(value))
-    if not match:
-        raise InvalidInput(f"Invalid memory {value!r}: use {MEMORY_FORMS}.")
-    number, unit = match.groups()
-    size = int(float(number) * _UNITS[unit.upper()])
-    if size <= 0:
-        raise InvalidInput(f"Invalid memory {value!r}: it must be more than 0; use {MEMORY_FORMS}.")
-    return size
-
-
-def format_memory(size: int | None) -> str:
-    """512000000 -> '512 MB' (whole units where they fit)."""
-    if size is None:
-        return "unlimited"
-    for unit, factor in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
-        if size >= factor:
-            value = size / factor
-            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
-    return f"{size} B"
 
 
 def parse_gpus(value: Any) -> int:
@@ -240,7 +206,7 @@ class JobSpec:
             raise InvalidInput("A job needs a command: a shell command or the path of a script to run.")
         self.gpus = parse_gpus(self.gpus)
         self.cpu = parse_cpu(self.cpu)
-        self.memory = parse_memory(self.memory)
+        self.memory = parse_size(self.memory, "memory")
         host_cpus = len(os.sched_getaffinity(0))
         if self.cpu is not None and math.ceil(self.cpu) > host_cpus:
             raise InvalidInput(f"The job asks for {self.cpu:g} CPU cores but this host has {host_cpus}.")

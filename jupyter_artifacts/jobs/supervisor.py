@@ -18,6 +18,7 @@ import sys
 import time
 
 from .. import procs
+from ..units import format_size
 from . import cgroups
 from . import leases as gpu_leases
 from . import outputs
@@ -98,12 +99,6 @@ def append_log(path: str, text: str) -> None:
         os.write(fd, text.encode())
     finally:
         os.close(fd)
-
-
-def format_memory(size: int) -> str:
-    from .spec import format_memory as fmt
-
-    return fmt(size)
 
 
 class Child:
@@ -536,7 +531,7 @@ class Supervisor:
         self.end_processes()  # children and daemons it left behind end with it
         if self.oom_kills:
             self.log(f"the kernel's OOM killer ended {self.oom_kills} process(es) of worker {self.idx} "
-                     f"for exceeding its memory limit of {format_memory(memory)}")
+                     f"for exceeding its memory limit of {format_size(memory)}")
         self.process_spool()
         return rc
 
@@ -578,11 +573,11 @@ class Supervisor:
         if not memory:
             return False
         if self.cgroup and self.cgroup.limited:
-            self.log(f"memory limit {format_memory(memory)} for all of worker {self.idx}'s processes together "
+            self.log(f"memory limit {format_size(memory)} for all of worker {self.idx}'s processes together "
                      f"({self.cgroup.describe()})")
             return False
         name = "RLIMIT_DATA" if self.held else "RLIMIT_AS"
-        self.log(f"memory limit {format_memory(memory)} for each of worker {self.idx}'s processes ({name}; "
+        self.log(f"memory limit {format_size(memory)} for each of worker {self.idx}'s processes ({name}; "
                  f"no memory cgroup: {memory_reason})")
         return True
 
@@ -654,12 +649,12 @@ class Supervisor:
         """Why the worker failed, blaming memory only on the kernel's OOM kills or a failed allocation."""
         memory = self.spec.get("memory")
         if memory and self.oom_kills:
-            return (f"worker {self.idx} exceeded its memory limit of {format_memory(memory)}: the kernel's OOM "
+            return (f"worker {self.idx} exceeded its memory limit of {format_size(memory)}: the kernel's OOM "
                     f"killer ended {self.oom_kills} of its processes (exit code {rc})")
         if memory and not (self.cgroup and self.cgroup.limited):
             marker = self.allocation_failure()
             if marker:
-                return (f"worker {self.idx} exceeded its memory limit of {format_memory(memory)} per process: "
+                return (f"worker {self.idx} exceeded its memory limit of {format_size(memory)} per process: "
                         f"an allocation failed ({marker}) (exit code {rc})")
         if rc < 0:
             try:

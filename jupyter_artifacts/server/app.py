@@ -11,12 +11,11 @@ from traitlets import Bool, Dict, Float, Int, List, TraitError, Type, Unicode, U
 
 from ..errors import ArtifactsError
 from ..store import Store, StoreSettings
-from ..store.settings import parse_size
+from ..units import SIZE_FORMS, parse_size
 from .handlers import routes
 from .operations import OperationManager
 
-_SIZE_HELP = ("A size: a number of bytes, or a number with K, M, G, T or P (SI: '50G' = 50,000,000,000; "
-              "'Gi' = 2^30); 'none' for no limit.")
+_SIZE_HELP = f"A size: {SIZE_FORMS}."
 
 
 def _size_trait(help_text: str) -> Union:

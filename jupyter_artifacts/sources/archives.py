@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput, LimitExceeded
-from ..store.settings import format_size
+from ..units import format_size
 from .spec import archive_suffix
 
 CHUNK = 1 << 20

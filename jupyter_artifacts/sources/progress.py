@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 
 from ..errors import LimitExceeded
-from ..store.settings import format_size
+from ..units import format_size
 
 Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
 

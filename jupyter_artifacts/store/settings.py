@@ -1,4 +1,4 @@
-"""Store settings with the defaults users know, and the size strings people type (`50G`, `512M`)."""
+"""Store settings with the defaults users know; sizes (`50G`, `512M`) are read by `jupyter_artifacts.units`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ..errors import InvalidInput, quote
+from ..errors import InvalidInput, quote  # noqa: F401
+from ..units import SIZE_FORMS, format_size, parse_size  # noqa: F401 - importable from here too
 
 ROOT_ENV = "JUPYTER_ARTIFACTS_ROOT"
 LIMIT_ENV = {
@@ -16,35 +17,6 @@ LIMIT_ENV = {
 }
 QUOTA_ENV = "JUPYTER_ARTIFACTS_QUOTA"
 GB = 10**9
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?)B?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
-_IUNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50}
-SIZE_FORMS = "a number of bytes or a number with K, M, G, T or P (SI: 8G = 8,000,000,000; Gi = 2^30)"
-
-
-def parse_size(text: str | int | float | None) -> int | None:
-    """'8G' -> 8e9, '512Mi' -> 512 * 2**20; None, '', 'off' and 'none' mean no limit."""
-    if text is None or isinstance(text, (int, float)):
-        return None if text is None else int(text)
-    if text.strip().lower() in ("", "off", "none", "0"):
-        return None
-    match = _SIZE_RE.match(text)
-    if not match:
-        raise InvalidInput(f"Invalid size {quote(text)}: use {SIZE_FORMS}.")
-    number, unit, binary = match.groups()
-    factor = _IUNITS[unit.upper()] if binary and unit else _UNITS[unit.upper()]
-    return int(float(number) * factor)
-
-
-def format_size(size: int | None) -> str:
-    if size is None:
-        return "unlimited"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
 
 
 def default_root() -> str:

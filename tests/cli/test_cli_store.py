@@ -142,7 +142,7 @@ def test_quota_and_limits(cli, tmp_path):
     cli.run("checkpoint", "create", "one", "models")
     write_tree(tmp_path / "more", {"w.bin": b"y" * 5000})
     error = cli.fail("checkpoint", "create", "two", "more")
-    assert "quota" in error and "8.0 KB" in error
+    assert "quota" in error and "8 KB" in error
     cli.env["JUPYTER_ARTIFACTS_MAX_MODEL_SIZE"] = "1K"
     assert "limit for a model" in cli.fail("model", "create", "m", "more")
     assert [a["name"] for a in cli.json("checkpoint", "list")] == ["one"]

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from jupyter_artifacts.units import SIZE_FORMS
+
 from .helpers import group_alive, job_json, wait_job, wait_until
 
 PY = sys.executable
@@ -97,7 +99,7 @@ def test_a_job_asking_for_more_gpus_than_the_host_has_is_refused(cli):
 
 
 def test_invalid_resources_are_refused_with_the_accepted_forms(cli):
-    assert "use a number of bytes, or a number with K, M, G or T" in cli.fail(
+    assert f"Invalid memory 'lots': use {SIZE_FORMS}." in cli.fail(
         "job", "create", "training", "j", "--command", "true", "--memory", "lots")
     assert "whole number" in cli.fail("job", "create", "training", "j", "--command", "true", "--gpus", "1.5")
     assert "number of cores" in cli.fail("job", "create", "training", "j", "--command", "true", "--cpu", "-1")

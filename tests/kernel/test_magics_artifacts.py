@@ -215,7 +215,7 @@ def test_save_shows_a_progress_bar(nb):
     nb.capsys.readouterr()
     assert nb.ip.run_cell("%save_checkpoint output big").success
     out = nb.capsys.readouterr()
-    assert out.out.startswith("Saved output/ as checkpoint big:v1 (2 files, 5.0 KB)")
+    assert out.out.startswith("Saved output/ as checkpoint big:v1 (2 files, 5 KB)")
     bar = out.err.split("\r")  # tqdm redraws its line in place
     assert bar[-1].startswith("Saving output/: 100%|") and "5.00k/5.00k" in bar[-1] and "2/2 files]" in bar[-1], bar
 

@@ -280,7 +280,7 @@ async def test_limits_and_quota_are_413_and_507_with_the_numbers(jp_serverapp, a
     try:
         code, data = await api.post("snapshots", body={"notebook": "nb.ipynb", "folder": "models", "kind": "model", "name": "m"})
         assert code == 413 and data["size"] == 2000 and data["limit"] == 1000
-        assert "2.0 KB" in data["message"] and "1.0 KB" in data["message"]
+        assert "2 KB" in data["message"] and "1 KB" in data["message"]
         code, data = await api.post("artifacts", body={"kind": "model", "name": "m", "source": "models"})
         assert code == 413
         app_store.settings.max_size["model"] = None

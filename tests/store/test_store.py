@@ -265,7 +265,7 @@ def test_a_published_artifact_is_never_published_again(store, make_tree, store_r
 def test_limits_refuse_before_writing(store_root, make_tree):
     store = Store(root=str(store_root), max_size={"model": 1000, "checkpoint": None, "dataset": None})
     folder = make_tree({"big.bin": b"x" * 2000})
-    with pytest.raises(LimitExceeded, match="over the 1.0 KB limit"):
+    with pytest.raises(LimitExceeded, match="over the 1 KB limit"):
         store.create("model", "m", str(folder))
     assert store.list()[1] == 0 and list(store.root.iter_blobs()) == []
     assert store.create("checkpoint", "c", str(folder)).size == 2000

@@ -11,7 +11,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from ... import __version__
-from ...store.settings import format_size
+from ...units import format_size
 from .base import API_PREFIX, ArtifactsHandler, artifact_json
 
 OPENAPI_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "openapi.json")
