@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 
 from .. import database
@@ -79,6 +79,8 @@ DROP INDEX IF EXISTS statcache_by_digest;
 CREATE TABLE IF NOT EXISTS version_counters (
     kind TEXT NOT NULL, name TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (kind, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS journal_seen (key TEXT PRIMARY KEY, millis INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS folder_saves (
     folder TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, artifact_id TEXT NOT NULL, tree TEXT NOT NULL,
     manifest_bytes INTEGER NOT NULL
@@ -244,6 +246,10 @@ class Catalog:
             db.execute("UPDATE artifacts SET progress = ? WHERE id = ? AND state IN ('pending', 'downloading')",
                        (json.dumps({**progress, "updated_at": time.time()}), artifact_id))
 
+    def state(self, artifact_id: str) -> str | None:
+        row = self.db.execute("SELECT state FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+        return row[0] if row else None
+
     def set_state(self, artifact_id: str, state: str, error: str | None = None) -> None:
         with self.transaction() as db:
             db.execute("UPDATE artifacts SET state = ?, error = ? WHERE id = ?", (state, error, artifact_id))
@@ -295,6 +301,12 @@ class Catalog:
             manifest[path] = {"link": link, "mode": mode} if link is not None else {
                 "digest": digest, "size": size, "mode": mode}
         return manifest
+
+    def related(self, artifact_id: str, upstream: bool) -> list[tuple[str, str]]:
+        """(other id, relation) of what an artifact refers to (upstream) or what refers to it."""
+        column, other = ("src", "dst") if upstream else ("dst", "src")
+        return self.db.execute(f"SELECT {other}, relation FROM refs WHERE {column} = ? ORDER BY {other}",
+                               (artifact_id,)).fetchall()
 
     def delete(self, db: sqlite3.Connection, artifact_id: str) -> None:
         for table, column in (("artifacts", "id"), ("aliases", "artifact_id"),
@@ -364,6 +376,138 @@ class Catalog:
             db.executemany("INSERT OR REPLACE INTO aliases (kind, name, alias, artifact_id) VALUES (?, ?, ?, ?)", aliases)
             db.executemany("INSERT INTO version_counters (kind, name, last) VALUES (?, ?, ?)",
                            ((kind, name, last) for (kind, name), last in counters.items()))
+
+    # -- leases ------------------------------------------------------------------------------
+    def add_lease(self, lease_id: str, artifact_id: str, holder: str, owner: str | None) -> str | None:
+        """Record a lease if the artifact is ready; returns the artifact's state (None: deleted)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT state FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+            if row is not None and row[0] == "ready":
+                db.execute("INSERT INTO leases (id, artifact_id, holder, owner, created_at) VALUES (?, ?, ?, ?, ?)",
+                           (lease_id, artifact_id, holder, owner, time.time()))
+        return row[0] if row else None
+
+    def lease(self, lease_id: str) -> tuple[str, str, str | None] | None:
+        """(artifact id, holder, owner) of a lease."""
+        return self.db.execute("SELECT artifact_id, holder, owner FROM leases WHERE id = ?", (lease_id,)).fetchone()
+
+    def remove_lease(self, lease_id: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM leases WHERE id = ?", (lease_id,))
+
+    def leases_of(self, artifact_id: str) -> list[tuple[str, str, str | None]]:
+        """(lease id, holder, owner) of every lease on an artifact."""
+        return self.db.execute("SELECT id, holder, owner FROM leases WHERE artifact_id = ?", (artifact_id,)).fetchall()
+
+    def all_leases(self) -> list[tuple[str, str, str, str | None]]:
+        return self.db.execute("SELECT id, artifact_id, holder, owner FROM leases").fetchall()
+
+    def mark_deleting(self, artifact_id: str, owner: str, alive: Callable[[str | None], bool]) -> str | None:
+        """Mark an artifact as being deleted in one transaction (so a lease taken meanwhile is seen);
+        else why not: 'gone', 'writing' (by a live process) or 'held' (a lease)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT state, owner FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
+            if row is None:
+                return "gone"
+            if row[0] in ("pending", "downloading") and alive(row[1]):
+                return "writing"
+            if db.execute("SELECT 1 FROM leases WHERE artifact_id = ?", (artifact_id,)).fetchone():
+                return "held"
+            db.execute("UPDATE artifacts SET state = 'deleting', owner = ? WHERE id = ?", (owner, artifact_id))
+        return None
+
+    def used_digests(self) -> set[str]:
+        """Every digest a manifest of this catalog uses."""
+        return {d for (d,) in self.db.execute("SELECT DISTINCT digest FROM tree_files WHERE digest IS NOT NULL")}
+
+    def indexed_blobs(self) -> list[str]:
+        return [d for (d,) in self.db.execute("SELECT digest FROM blobs")]
+
+    # -- a shared root's view ----------------------------------------------------------------
+    def sync_value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM sync_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_sync_values(self, db: sqlite3.Connection, **values: object) -> None:
+        db.executemany("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
+                       ((k, str(v)) for k, v in values.items()))
+
+    def seen_entries(self, keys: Iterable[str]) -> set[str]:
+        keys = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update(k for (k,) in self.db.execute(
+                f"SELECT key FROM journal_seen WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    @staticmethod
+    def mark_seen(db: sqlite3.Connection, entries: Iterable[tuple[str, int]], forget_before: int) -> None:
+        db.executemany("INSERT OR IGNORE INTO journal_seen (key, millis) VALUES (?, ?)", entries)
+        db.execute("DELETE FROM journal_seen WHERE millis < ?", (forget_before,))
+
+    def version_holders(self) -> dict[tuple[str, str, int], str]:
+        """(kind, name, version) -> id of every artifact this machine knows, in any state."""
+        return {(kind, name, version): aid for aid, kind, name, version in
+                self.db.execute("SELECT id, kind, name, version FROM artifacts")}
+
+    def ready_names(self) -> dict[str, tuple[str, str]]:
+        return {aid: (kind, name) for aid, kind, name in
+                self.db.execute("SELECT id, kind, name FROM artifacts WHERE state = 'ready'")}
+
+    def ready_ids(self) -> set[str]:
+        return {aid for (aid,) in self.db.execute("SELECT id FROM artifacts WHERE state = 'ready'")}
+
+    def index_published(self, db: sqlite3.Connection, artifact: Artifact) -> None:
+        """A record published elsewhere (an import, another host, another process here): its row
+        (instead of this machine's unfinished one, if any), files and version."""
+        self.count_version(db, artifact.kind, artifact.name, artifact.version)
+        db.execute("DELETE FROM artifacts WHERE id = ?", (artifact.id,))
+        self.insert(db, artifact)
+        self.index_ready(db, artifact)
+
+    def drop(self, db: sqlite3.Connection, artifact_id: str) -> None:
+        """Forget an artifact deleted elsewhere, and the blobs it alone used (for the quota)."""
+        digests = [d for (d,) in db.execute(
+            "SELECT DISTINCT digest FROM files WHERE artifact_id = ? AND digest IS NOT NULL", (artifact_id,))]
+        self.delete(db, artifact_id)
+        unused = [d for d in digests
+                  if db.execute("SELECT 1 FROM files WHERE digest = ? LIMIT 1", (d,)).fetchone() is None]
+        db.executemany("DELETE FROM blobs WHERE digest = ?", ((d,) for d in unused))
+
+    @staticmethod
+    def set_alias(db: sqlite3.Connection, kind: str, name: str, alias: str, artifact_id: str | None) -> None:
+        """Point an alias at an artifact, or remove it (None)."""
+        if artifact_id is None:
+            db.execute("DELETE FROM aliases WHERE kind = ? AND name = ? AND alias = ?", (kind, name, alias))
+        else:
+            db.execute("INSERT OR REPLACE INTO aliases (kind, name, alias, artifact_id) VALUES (?, ?, ?, ?)",
+                       (kind, name, alias, artifact_id))
+
+    def alias_target(self, kind: str, name: str, alias: str) -> str | None:
+        row = self.db.execute("SELECT artifact_id FROM aliases WHERE kind = ? AND name = ? AND alias = ?",
+                              (kind, name, alias)).fetchone()
+        return row[0] if row else None
+
+    def aliases_of(self, artifact_id: str) -> list[tuple[str, str, str]]:
+        """(kind, name, alias) of every alias pointing at an artifact."""
+        return self.db.execute("SELECT kind, name, alias FROM aliases WHERE artifact_id = ?", (artifact_id,)).fetchall()
+
+    @staticmethod
+    def set_ref(db: sqlite3.Connection, src: str, dst: str, present: bool) -> None:
+        if present:
+            db.execute("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')", (src, dst))
+        else:
+            db.execute("DELETE FROM refs WHERE src = ? AND dst = ? AND relation = 'ref'", (src, dst))
+
+    def replace_pointers(self, db: sqlite3.Connection, links: list[tuple[str, str]],
+                         aliases: list[tuple[str, str, str, str]], counters: dict[tuple[str, str], int]) -> None:
+        """Every alias as the root has them, and its added links (a full sync)."""
+        db.execute("DELETE FROM aliases")
+        db.executemany("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')", links)
+        db.executemany("INSERT OR REPLACE INTO aliases (kind, name, alias, artifact_id) VALUES (?, ?, ?, ?)", aliases)
+        for (kind, name), last in counters.items():
+            self.count_version(db, kind, name, last)
 
     def unfinished(self) -> list[tuple[str, str, str | None]]:
         return self.db.execute(

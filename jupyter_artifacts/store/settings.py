@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInput, quote  # noqa: F401
-from ..units import SIZE_FORMS, format_size, parse_size  # noqa: F401 - importable from here too
+from ..units import SIZE_FORMS, format_size, parse_duration, parse_flag, parse_size  # noqa: F401 - importable from here too
 
 ROOT_ENV = "JUPYTER_ARTIFACTS_ROOT"
 LIMIT_ENV = {
@@ -16,6 +15,18 @@ LIMIT_ENV = {
     "dataset": "JUPYTER_ARTIFACTS_MAX_DATASET_SIZE",
 }
 QUOTA_ENV = "JUPYTER_ARTIFACTS_QUOTA"
+SHARED_ENV = "JUPYTER_ARTIFACTS_SHARED"
+BLOB_CACHE_ENV = "JUPYTER_ARTIFACTS_BLOB_CACHE"
+DURATION_ENV = {
+    "sync_interval": "JUPYTER_ARTIFACTS_SYNC_INTERVAL",
+    "clock_skew": "JUPYTER_ARTIFACTS_CLOCK_SKEW",
+    "lease_ttl": "JUPYTER_ARTIFACTS_LEASE_TTL",
+    "gc_grace": "JUPYTER_ARTIFACTS_GC_GRACE",
+}
+PUBLIC_MIRROR_ENV = "JUPYTER_ARTIFACTS_PUBLIC_MIRROR"
+PUBLIC_CATALOG_ENV = "JUPYTER_ARTIFACTS_PUBLIC_CATALOG"
+ARCHIVE_RATIO_ENV = "JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO"
+DEFAULT_ARCHIVE_RATIO = 200
 GB = 10**9
 
 
@@ -52,6 +63,20 @@ class StoreSettings:
     quota: int | None = None
     catalog_path: str | None = None
     storage_options: dict = field(default_factory=dict)
+    # Read from the environment when the settings are made, then carried with them (a job's supervisor
+    # gets its store's settings from the job), so what a server is configured with reaches every process.
+    public_mirror: str | None = field(default_factory=lambda: os.environ.get(PUBLIC_MIRROR_ENV) or None)
+    public_catalog: str | None = field(default_factory=lambda: os.environ.get(PUBLIC_CATALOG_ENV) or None)
+    max_archive_ratio: float | str | None = field(  # checked where archives are extracted
+        default_factory=lambda: os.environ.get(ARCHIVE_RATIO_ENV, DEFAULT_ARCHIVE_RATIO))
+    # A root shared by several hosts (see docs/shared-roots.md). None: remote roots are shared, a
+    # local folder is shared once a host marked it so (root.json).
+    shared: bool | None = None
+    sync_interval: float = 2.0  # seconds between two reads of the journal for lists
+    clock_skew: float = 300.0  # how far hosts' clocks may differ
+    lease_ttl: float = 300.0  # a lease of a host that stopped renewing it ends after this
+    gc_grace: float = 6 * 3600.0  # a blob younger than this is never collected
+    blob_cache: int | None = 20 * GB  # this machine's copy of a remote root's blobs (None: off)
 
     @classmethod
     def from_env(cls, root: str | None = None) -> "StoreSettings":
@@ -62,4 +87,11 @@ class StoreSettings:
                 settings.max_size[kind] = parse_size(os.environ[env])
         if QUOTA_ENV in os.environ:
             settings.quota = parse_size(os.environ[QUOTA_ENV])
+        if SHARED_ENV in os.environ:
+            settings.shared = parse_flag(os.environ[SHARED_ENV], SHARED_ENV)
+        for name, env in DURATION_ENV.items():
+            if env in os.environ:
+                setattr(settings, name, parse_duration(os.environ[env], env))
+        if BLOB_CACHE_ENV in os.environ:
+            settings.blob_cache = parse_size(os.environ[BLOB_CACHE_ENV])
         return settings

@@ -192,6 +192,7 @@ class SnapshotResult:
     hashed_files: int
     cached_files: int
     stat_rows: list[tuple]
+    written: set[str]  # digests this save stored (the others it found stored, or trusted from the cache)
 
 
 def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progress: Progress | None = None,
@@ -203,6 +204,7 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
     """
     manifest: dict[str, dict] = {}
     new_rows: list[tuple] = []
+    written_digests: set[str] = set()
     lock = threading.Lock()
     counters = {"bytes": 0, "files": 0, "new": 0, "hashed": 0}
     todo: list[ScannedFile] = []
@@ -255,6 +257,8 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
             counters["files"] += 1
             counters["new"] += written
             counters["hashed"] += 1
+            if written:
+                written_digests.add(digest)
             if progress:
                 progress(counters["bytes"], counters["files"], total_bytes, total_files)
 
@@ -265,7 +269,7 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
                  store_one, workers, compute=compute, absorb=absorb)
     size = counters["bytes"]  # the manifest's sizes: cached files' and stored files' (links count 0)
     return SnapshotResult(manifest, size, counters["new"], counters["hashed"],
-                          len(files) - counters["hashed"], new_rows)
+                          len(files) - counters["hashed"], new_rows, written_digests)
 
 
 def default_workers() -> int:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import getpass
 import json
 import logging
 import os
 import sqlite3
 import time
-import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -22,32 +22,21 @@ from .digest import hash_file
 from .materialize import check_destination, materialize
 from .names import KINDS, Ref, check_alias, check_kind, check_name, is_artifact_id, parse_ref
 from .records import Artifact, Tree, dumps, manifest_in_record
+from .collect import collect_local, collect_shared, running_gc
+from .holds import Holds
+from .journal import Journal, host_name
+from .layout import GC_LOCK, MARKER, alias_path, link_path, pending_path, record_path, version_path
 from .roots import CONTENT_FOLDERS, open_root, random_id
-from .settings import StoreSettings, default_catalog_path, format_size
-from .snapshot import Progress, scan, store_files, walk
-from .validation import InvalidRecord, check_alias_doc, check_metadata, check_record
+from .settings import SHARED_ENV, StoreSettings, default_catalog_path, format_size
+from .roots import SourceChanged
+from .snapshot import Progress, SnapshotResult, scan, store_files, walk
+from .upload import upload_files
+from .sync import RootReader, Syncer
+from .validation import check_metadata
 
 
 T = TypeVar("T")
 log = logging.getLogger("jupyter_artifacts")
-
-
-def record_path(artifact_id: str) -> str:
-    return f"artifacts/{artifact_id}.json"
-
-
-def alias_path(kind: str, name: str, alias: str) -> str:
-    return f"aliases/{kind}/{name}/{alias}.json"
-
-
-def link_path(src: str, dst: str) -> str:
-    return f"links/{src}/{dst}.json"
-
-
-def version_path(kind: str, name: str, version: int) -> str:
-    """A version's claim: made once, by exclusive create, and never removed, so that a version
-    number is never given twice, even after a delete (reindex reads the counters back from these)."""
-    return f"versions/{kind}/{name}/{version:010d}.json"
 
 
 def _is_disk_full(exc: BaseException, catalog: Catalog) -> bool:
@@ -89,6 +78,15 @@ def _empty_message(path: str) -> str:
     return f"{path} is empty: put the files to save in it first."
 
 
+def _pointed(raw: bytes | None) -> str | None:
+    """The artifact id an alias document points at (None: gone, or not an alias document)."""
+    try:
+        target = json.loads(raw).get("artifact_id") if raw else None
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return target if is_artifact_id(target) else None
+
+
 def current_user() -> str:
     return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
@@ -112,7 +110,67 @@ class Store:
                 raise
             raise disk_full(settings.root, "free space there first") from None
         self._lock_path = os.path.join(self.state_dir, "blobs.lock")
+        self.shared = self._sharing()
+        self.host_id = self._host_id()
+        self.holds = Holds(self)
+        self.syncer = Syncer(self)
+        self.journal = Journal(self.root)
         self._recover()
+
+    def _sharing(self) -> bool:
+        """Whether many hosts use this root: a remote root whose service can be shared, unless
+        settings say no; a local folder once a host said so (its root.json). A shared root must
+        guarantee exclusive creates and compare-and-swap: asked for one that cannot, say why."""
+        asked = self.settings.shared
+        if self.root.is_local:
+            marker = self.root.read_doc(MARKER)
+            try:
+                shared = bool(json.loads(marker).get("shared")) if marker else False
+            except (ValueError, AttributeError, UnicodeDecodeError):
+                shared = False
+            if asked and not shared and not self.catalog.read_only:
+                self.root.write_doc(MARKER, dumps({"format": 1, "shared": True}))
+                shared = True
+        else:
+            shared = asked if asked is not None else self.root.capabilities.shareable
+        if shared:
+            why = self._cannot_share()
+            if why:
+                raise InvalidInput(f"{self.root.url} cannot be shared by several hosts: {why}. To use it from this "
+                                   f"machine alone, set {SHARED_ENV}=0.")
+        return shared
+
+    def _cannot_share(self) -> str | None:
+        """Why this root cannot be shared (None if it can); a probe of the service runs once per machine."""
+        capabilities = self.root.capabilities
+        if not capabilities.shareable:
+            return capabilities.why_not or "it guarantees neither exclusive creates nor compare-and-swap"
+        seen = os.path.join(self.state_dir, "capabilities-checked")
+        if os.path.exists(seen):
+            return None
+        why = self.root.probe()
+        if why is None:
+            with open(seen, "w") as handle:
+                handle.write(self.root.url)
+        return why
+
+    def _host_id(self) -> str:
+        """This machine's name for itself in a shared root (one per state folder, so that two
+        users, or two test hosts, on one machine are two hosts)."""
+        path = os.path.join(self.state_dir, "host-id")
+        try:
+            with open(path) as handle:
+                return handle.read().strip()
+        except FileNotFoundError:
+            value = f"{host_name()}-{random_id()[:8]}"
+            try:
+                with open(path, "x") as handle:
+                    handle.write(value)
+            except FileExistsError:
+                return self._host_id()
+            except OSError:
+                pass
+            return value
 
     @property
     def state_dir(self) -> str:
@@ -121,10 +179,24 @@ class Store:
 
     # -- references ------------------------------------------------------------------------
     def resolve(self, ref: str | Ref, kind: str | None = None) -> Artifact:
-        """Find the artifact a reference names; a clear NotFound otherwise."""
+        """Find the artifact a reference names; a clear NotFound otherwise. On a shared root, what
+        this machine has not seen yet is looked for in the root's journal first."""
         if kind:
             check_kind(kind)
         parsed = ref if isinstance(ref, Ref) else parse_ref(ref)
+        try:
+            return self._resolve(parsed, kind)
+        except NotFound:
+            if not self.shared or not self.sync(force=True):
+                raise
+        return self._resolve(parsed, kind)
+
+    def sync(self, force: bool = False) -> int:
+        """Learn what other hosts changed in a shared root (at most every `sync_interval` seconds
+        unless forced); returns how many changes were read. Nothing to do for a local root."""
+        return self.syncer.sync(force) if self.shared else 0
+
+    def _resolve(self, parsed: Ref, kind: str | None) -> Artifact:
         if parsed.artifact_id:
             found = self.catalog.get(parsed.artifact_id)
             if found:
@@ -185,13 +257,16 @@ class Store:
             created_by=created_by or current_user(), source=source or {}, metadata=metadata or {},
             refs=ref_ids, produced_by=produced_by, inputs=list(inputs or []), aliases=list(aliases),
         )
+        self.sync(force=True)
         with self.catalog.transaction() as db:
             version = self.catalog.next_version(db, kind, name)
             while not self.root.claim(version_path(kind, name, version), dumps({"artifact_id": artifact.id})):
-                version += 1  # given before (by an import, or to an artifact whose row is gone)
+                version += 1  # given before (another host, an import, an artifact whose row is gone)
             artifact.version = version
             self.catalog.count_version(db, kind, name, version)
             self.catalog.insert(db, artifact, owner=procs.token())
+        if self.shared:
+            self.journal.append("claim", f"{kind}/{name}/{version}")
         return artifact
 
     def check_not_store(self, path: str) -> None:
@@ -219,7 +294,8 @@ class Store:
                         sum(f.size for f in files if f.path not in cache) if self.settings.quota is not None else None)
 
     def check_size(self, kind: str, total: int, new_bytes: int | None = None) -> None:
-        """Refuse before any byte is written when a limit or the quota would be exceeded."""
+        """Refuse before any byte is written when a limit or the quota would be exceeded (the quota
+        over every host's artifacts, on a shared root)."""
         limit = self.settings.max_size.get(kind)
         if limit is not None and total > limit:
             raise LimitExceeded(
@@ -227,6 +303,7 @@ class Store:
                 "save a smaller folder or raise the limit.", size=total, limit=limit)
         quota = self.settings.quota
         if quota is not None:
+            self.sync(force=True)
             used = self.catalog.usage()
             needed = total if new_bytes is None else new_bytes
             if used + needed > quota:
@@ -252,7 +329,7 @@ class Store:
         walked = walk(path) if os.path.isdir(path) else None
         if walked is not None and not walked.relpaths:
             raise InvalidInput(_empty_message(path))
-        with self._blob_lock(exclusive=False):  # before the lookup: a known tree's blobs stay put
+        with self.blob_lock(exclusive=False):  # before the lookup: a known tree's blobs stay put
             scanned = walked.fingerprint() if walked else None
             known = self._last_tree(path, scanned) if walked else None
             if known is not None:
@@ -271,11 +348,13 @@ class Store:
                 if known is not None:
                     if progress:
                         progress(known.size, known.file_count, known.size, known.file_count)
-                    tree, stat_rows = known, []
+                    tree, stat_rows, written = known, [], set()
                 else:
-                    result = store_files(self.root, files, cache, self._recording(artifact, progress))
-                    tree, stat_rows = Tree.of(result.manifest), result.stat_rows
-                self.publish(artifact, tree)
+                    result = self._store_files(files, cache, self._recording(artifact, progress))
+                    tree, stat_rows, written = Tree.of(result.manifest), result.stat_rows, result.written
+                base = path if walked else os.path.dirname(path)
+                with self._relying(artifact, tree, written, lambda rel: os.path.join(base, rel)):
+                    self.publish(artifact, tree)
             except BaseException:
                 self.abandon(artifact)
                 raise
@@ -314,18 +393,71 @@ class Store:
         """Publish a reserved artifact from a folder that was filled by a source or a job."""
         files = scan(folder)
         self.check_size(artifact.kind, sum(f.size for f in files))
-        with self._blob_lock(exclusive=False):
-            result = store_files(self.root, files, {}, progress)
-            return self.publish(artifact, Tree.of(result.manifest))
+        base = folder if os.path.isdir(folder) else os.path.dirname(folder)
+        with self.blob_lock(exclusive=False):
+            result = self._store_files(files, {}, progress)
+            tree = Tree.of(result.manifest)
+            with self._relying(artifact, tree, result.written, lambda rel: os.path.join(base, rel)):
+                return self.publish(artifact, tree)
+
+    def _store_files(self, files: list, cache: dict, progress: Progress | None) -> SnapshotResult:
+        """A local root stores each file in one pass; a remote one hashes them all, asks which
+        blobs it lacks (a listing per prefix, not a request per file), then uploads only those."""
+        if self.root.is_local:
+            return store_files(self.root, files, cache, progress)
+        return upload_files(self.root, files, cache, progress)
+
+    @contextmanager
+    def _relying(self, artifact: Artifact, tree: Tree, written: set[str],
+                 source: Callable[[str], str]) -> Iterator[None]:
+        """Publish a save that relies on blobs it found stored (or trusted from the stat cache) on a
+        shared root, where another host's gc may remove an unused blob at any time.
+
+        The blobs it relies on are written to `pending/<id>.json` (a gc that starts later keeps
+        them); a gc already running is waited for; then each is checked once more, one listing per
+        prefix, and any that went is stored again from its file."""
+        if not self.shared:
+            yield
+            return
+        entries = tree.entries()
+        relied = {e["digest"] for e in entries.values() if "digest" in e} - written
+        marker = pending_path(artifact.id)
+        self.root.write_doc(marker, dumps({"host": host_name(), "host_id": self.host_id, "digests": sorted(relied),
+                                           "expires_at": time.time() + max(self.settings.lease_ttl, 3600.0)}))
+        try:
+            self._wait_for_gc()
+            missing = self.root.missing_blobs(relied)
+            if missing:
+                self._store_again(missing, entries, source)
+            yield
+        finally:
+            self.root.delete_doc(marker)
+
+    def _wait_for_gc(self) -> None:
+        deadline = time.monotonic() + self.settings.lease_ttl + 60
+        while running_gc(self.root.read_doc(GC_LOCK)) is not None and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def _store_again(self, missing: set[str], entries: dict[str, dict], source: Callable[[str], str]) -> None:
+        """Store again, from the files being saved, blobs a gc removed while the save ran."""
+        paths = {e["digest"]: rel for rel, e in entries.items() if e.get("digest") in missing}
+        for digest, rel in paths.items():
+            try:
+                stored = self.root.store_file(source(rel))[0]
+            except (OSError, SourceChanged):
+                stored = None
+            if stored != digest:
+                raise Conflict(f"{rel} changed (or went) while it was being saved, and a gc on another host removed "
+                               "its stored copy meanwhile; save the folder again.")
 
     @writes_to_store
     def publish(self, artifact: Artifact, tree: Tree) -> Artifact:
         """Write the record (the commit point), then index it; a crash between the two is recovered.
 
         Only a reserved artifact is published: a ready one never changes."""
-        row = self.catalog.db.execute("SELECT state FROM artifacts WHERE id = ?", (artifact.id,)).fetchone()
-        if row is None or row[0] not in ("pending", "downloading"):
-            raise Conflict(f"{artifact.reference} is {row[0] if row else 'deleted'}; a published artifact never "
+        state = self.catalog.state(artifact.id)
+        if state not in ("pending", "downloading"):
+            raise Conflict(f"{artifact.reference} is {state or 'deleted'}; a published artifact never "
                            "changes: save a new version instead.")
         artifact.manifest = tree.manifest
         artifact.digest, artifact.size, artifact.file_count = tree.digest, tree.size, tree.file_count
@@ -334,6 +466,8 @@ class Store:
             if not self.catalog.has_tree(db, tree.key):
                 artifact.manifest = tree.entries()  # the tree's last other artifact went meanwhile
             self.catalog.index_ready(db, artifact, tree.key)
+        if self.shared:
+            self.journal.append("record", artifact.id)
         artifact.state = "ready"
         artifact.progress = None
         for alias in artifact.aliases:
@@ -362,32 +496,19 @@ class Store:
             if state == "deleting":
                 self._finish_delete(artifact_id)
                 continue
-            raw = self.root.read_doc(record_path(artifact_id))
-            try:
-                artifact = None if raw is None else self._read_record(record_path(artifact_id), raw)
-            except InvalidRecord as exc:
-                log.warning("%s", exc.message)
-                artifact = None
+            reader = RootReader(self)
+            artifact = reader.fetch_record(artifact_id)
+            reader.report("recovery")
             if artifact is not None:
                 with self.catalog.transaction() as db:
                     self.catalog.index_ready(db, artifact)
+                if self.shared:
+                    self.journal.append("record", artifact.id)
             elif state == "downloading":
                 self.catalog.set_state(artifact_id, "failed", "interrupted: the process fetching it stopped")
             else:
                 with self.catalog.transaction() as db:
                     self.catalog.delete(db, artifact_id)
-
-    def _read_record(self, doc: str, raw: bytes) -> Artifact:
-        """A record read back from the root, checked as untrusted input (InvalidRecord if wrong)."""
-        where = f"{self.root.url.rstrip('/')}/{doc}"
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRecord(where, "record", "is not valid JSON") from None
-        artifact = check_record(data, where)
-        if doc != record_path(artifact.id):
-            raise InvalidRecord(where, "id", "does not match the file's name")
-        return artifact
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, ref: str, kind: str | None = None, manifest: bool = False) -> Artifact:
@@ -402,27 +523,38 @@ class Store:
             check_kind(kind)
         if limit < 1 or limit > 10000 or offset < 0:
             raise InvalidInput("limit must be between 1 and 10000 and offset at least 0.")
+        self.sync()
         return self.catalog.list(kind, name, query, state, limit, offset)
 
     def files(self, ref: str, kind: str | None = None, limit: int | None = None, offset: int = 0) -> dict[str, dict]:
         return self.catalog.manifest(self.resolve(ref, kind).id, limit, offset)
 
     def usage(self) -> dict:
-        return {"used": self.catalog.usage(), "quota": self.settings.quota, "root": self.root.url}
+        """Bytes stored by every artifact of the root (on a shared root: every host's, as last synced)."""
+        self.sync()
+        return {"used": self.catalog.usage(), "quota": self.settings.quota, "root": self.root.url,
+                "shared": self.shared}
 
     # -- aliases and links -----------------------------------------------------------------
     @writes_to_store
     def set_alias(self, ref: str, alias: str, kind: str | None = None) -> Artifact:
-        """Point an alias of a name at one of its versions (moving it if it pointed elsewhere)."""
+        """Point an alias of a name at one of its versions (moving it if it pointed elsewhere).
+
+        The move is a compare-and-swap against the alias as this machine last saw it, so two
+        hosts moving one alias at once never both believe they won."""
         check_alias(alias)
         artifact = self.resolve(ref, kind)
         if artifact.state != "ready":
             raise Conflict(f"{artifact.reference} is {artifact.state}; aliases can point only at ready artifacts.")
-        self.root.write_doc(alias_path(artifact.kind, artifact.name, alias),
-                            dumps({"artifact_id": artifact.id, "alias": alias}))
-        with self.catalog.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO aliases (kind, name, alias, artifact_id) VALUES (?, ?, ?, ?)",
-                       (artifact.kind, artifact.name, alias, artifact.id))
+        doc = alias_path(artifact.kind, artifact.name, alias)
+        current = self.root.read_tagged(doc)
+        body = dumps({"artifact_id": artifact.id, "alias": alias})
+        if (current is None or current.data != body) and not self.root.replace_doc(doc, body, current.tag if current else None):
+            self._learn_alias(artifact.kind, artifact.name, alias)
+            raise Conflict(f"The alias {alias!r} of {artifact.name} was moved by another host just now "
+                           f"(to {self._alias_shown(artifact.kind, artifact.name, alias)}); move it again if you "
+                           "still want it on yours.")
+        self._alias_changed(artifact.kind, artifact.name, alias, artifact.id)
         return self.catalog.get(artifact.id)
 
     @writes_to_store
@@ -430,10 +562,39 @@ class Store:
         artifact = self.resolve(ref, kind)
         if alias not in artifact.aliases:
             raise NotFound(f"{artifact.reference} has no alias {quote(alias)}.")
-        self.root.delete_doc(alias_path(artifact.kind, artifact.name, alias))
-        with self.catalog.transaction() as db:
-            db.execute("DELETE FROM aliases WHERE kind = ? AND name = ? AND alias = ?", (artifact.kind, artifact.name, alias))
+        self._drop_alias(artifact, alias)
         return self.catalog.get(artifact.id)
+
+    def _drop_alias(self, artifact: Artifact, alias: str) -> None:
+        """Remove an alias only if it still points where this machine saw it (another host may
+        have moved it since: then it stays, and this machine learns where it went)."""
+        doc = alias_path(artifact.kind, artifact.name, alias)
+        current = self.root.read_tagged(doc)
+        points_here = current is not None and _pointed(current.data) == artifact.id
+        if points_here and self.root.delete_doc(doc, current.tag):
+            self._alias_changed(artifact.kind, artifact.name, alias, None)
+        else:
+            self._learn_alias(artifact.kind, artifact.name, alias)
+
+    def _alias_changed(self, kind: str, name: str, alias: str, artifact_id: str | None) -> None:
+        with self.catalog.transaction() as db:
+            self.catalog.set_alias(db, kind, name, alias, artifact_id)
+        if self.shared:
+            self.journal.append("alias", f"{kind}/{name}/{alias}")
+
+    def _learn_alias(self, kind: str, name: str, alias: str) -> None:
+        """Index an alias as the root has it now."""
+        current = self.root.read_doc(alias_path(kind, name, alias))
+        target = _pointed(current)
+        if target is not None and self.catalog.get(target) is None:
+            self.sync(force=True)
+        with self.catalog.transaction() as db:
+            self.catalog.set_alias(db, kind, name, alias, target if self.catalog.get(target or "") else None)
+
+    def _alias_shown(self, kind: str, name: str, alias: str) -> str:
+        target = self.catalog.alias_target(kind, name, alias)
+        found = self.catalog.get(target) if target else None
+        return found.reference if found else "nothing"
 
     @writes_to_store
     def link(self, ref: str, target: str, kind: str | None = None) -> Artifact:
@@ -444,7 +605,9 @@ class Store:
             raise InvalidInput("An artifact cannot refer to itself.")
         self.root.write_doc(link_path(artifact.id, other.id), dumps({"src": artifact.id, "dst": other.id}))
         with self.catalog.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO refs (src, dst, relation) VALUES (?, ?, 'ref')", (artifact.id, other.id))
+            self.catalog.set_ref(db, artifact.id, other.id, True)
+        if self.shared:
+            self.journal.append("link", f"{artifact.id}/{other.id}")
         return self.catalog.get(artifact.id)
 
     def lineage(self, ref: str, kind: str | None = None, depth: int = 20) -> dict:
@@ -463,9 +626,7 @@ class Store:
         def walk(a: Artifact, direction: str, seen: set[str], level: int) -> list[dict]:
             if level >= depth:
                 return []
-            column, other = ("src", "dst") if direction == "up" else ("dst", "src")
-            rows = self.catalog.db.execute(
-                f"SELECT {other}, relation FROM refs WHERE {column} = ? ORDER BY {other}", (a.id,)).fetchall()
+            rows = self.catalog.related(a.id, upstream=direction == "up")
             nodes = []
             for other_id, relation in rows:
                 found = self.catalog.get(other_id)
@@ -544,7 +705,9 @@ class Store:
         if ref:
             ids = [self.resolve(ref, kind).id]
         else:
-            ids = [r[0] for r in self.catalog.db.execute("SELECT id FROM artifacts WHERE state = 'ready'")]
+            if self.shared:
+                self.syncer.full()  # every host's artifacts
+            ids = sorted(self.catalog.ready_ids())
         uses: dict[str, list[tuple[str, str]]] = {}
         for artifact_id in ids:
             for path, entry in self.catalog.manifest(artifact_id).items():
@@ -567,58 +730,73 @@ class Store:
 
     # -- leases ----------------------------------------------------------------------------
     def acquire_lease(self, ref: str, holder: str, pid: int | None = None, kind: str | None = None) -> str:
-        """Hold an artifact for a job or a kernel: it cannot be deleted while the holder lives."""
+        """Hold an artifact for a job, a kernel or a download: it cannot be deleted while the holder
+        lives (on a shared root: on any host)."""
         artifact = self.resolve(ref, kind)
-        lease_id = random_id()
-        with self.catalog.transaction() as db:
-            row = db.execute("SELECT state FROM artifacts WHERE id = ?", (artifact.id,)).fetchone()
-            if row is None or row[0] != "ready":
-                raise Conflict(f"{artifact.reference} is not ready (it is {row[0] if row else 'deleted'}).")
-            db.execute("INSERT INTO leases (id, artifact_id, holder, owner, created_at) VALUES (?, ?, ?, ?, ?)",
-                       (lease_id, artifact.id, holder, procs.token(pid) if pid else None, time.time()))
-        return lease_id
+        return self.holds.acquire(artifact.id, artifact.reference, holder, pid)
 
     def release_lease(self, lease_id: str) -> None:
-        with self.catalog.transaction() as db:
-            db.execute("DELETE FROM leases WHERE id = ?", (lease_id,))
+        self.holds.release(lease_id)
 
     def holders(self, artifact_id: str) -> list[str]:
-        """Who holds an artifact now; leases of processes that died are dropped on the way."""
-        rows = self.catalog.db.execute("SELECT id, holder, owner FROM leases WHERE artifact_id = ?", (artifact_id,)).fetchall()
-        dead = [lease_id for lease_id, _holder, owner in rows if owner is not None and not procs.alive(owner)]
-        if dead and not self.catalog.read_only:
-            with self.catalog.transaction() as db:
-                db.executemany("DELETE FROM leases WHERE id = ?", ((d,) for d in dead))
-        return sorted({holder for lease_id, holder, _owner in rows if lease_id not in dead})
+        """Who holds an artifact now; leases of processes (and hosts) that stopped are dropped."""
+        return self.holds.holders(artifact_id)
+
+    def keep_leases(self) -> None:
+        """Keep this machine's leases alive in a shared root from a thread (long-lived processes)."""
+        self.holds.keep()
 
     # -- deleting --------------------------------------------------------------------------
     @writes_to_store
     def delete(self, ref: str, kind: str | None = None) -> dict:
-        """Delete an artifact unless something holds it; its blobs go when nothing else uses them."""
+        """Delete an artifact unless something holds it. On a root of one machine its blobs go
+        when nothing else uses them; on a shared root `gc` removes them (another host's save in
+        progress may rely on them)."""
         artifact = self.resolve(ref, kind)
+        if self.shared:
+            return self._delete_shared(artifact)
+        self._refuse_if_held(artifact)
+        refused = self.catalog.mark_deleting(artifact.id, procs.token(), procs.alive)
+        if refused == "gone":
+            raise NotFound(f"{artifact.reference} was deleted meanwhile.")
+        if refused == "writing":
+            raise Conflict(f"{artifact.reference} is still being written; wait for it to finish.")
+        if refused == "held":
+            raise InUse(f"{artifact.reference} was just attached by another process; try again later.")
+        freed = self._finish_delete(artifact.id)
+        return {"id": artifact.id, "reference": artifact.reference, "kind": artifact.kind, "freed_bytes": freed}
+
+    def _refuse_if_held(self, artifact: Artifact) -> None:
         holders = self.holders(artifact.id)
         if holders:
             raise InUse(f"{artifact.kind.capitalize()} {artifact.reference} is in use by {', '.join(holders)}; "
                         "stop or detach it first.", holders=holders)
+
+    def _delete_shared(self, artifact: Artifact) -> dict:
+        """A tombstone first, then the leases of every host: a lease taken meanwhile sees the tombstone."""
+        self.holds.tombstone(artifact.id, artifact.reference)
+        try:
+            self._refuse_if_held(artifact)
+        except InUse:
+            self.holds.lift(artifact.id)
+            raise
+        for kind, name, alias in self.catalog.aliases_of(artifact.id):
+            self._drop_alias(artifact, alias)
+        for doc in self.root.list_docs(f"links/{artifact.id}"):
+            self.root.delete_doc(doc)
+        self.root.delete_doc(record_path(artifact.id))
+        self.journal.append("delete", artifact.id)
         with self.catalog.transaction() as db:
-            row = db.execute("SELECT state, owner FROM artifacts WHERE id = ?", (artifact.id,)).fetchone()
-            if row is None:
-                raise NotFound(f"{artifact.reference} was deleted meanwhile.")
-            if row[0] in ("pending", "downloading") and procs.alive(row[1]):
-                raise Conflict(f"{artifact.reference} is still being written; wait for it to finish.")
-            if db.execute("SELECT 1 FROM leases WHERE artifact_id = ?", (artifact.id,)).fetchone():
-                raise InUse(f"{artifact.reference} was just attached by another process; try again later.")
-            db.execute("UPDATE artifacts SET state = 'deleting', owner = ? WHERE id = ?", (procs.token(), artifact.id))
-        freed = self._finish_delete(artifact.id)
-        return {"id": artifact.id, "reference": artifact.reference, "kind": artifact.kind, "freed_bytes": freed}
+            self.catalog.drop(db, artifact.id)
+        return {"id": artifact.id, "reference": artifact.reference, "kind": artifact.kind, "freed_bytes": 0}
 
     def _finish_delete(self, artifact_id: str) -> int:
         """Remove the record, then the index rows, then unused blobs; safe to run again after a crash."""
         digests = {e["digest"]: e["size"] for e in self.catalog.manifest(artifact_id).values() if "digest" in e}
-        row = self.catalog.db.execute("SELECT kind, name FROM artifacts WHERE id = ?", (artifact_id,)).fetchone()
-        if row:
-            for (alias,) in self.catalog.db.execute("SELECT alias FROM aliases WHERE artifact_id = ?", (artifact_id,)).fetchall():
-                self.root.delete_doc(alias_path(row[0], row[1], alias))
+        found = self.catalog.get(artifact_id)
+        if found is not None:
+            for _kind, _name, alias in self.catalog.aliases_of(artifact_id):
+                self.root.delete_doc(alias_path(found.kind, found.name, alias))
         for doc in self.root.list_docs(f"links/{artifact_id}"):
             self.root.delete_doc(doc)
         self.root.delete_doc(record_path(artifact_id))
@@ -629,7 +807,7 @@ class Store:
     def _drop_unused_blobs(self, digests: dict[str, int], wait: bool) -> int:
         """Delete blobs no artifact uses; if a snapshot is running, leave them for `gc`."""
         try:
-            with self._blob_lock(exclusive=True, wait=wait):
+            with self.blob_lock(exclusive=True, wait=wait):
                 unused = self.catalog.unreferenced_blobs(digests)
                 for digest in unused:
                     self.root.remove_blob(digest)
@@ -641,30 +819,52 @@ class Store:
 
     def collect_orphans(self) -> None:
         """After a write failed for lack of space: remove what it stored, unless another save runs."""
+        if self.shared:
+            return  # a shared root's gc decides, with its grace period
         try:
             self.gc(wait=False)
         except (BlockingIOError, OSError, sqlite3.Error):
             pass  # `gc` will, once the other save is done or there is room for the catalog
 
-    def gc(self, wait: bool = True) -> dict:
-        """Remove blobs no artifact uses and leftovers of interrupted work; idempotent."""
-        with self._blob_lock(exclusive=True, wait=wait):
-            used = {d for (d,) in self.catalog.db.execute("SELECT DISTINCT digest FROM files WHERE digest IS NOT NULL")}
-            removed, freed = 0, 0
-            for digest in list(self.root.iter_blobs()):
-                if digest not in used:
-                    freed += self.root.blob_size(digest) or 0
-                    self.root.remove_blob(digest)
+    def gc(self, wait: bool = True, grace: float | None = None) -> dict:
+        """Remove blobs no artifact uses and leftovers of interrupted work; idempotent. On a shared
+        root a blob goes only once it was unused at two gcs and is older than the grace period."""
+        if self.shared:
+            return collect_shared(self, grace)
+        return collect_local(self, wait)
+
+    def pending_digests(self) -> set[str]:
+        """Stored blobs that saves in progress on any host rely on (their `pending/` documents)."""
+        found: set[str] = set()
+        now = time.time()
+        for doc in self.root.list_docs("pending"):
+            try:
+                data = json.loads(self.root.read_doc(doc) or b"{}")
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if isinstance(data, dict) and isinstance(data.get("expires_at"), (int, float)) and data["expires_at"] > now:
+                found.update(d for d in data.get("digests") or [] if isinstance(d, str))
+        return found
+
+    def clear_stale_documents(self, before: float) -> int:
+        """Remove what crashed hosts left in a shared root: expired leases, save markers and
+        tombstones of finished deletes (gc calls this)."""
+        removed = 0
+        for prefix, field in (("leases", "expires_at"), ("pending", "expires_at"), ("tombstones", "at")):
+            for doc in self.root.list_docs(prefix):
+                try:
+                    data = json.loads(self.root.read_doc(doc) or b"{}")
+                    stale = not isinstance(data, dict) or not (data.get(field, 0) >= before)
+                except (ValueError, UnicodeDecodeError, TypeError):
+                    stale = True
+                if prefix == "tombstones":
+                    stale = stale and self.root.read_doc(record_path(doc[len("tombstones/"):-5])) is None
+                if stale and self.root.delete_doc(doc):
                     removed += 1
-            tmp = self.root.clean_tmp()
-            if not self.catalog.read_only:  # on a full disk the files go first; the index follows next time
-                with self.catalog.transaction() as db:
-                    stale = [d for (d,) in db.execute("SELECT digest FROM blobs") if d not in used]
-                    self.catalog.forget_blobs(db, stale)
-        return {"removed_blobs": removed, "freed_bytes": freed, "removed_tmp": tmp}
+        return removed
 
     @contextmanager
-    def _blob_lock(self, exclusive: bool, wait: bool = True) -> Iterator[None]:
+    def blob_lock(self, exclusive: bool, wait: bool = True) -> Iterator[None]:
         """Snapshots share this lock; blob removal takes it alone, so it never races a snapshot."""
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -682,10 +882,29 @@ class Store:
         if artifact.state != "ready":
             raise Conflict(f"{artifact.reference} is {artifact.state}, not ready; wait for it or create it again.")
         dest = check_destination(dest)
+        todo = [artifact] + ([a for a in self._closure(artifact) if a.id != artifact.id] if refs else [])
+        leases = [self.holds.acquire(a.id, a.reference, f"a download to {dest} on {host_name()}") for a in todo]
+        renewing = self._renewing(progress)
+        try:
+            return self._download(artifact, todo, dest, refs, method, renewing)
+        finally:
+            for lease_id in leases:
+                self.holds.release(lease_id)
+
+    def _renewing(self, progress: Progress | None) -> Progress:
+        """A progress callback that also keeps this machine's leases alive (a long download)."""
+        def report(*counts: int) -> None:
+            self.holds.renew()
+            if progress:
+                progress(*counts)
+
+        return report
+
+    def _download(self, artifact: Artifact, todo: list[Artifact], dest: str, refs: bool, method: str,
+                  progress: Progress) -> dict:
         if not refs:
             methods = materialize(self.root, self.catalog.manifest(artifact.id), dest, method, progress)
             return {"reference": artifact.reference, "path": dest, "methods": methods, "artifacts": 1}
-        todo = [artifact] + [a for a in self._closure(artifact) if a.id != artifact.id]
         used_names: set[str] = set()
         methods: dict[str, int] = {}
         placed = []
@@ -726,17 +945,17 @@ class Store:
     def index_record(self, artifact: Artifact) -> None:
         """Add a published record (from an import) to the catalog as it is."""
         with self.catalog.transaction() as db:
-            self.catalog.count_version(db, artifact.kind, artifact.name, artifact.version)
-            self.catalog.insert(db, artifact)
-            self.catalog.index_ready(db, artifact)
+            self.catalog.index_published(db, artifact)
+        if self.shared:
+            self.journal.append("record", artifact.id)
 
     def version_holder(self, kind: str, name: str, version: int) -> str | None:
-        """The id of the artifact a version was given to, from its claim in the root (None: never given)."""
-        claim = self._pointer(version_path(kind, name, version), [])
-        if claim is None:
+        """The id of the artifact a version was given to, from its claim in the root (None: never
+        given; 'unknown': claimed, by a claim that names no artifact)."""
+        reader = RootReader(self)
+        if reader.pointer(version_path(kind, name, version)) is None:
             return None
-        holder = claim.get("artifact_id")
-        return holder if is_artifact_id(holder) else "unknown"
+        return reader.claim_holder(kind, name, version) or "unknown"
 
     def claim_version(self, artifact: Artifact) -> None:
         """Claim a record's own version (an import keeps versions); refused if another artifact has it."""
@@ -752,100 +971,18 @@ class Store:
 
         Everything read is checked as untrusted input: a record, alias or link that this store
         would never write is skipped, named in `skipped`, and changes nothing."""
-        skipped: list[str] = []
-        records = self._records_in_root(skipped)
-        counters: dict[tuple[str, str], int] = {}
-        for doc in self.root.list_docs("versions"):
-            parts = doc.split("/")
-            try:
-                if len(parts) != 4 or not parts[3][:-5].isdigit():
-                    raise InvalidRecord(doc, "path", "is not versions/KIND/NAME/NUMBER.json")
-                check_alias_doc(parts[1], parts[2], "claim", "0" * 32, doc)
-            except InvalidRecord as exc:
-                skipped.append(exc.message)
-                continue
-            key = (parts[1], parts[2])
-            counters[key] = max(counters.get(key, 0), int(parts[3][:-5]))
+        started = time.time()
+        reader = RootReader(self)
+        _ids, records = reader.records()
+        counters = reader.counters()
         for artifact in records:
             key = (artifact.kind, artifact.name)
             counters[key] = max(counters.get(key, 0), artifact.version)
-        records = self._one_record_per_version(records, skipped)
-        known = {a.id: a for a in records}
-        links = []
-        for doc in self.root.list_docs("links"):
-            link = self._pointer(doc, skipped)
-            if link is not None and link.get("src") in known and is_artifact_id(link.get("dst")) \
-                    and doc == link_path(link["src"], link["dst"]):
-                links.append((link["src"], link["dst"]))
-            elif link is not None:
-                skipped.append(f"{doc}: not a link between known artifacts; skipped.")
-        aliases = []
-        for doc in self.root.list_docs("aliases"):
-            parts, pointer = doc.split("/"), self._pointer(doc, skipped)
-            if pointer is None:
-                continue
-            try:
-                if len(parts) != 4:
-                    raise InvalidRecord(doc, "path", "is not aliases/KIND/NAME/ALIAS.json")
-                check_alias_doc(parts[1], parts[2], parts[3][:-5], pointer.get("artifact_id"), doc)
-            except InvalidRecord as exc:
-                skipped.append(exc.message)
-                continue
-            target = known.get(pointer["artifact_id"])
-            if target is None or (target.kind, target.name) != (parts[1], parts[2]):
-                skipped.append(f"{doc}: points at no {parts[1]} named {parts[2]!r}; skipped.")
-                continue
-            aliases.append((parts[1], parts[2], parts[3][:-5], target.id))
+        taken = {key: aid for aid, key in self.catalog.unfinished_versions()}
+        records = reader.one_per_version(records, taken)
+        known = {a.id: (a.kind, a.name) for a in records}
+        links, aliases = reader.links(set(known)), reader.aliases(known)
         self.catalog.rebuild(records, links, aliases, counters)
-        for message in skipped:
-            log.warning("reindex: %s", message)
-        return {"artifacts": len(records), "aliases": len(aliases), "skipped": skipped}
-
-    def _records_in_root(self, skipped: list[str]) -> list[Artifact]:
-        records = []
-        for doc in self.root.list_docs("artifacts"):
-            raw = self.root.read_doc(doc)
-            if raw is None:
-                continue
-            try:
-                records.append(self._read_record(doc, raw))
-            except InvalidRecord as exc:
-                skipped.append(exc.message)
-        return records
-
-    def _one_record_per_version(self, records: list[Artifact], skipped: list[str]) -> list[Artifact]:
-        """Where two records (or a record and a save in progress here) claim one version, keep the
-        one its claim names (else the older) and report the others."""
-        unfinished = {key: aid for aid, key in self.catalog.unfinished_versions()}
-        by_version: dict[tuple[str, str, int], list[Artifact]] = {}
-        for artifact in records:
-            by_version.setdefault((artifact.kind, artifact.name, artifact.version), []).append(artifact)
-        kept = []
-        for key, group in by_version.items():
-            if len(group) == 1 and unfinished.get(key, group[0].id) == group[0].id:
-                kept.append(group[0])
-                continue
-            holder = unfinished.get(key) or (self._pointer(version_path(*key), []) or {}).get("artifact_id")
-            group.sort(key=lambda a: (a.id != holder, a.created_at, a.id))
-            keep = group[0] if key not in unfinished or group[0].id == holder else None
-            for other in group:
-                if other is not keep:
-                    skipped.append(f"{record_path(other.id)}: {other.kind} {other.reference} is also held by "
-                                   "another artifact; skipped (delete one of the two records).")
-            if keep is not None:
-                kept.append(keep)
-        return kept
-
-    def _pointer(self, doc: str, skipped: list[str]) -> dict | None:
-        """A small JSON document from the root (an alias, a link, a claim); None if it is gone or not an object."""
-        raw = self.root.read_doc(doc)
-        if raw is None:
-            return None
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            data = None
-        if not isinstance(data, dict):
-            skipped.append(f"{doc}: not a JSON object; skipped.")
-            return None
-        return data
+        with self.catalog.transaction() as db:
+            self.catalog.set_sync_values(db, last_millis=int(started * 1000), checked_at=started)
+        return {"artifacts": len(records), "aliases": len(aliases), "skipped": reader.report("reindex")}

@@ -107,7 +107,7 @@ def test_a_known_tree_whose_last_artifact_is_deleted_meanwhile_is_indexed_again(
     store.create("checkpoint", "ck", str(folder))
     known = store._last_tree(str(folder), walk(str(folder)).fingerprint())
     assert known is not None and known.manifest is None
-    with store._blob_lock(exclusive=False):  # as a save holds it from its lookup to its publish
+    with store.blob_lock(exclusive=False):  # as a save holds it from its lookup to its publish
         other = Store(root=str(store_root))
         assert other.delete("ck:v1")["freed_bytes"] == 0  # blobs left for gc while a save runs
         assert store._last_tree(str(folder), walk(str(folder)).fingerprint()) is None

@@ -105,6 +105,9 @@ class LocalRoot:
         """The folder holding this root on this machine (saving it would copy the store into itself)."""
         return self.path
 
+    def probe(self) -> str | None:
+        return None
+
     # -- blobs -----------------------------------------------------------------------------
     def blob_path(self, digest: str) -> str:
         return os.path.join(self.path, blob_relpath(digest))
@@ -273,6 +276,10 @@ class LocalRoot:
             return digest, before.st_size if self._publish_tmp(tmp, digest) else 0, before
         finally:
             os.close(fd)
+
+    def missing_blobs(self, digests: set[str], stored_hint: int = 0) -> set[str]:
+        """Which of these blobs are not stored (a stat each)."""
+        return {d for d in digests if not self.has_blob(d)}
 
     def read_blob(self, digest: str) -> bytes:
         with open(self.blob_path(digest), "rb") as handle:

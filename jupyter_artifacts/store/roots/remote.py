@@ -26,6 +26,7 @@ _ATOMIC_CREATE = {"gs": "gcsfs sends ifGenerationMatch=0", "gcs": "gcsfs sends i
                   "az": "adlfs sends If-None-Match: *", "abfs": "adlfs sends If-None-Match: *",
                   "abfss": "adlfs sends If-None-Match: *", "file": "open(O_EXCL)", "local": "open(O_EXCL)"}
 LOCK_SECONDS = 30.0  # a document lock older than this was left by a crash
+UPLOAD_IN_MEMORY = 8 << 20  # smaller files are read once, hashed again and sent from memory
 
 
 def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
@@ -78,6 +79,10 @@ class FsspecRoot:
     def local_folder(self) -> str | None:
         return None
 
+    def probe(self) -> str | None:
+        """Why the service may not keep the stated capabilities (None: it does, or cannot be asked)."""
+        return None
+
     # -- blobs -----------------------------------------------------------------------------
     def has_blob(self, digest: str) -> bool:
         return self.fs.exists(self._full(blob_relpath(digest)))
@@ -115,8 +120,32 @@ class FsspecRoot:
         return digest, self._put_path(src, digest, before.st_size), before
 
     def upload_file(self, src: str, digest: str, size: int) -> int:
-        """Upload a file already hashed (a save that hashed first, then asked what is missing)."""
-        return self._put_path(src, digest, size)
+        """Upload a file hashed earlier (a save hashes first, then asks which blobs are missing);
+        the bytes written. A file that changed since is refused (SourceChanged), never stored
+        under a digest that is not its content's."""
+        before = os.stat(src, follow_symlinks=False)
+        if before.st_size != size:
+            raise SourceChanged(src)
+        if size <= UPLOAD_IN_MEMORY:
+            with open(src, "rb") as handle:
+                data = handle.read(size + 1)
+            if hash_bytes(data) != digest:
+                raise SourceChanged(src)
+            return self._put_bytes(data, digest)
+        written = self._put_path(src, digest, size)
+        if not _same_file_state(before, os.stat(src, follow_symlinks=False)) or hash_file(src, size) != digest:
+            if written:
+                self.remove_blob(digest)  # this upload made it: nobody else relies on it yet
+            raise SourceChanged(src)
+        return written
+
+    def missing_blobs(self, digests: set[str], stored_hint: int = 0) -> set[str]:
+        """Which of these blobs the root lacks: a request per blob when few are asked, else one
+        listing of every blob (a request per 1,000 on S3), whichever costs fewer requests."""
+        if len(digests) <= max(32, stored_hint // 1000):
+            return {d for d in digests if not self.has_blob(d)}
+        stored = {info.digest for info in self.list_blobs()}
+        return set(digests) - stored
 
     def read_blob(self, digest: str) -> bytes:
         return self.fs.cat_file(self._full(blob_relpath(digest)))
@@ -261,7 +290,7 @@ class S3Root(FsspecRoot):
     conditional PUT answers "already there" itself).
 
     Whether the service honours conditional writes is checked once per host and root (a service
-    that ignores them cannot be shared safely); see `verify_conditional_writes`.
+    that ignores them cannot be shared safely); see `probe`.
     """
 
     def __init__(self, url: str, storage_options: dict[str, Any] | None = None) -> None:
@@ -296,7 +325,7 @@ class S3Root(FsspecRoot):
             raise
         return True
 
-    def verify_conditional_writes(self) -> str | None:
+    def probe(self) -> str | None:
         """Claim one probe key twice: the second must be refused. None if it was; else why not."""
         from .. import roots
 

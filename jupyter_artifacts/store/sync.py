@@ -1,0 +1,287 @@
+"""Reading what a root holds into this machine's catalog: all of it (`reindex`, a new host) or
+what changed since the last look (the journal of a shared root).
+
+Everything read is untrusted input: a record, alias, link or claim that this store would never
+write is skipped, reported, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from .journal import Entry, Journal
+from .layout import alias_path, link_path, record_path, version_path
+from .names import is_artifact_id
+from .records import Artifact
+from .validation import InvalidRecord, check_alias_doc, check_record
+
+if TYPE_CHECKING:
+    from .store import Store
+
+log = logging.getLogger("jupyter_artifacts")
+JOURNAL_RETENTION = 24 * 3600.0  # gc keeps this much of the journal; a host further behind reads everything
+
+
+class RootReader:
+    """Reads and checks the documents of a root; `skipped` collects what was refused."""
+
+    def __init__(self, store: "Store") -> None:
+        self.root, self.catalog = store.root, store.catalog
+        self.skipped: list[str] = []
+
+    def where(self, doc: str) -> str:
+        return f"{self.root.url.rstrip('/')}/{doc}"
+
+    def record(self, doc: str, raw: bytes) -> Artifact:
+        """A record read back from the root, checked as untrusted input (InvalidRecord if wrong)."""
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise InvalidRecord(self.where(doc), "record", "is not valid JSON") from None
+        artifact = check_record(data, self.where(doc))
+        if doc != record_path(artifact.id):
+            raise InvalidRecord(self.where(doc), "id", "does not match the file's name")
+        return artifact
+
+    def fetch_record(self, artifact_id: str) -> Artifact | None:
+        """The record of an artifact if the root has one and it is sound; None otherwise."""
+        raw = self.root.read_doc(record_path(artifact_id))
+        if raw is None:
+            return None
+        try:
+            return self.record(record_path(artifact_id), raw)
+        except InvalidRecord as exc:
+            self.skipped.append(exc.message)
+            return None
+
+    def pointer(self, doc: str) -> dict | None:
+        """A small JSON document (an alias, a link, a claim); None if it is gone or not an object."""
+        raw = self.root.read_doc(doc)
+        if raw is None:
+            return None
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            data = None
+        if not isinstance(data, dict):
+            self.skipped.append(f"{doc}: not a JSON object; skipped.")
+            return None
+        return data
+
+    def records(self, wanted: Callable[[str], bool] = lambda _id: True) -> tuple[set[str], list[Artifact]]:
+        """(ids of every record in the root, the records `wanted` asks for, read and checked)."""
+        ids, found = set(), []
+        for doc in self.root.list_docs("artifacts"):
+            artifact_id = doc[len("artifacts/"):-len(".json")]
+            if not is_artifact_id(artifact_id):
+                self.skipped.append(f"{doc}: not named by an artifact id; skipped.")
+                continue
+            ids.add(artifact_id)
+            if wanted(artifact_id) and (artifact := self.fetch_record(artifact_id)) is not None:
+                found.append(artifact)
+        return ids, found
+
+    def counters(self) -> dict[tuple[str, str], int]:
+        """The highest version claimed for each (kind, name)."""
+        counters: dict[tuple[str, str], int] = {}
+        for doc in self.root.list_docs("versions"):
+            parts = doc.split("/")
+            try:
+                if len(parts) != 4 or not parts[3][:-5].isdigit():
+                    raise InvalidRecord(doc, "path", "is not versions/KIND/NAME/NUMBER.json")
+                check_alias_doc(parts[1], parts[2], "claim", "0" * 32, doc)
+            except InvalidRecord as exc:
+                self.skipped.append(exc.message)
+                continue
+            key = (parts[1], parts[2])
+            counters[key] = max(counters.get(key, 0), int(parts[3][:-5]))
+        return counters
+
+    def claim_holder(self, kind: str, name: str, version: int) -> str | None:
+        claim = self.pointer(version_path(kind, name, version))
+        holder = (claim or {}).get("artifact_id")
+        return holder if is_artifact_id(holder) else None
+
+    def one_per_version(self, records: list[Artifact], taken: dict[tuple[str, str, int], str]) -> list[Artifact]:
+        """Where two records (or a record and an artifact already indexed here) hold one version,
+        keep the one its claim names (else the older) and report the others."""
+        by_version: dict[tuple[str, str, int], list[Artifact]] = {}
+        for artifact in records:
+            by_version.setdefault((artifact.kind, artifact.name, artifact.version), []).append(artifact)
+        kept = []
+        for key, group in by_version.items():
+            if len(group) == 1 and taken.get(key, group[0].id) == group[0].id:
+                kept.append(group[0])
+                continue
+            holder = taken.get(key) or self.claim_holder(*key)
+            group.sort(key=lambda a: (a.id != holder, a.created_at, a.id))
+            keep = group[0] if key not in taken or group[0].id == holder else None
+            for other in group:
+                if other is not keep:
+                    self.skipped.append(f"{record_path(other.id)}: {other.kind} {other.reference} is also held by "
+                                        "another artifact; skipped (delete one of the two records).")
+            if keep is not None:
+                kept.append(keep)
+        return kept
+
+    def links(self, known: set[str]) -> list[tuple[str, str]]:
+        found = []
+        for doc in self.root.list_docs("links"):
+            link = self.pointer(doc)
+            if link is not None and link.get("src") in known and is_artifact_id(link.get("dst")) \
+                    and doc == link_path(link["src"], link["dst"]):
+                found.append((link["src"], link["dst"]))
+            elif link is not None:
+                self.skipped.append(f"{doc}: not a link between known artifacts; skipped.")
+        return found
+
+    def alias(self, doc: str, known: Callable[[str], tuple[str, str] | None]) -> tuple[str, str, str, str | None] | None:
+        """(kind, name, alias, artifact id or None if removed) of one alias document; None if refused.
+        `known` gives an artifact's (kind, name) from its id."""
+        parts = doc.split("/")
+        try:
+            if len(parts) != 4 or not parts[3].endswith(".json"):
+                raise InvalidRecord(doc, "path", "is not aliases/KIND/NAME/ALIAS.json")
+            kind, name, alias = parts[1], parts[2], parts[3][:-5]
+            pointer = self.pointer(doc)
+            if pointer is None:
+                check_alias_doc(kind, name, alias, "0" * 32, doc)
+                return kind, name, alias, None
+            check_alias_doc(kind, name, alias, pointer.get("artifact_id"), doc)
+        except InvalidRecord as exc:
+            self.skipped.append(exc.message)
+            return None
+        if known(pointer["artifact_id"]) != (kind, name):
+            self.skipped.append(f"{doc}: points at no {kind} named {name!r}; skipped.")
+            return None
+        return kind, name, alias, pointer["artifact_id"]
+
+    def aliases(self, known: dict[str, tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+        found = []
+        for doc in self.root.list_docs("aliases"):
+            alias = self.alias(doc, known.get)
+            if alias is not None and alias[3] is not None:
+                found.append(alias)
+        return found
+
+    def report(self, what: str) -> list[str]:
+        for message in self.skipped:
+            log.warning("%s: %s", what, message)
+        return self.skipped
+
+
+class Syncer:
+    """Keeps this machine's catalog up to date with a shared root, through its journal."""
+
+    def __init__(self, store: "Store") -> None:
+        self.store = store
+        self.catalog = store.catalog
+        self.journal = Journal(store.root)
+
+    def sync(self, force: bool = False) -> int:
+        """Read what other hosts changed (at most every `sync_interval` seconds unless forced);
+        returns how many changes were applied."""
+        if self.catalog.read_only:
+            return 0
+        settings = self.store.settings
+        started = time.time()
+        if not force and started - float(self.catalog.sync_value("checked_at") or 0) < settings.sync_interval:
+            return 0
+        last = self.catalog.sync_value("last_millis")
+        if last is None or int(last) < (started - JOURNAL_RETENTION) * 1000:
+            return self.full(started)
+        skew = int(settings.clock_skew * 1000)
+        entries = self.journal.since(int(last) - skew, ahead_millis=skew)
+        seen = self.catalog.seen_entries(e.key for e in entries)
+        fresh = [e for e in entries if e.key not in seen]
+        reader = RootReader(self.store)
+        for entry in fresh:
+            self.apply(entry, reader)
+        with self.catalog.transaction() as db:
+            self.catalog.mark_seen(db, ((e.key, e.millis) for e in fresh), int(started * 1000) - 2 * skew)
+            self.catalog.set_sync_values(db, last_millis=int(started * 1000), checked_at=started)
+        reader.report("sync")
+        return len(fresh)
+
+    def full(self, started: float | None = None) -> int:
+        """Read the whole root: records this machine lacks, records gone since, every alias, link
+        and claim. A new host starts so; so does one that was away longer than the journal keeps."""
+        started = time.time() if started is None else started
+        reader = RootReader(self.store)
+        known = self.catalog.ready_ids()
+        ids, new = reader.records(lambda artifact_id: artifact_id not in known)
+        new = reader.one_per_version(new, self.catalog.version_holders())
+        counters = reader.counters()
+        with self.catalog.transaction() as db:
+            for artifact_id in known - ids:
+                self.catalog.drop(db, artifact_id)
+            for artifact in new:
+                self.catalog.index_published(db, artifact)
+        names = self.catalog.ready_names()
+        links, aliases = reader.links(set(names)), reader.aliases(names)
+        with self.catalog.transaction() as db:
+            self.catalog.replace_pointers(db, links, aliases, counters)
+            self.catalog.set_sync_values(db, last_millis=int(started * 1000), checked_at=started)
+        reader.report("sync")
+        return len(new) + len(known - ids)
+
+    def apply(self, entry: Entry, reader: RootReader) -> None:
+        """Read again what one journal entry names, and index it as the root now has it."""
+        catalog = self.catalog
+        if entry.op == "record":
+            self.learn(entry.arg, reader)
+        elif entry.op == "delete":
+            if is_artifact_id(entry.arg) and catalog.get(entry.arg) is not None \
+                    and self.store.root.read_doc(record_path(entry.arg)) is None:
+                with catalog.transaction() as db:
+                    catalog.drop(db, entry.arg)
+        elif entry.op == "alias":
+            parts = entry.arg.split("/")
+            if len(parts) == 3:
+                def known(artifact_id: str) -> tuple[str, str] | None:
+                    found = self.learn(artifact_id, reader)
+                    return (found.kind, found.name) if found else None
+
+                alias = reader.alias(alias_path(*parts), known)
+                if alias is not None:
+                    with catalog.transaction() as db:
+                        catalog.set_alias(db, *alias)
+        elif entry.op == "link":
+            src, _, dst = entry.arg.partition("/")
+            if is_artifact_id(src) and is_artifact_id(dst) and catalog.get(src) is not None:
+                present = self.store.root.read_doc(link_path(src, dst)) is not None
+                with catalog.transaction() as db:
+                    catalog.set_ref(db, src, dst, present)
+        elif entry.op == "claim":
+            kind, name, version = (entry.arg.split("/") + ["", "", ""])[:3]
+            try:
+                check_alias_doc(kind, name, "claim", "0" * 32, entry.key)
+            except InvalidRecord:
+                return
+            if version.isdigit():
+                with catalog.transaction() as db:
+                    catalog.count_version(db, kind, name, int(version))
+
+    def learn(self, artifact_id: str, reader: RootReader) -> Artifact | None:
+        """Index a record another host published, if this machine lacks it."""
+        if not is_artifact_id(artifact_id):
+            return None
+        known = self.catalog.get(artifact_id)
+        if known is not None and known.state == "ready":
+            return known
+        artifact = reader.fetch_record(artifact_id)
+        if artifact is None:
+            return None
+        clash = [a for a in self.catalog.find_version(artifact.kind, artifact.name, artifact.version)
+                 if a.id != artifact.id]
+        if clash:
+            reader.skipped.append(f"{record_path(artifact.id)}: {artifact.kind} {artifact.reference} is also "
+                                  "held by another artifact; skipped.")
+            return None
+        with self.catalog.transaction() as db:
+            self.catalog.index_published(db, artifact)
+        return artifact
