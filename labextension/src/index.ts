@@ -10,13 +10,13 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import artifactsSvg from '../style/icons/artifacts.svg';
-import { createDialog, newJobDialog, saveToDialog } from './dialogs';
-import { ArtifactsModel, isKind } from './model';
-import { ArtifactsClient } from './models';
-import { ArtifactsPanel } from './panel';
-
-export { requestAPI, ApiError, apiUrl } from './handler';
-export * from './models';
+import { ArtifactsClient } from './api/client';
+import { ArtifactsPanel } from './components/ArtifactsPanel';
+import { openCreate } from './dialogs/create';
+import { openNewJob } from './dialogs/newJob';
+import { saveToDialog } from './dialogs/saveTo';
+import { PanelModel } from './model/panel';
+import { SettingsModel } from './model/settings';
 
 const PLUGIN_ID = 'jupyter-artifacts:plugin';
 const CATEGORY = 'Artifacts';
@@ -31,7 +31,7 @@ export namespace CommandIDs {
   export const showGpus = 'jupyter-artifacts:show-gpus';
 }
 
-export const artifactsIcon = new LabIcon({
+const artifactsIcon = new LabIcon({
   name: 'jupyter-artifacts:artifacts',
   svgstr: artifactsSvg
 });
@@ -50,8 +50,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     fileBrowser: IDefaultFileBrowser | null
   ) => {
-    const model = new ArtifactsModel(new ArtifactsClient(app.serviceManager.serverSettings));
-    const panel = new ArtifactsPanel(model);
+    const model = new PanelModel(new ArtifactsClient(app.serviceManager.serverSettings));
+    const settings = new SettingsModel();
+    const panel = new ArtifactsPanel(model, settings);
     panel.title.icon = artifactsIcon;
     panel.title.caption = 'Artifacts: models, checkpoints, datasets, jobs and GPUs';
     shell.add(panel, 'left', { rank: 600 });
@@ -60,18 +61,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     if (settingRegistry) {
-      void settingRegistry
-        .load(PLUGIN_ID)
-        .then(settings => {
-          const apply = () => {
-            const interval = settings.get('refreshInterval').composite as number;
-            if (typeof interval === 'number' && interval > 0) {
-              panel.setInterval(interval);
-            }
-          };
-          apply();
-          settings.changed.connect(apply);
-        })
+      settings
+        .load(settingRegistry, PLUGIN_ID)
         .catch(reason => console.error('jupyter-artifacts: cannot load the settings', reason));
     }
 
@@ -90,24 +81,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
     commands.addCommand(CommandIDs.create, {
       label: 'Create Artifact…',
       caption: 'Create a model, checkpoint or dataset from a local folder or a remote source',
-      execute: async () => {
+      execute: () => {
         reveal();
-        const op = await createDialog(model.client, isKind(model.tab) ? model.tab : 'checkpoint');
-        if (op) {
-          model.track(op);
-        }
+        return openCreate(model);
       }
     });
     commands.addCommand(CommandIDs.newJob, {
       label: 'New Job…',
       caption: 'Launch a training or inference job',
-      execute: async () => {
+      execute: () => {
         reveal();
         model.setTab('jobs');
-        const job = await newJobDialog(model.client);
-        if (job?.id) {
-          model.selectJob(job.id);
-        }
+        return openNewJob(model);
       }
     });
     commands.addCommand(CommandIDs.showJobs, {
@@ -152,7 +137,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           if (model.tab !== saved.kind) {
             model.setTab(saved.kind);
           }
-          model.track(saved.op);
+          model.operations.track(saved.op);
         }
       }
     });

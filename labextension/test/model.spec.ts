@@ -1,7 +1,9 @@
 import { Notification } from '@jupyterlab/apputils';
 
-import { ArtifactsModel } from '../src/model';
-import { ArtifactsClient, IArtifact, IOperation } from '../src/models';
+import { ArtifactsClient } from '../src/api/client';
+import type { Artifact, Job, Operation } from '../src/api/types';
+import { jobDuration, jobGpus } from '../src/model/jobs';
+import { PanelModel } from '../src/model/panel';
 import { Call, fakeServer, json } from './server';
 
 /** The notifications shown since the test began, as "type: message". */
@@ -15,7 +17,7 @@ function notifications(): string[] {
   return shown;
 }
 
-function artifact(patch: Partial<IArtifact> = {}): IArtifact {
+function artifact(patch: Partial<Artifact> = {}): Artifact {
   return {
     id: 'a'.repeat(32),
     kind: 'checkpoint',
@@ -45,13 +47,21 @@ function modelOn(routes: Record<string, (Response | (() => Response))[]>) {
     const answer = answers[i];
     return typeof answer === 'function' ? answer() : answer.clone();
   });
-  return { model: new ArtifactsModel(new ArtifactsClient(settings)), calls };
+  return { model: new PanelModel(new ArtifactsClient(settings)), calls };
 }
 
-const page = (...artifacts: IArtifact[]) =>
+const page = (...artifacts: Artifact[]) =>
   json({ artifacts, total: artifacts.length, limit: 50, offset: 0, next_offset: null });
 
-const op = (patch: Partial<IOperation>): IOperation => ({
+/** GET gpus as JobManager.gpus answers it. */
+const inventory = {
+  source: 'fake',
+  count: 1,
+  devices: [{ index: 0, name: 'Simulated GPU', uuid: null, memory_total: 16e9, memory_used: null, free: true, holder: null }],
+  queue: []
+};
+
+const op = (patch: Partial<Operation>): Operation => ({
   id: 'op1',
   kind: 'snapshot',
   description: 'Save models/ of work/train.ipynb as checkpoint nb-ckpt',
@@ -64,7 +74,7 @@ afterEach(() => {
   Notification.manager.dismiss();
 });
 
-describe('ArtifactsModel: operations', () => {
+describe('PanelModel: operations', () => {
   it('follows a save until it succeeds, says so once, then drops it', async () => {
     jest.useFakeTimers();
     const shown = notifications();
@@ -76,26 +86,26 @@ describe('ArtifactsModel: operations', () => {
       ],
       'GET artifacts': [page(artifact({ state: 'downloading' })), page(saved)]
     });
-    model.track(op({}));
-    expect(model.operations.map(o => o.state)).toEqual(['queued']);
+    model.operations.track(op({}));
+    expect(model.operations.tracked.map(o => o.state)).toEqual(['queued']);
 
     await model.refresh();
-    expect(model.operations[0]).toMatchObject({ state: 'running', bytes_done: 1_000_000 });
-    expect(model.page?.artifacts[0].state).toBe('downloading');
+    expect(model.operations.tracked[0]).toMatchObject({ state: 'running', bytes_done: 1_000_000 });
+    expect(model.artifacts.page?.artifacts[0].state).toBe('downloading');
     expect(shown).toEqual([]);
 
     await model.refresh();
-    expect(model.operations[0].state).toBe('succeeded');
-    expect(model.page?.artifacts[0].state).toBe('ready');
+    expect(model.operations.tracked[0].state).toBe('succeeded');
+    expect(model.artifacts.page?.artifacts[0].state).toBe('ready');
     expect(shown).toEqual(['success: Saved checkpoint nb-ckpt:v1.']);
 
     // Ended operations are not asked about again, and leave the list after a few seconds.
     const asked = calls.filter(c => c.path === 'operations/op1').length;
     await model.refresh();
     expect(calls.filter(c => c.path === 'operations/op1')).toHaveLength(asked);
-    expect(model.operations).toHaveLength(1);
+    expect(model.operations.tracked).toHaveLength(1);
     await jest.advanceTimersByTimeAsync(4000);
-    expect(model.operations).toEqual([]);
+    expect(model.operations.tracked).toEqual([]);
     expect(shown).toHaveLength(1);
   });
 
@@ -105,7 +115,7 @@ describe('ArtifactsModel: operations', () => {
       'GET operations/op1': [json(op({ state: 'failed', error: { status: 507, message: 'The store is full.' } }))],
       'GET artifacts': [page()]
     });
-    model.track(op({}));
+    model.operations.track(op({}));
     await model.refresh();
     expect(shown).toEqual([
       'error: Save models/ of work/train.ipynb as checkpoint nb-ckpt failed: The store is full.'
@@ -115,7 +125,7 @@ describe('ArtifactsModel: operations', () => {
   });
 });
 
-describe('ArtifactsModel: refresh', () => {
+describe('PanelModel: refresh', () => {
   it('rejects when the server cannot be reached, and says so once until it answers again', async () => {
     const shown = notifications();
     let down = true;
@@ -136,24 +146,24 @@ describe('ArtifactsModel: refresh', () => {
     down = false;
     await model.refresh();
     expect(model.lastError).toBeNull();
-    expect(model.page?.total).toBe(1);
+    expect(model.artifacts.page?.total).toBe(1);
   });
 
   it('asks only for what is on screen', async () => {
     const { model, calls } = modelOn({
       'GET artifacts': [page(artifact())],
       'GET jobs': [json({ jobs: [] })],
-      'GET gpus': [json({ gpus: [{ index: 0 }] })]
+      'GET gpus': [json(inventory)]
     });
     await model.refresh();
     model.setTab('gpus');
     await model.refresh();
     expect(calls.map(c => c.path)).toEqual(['artifacts', 'gpus']);
-    expect(model.gpus?.gpus).toHaveLength(1);
+    expect(model.gpus.inventory?.devices).toHaveLength(1);
   });
 });
 
-describe('ArtifactsModel: delete', () => {
+describe('PanelModel: delete', () => {
   const held = artifact({ reference: 'held-ckpt:v1', name: 'held-ckpt' });
   const refusal = {
     message: 'Checkpoint held-ckpt:v1 is in use by job fine-tune (worker 0); stop or detach it first.',
@@ -168,25 +178,25 @@ describe('ArtifactsModel: delete', () => {
       'GET artifacts/held-ckpt:v1/files': [json({ files: [{ path: 'w.bin', size: 3 }], total: 1 })],
       ...routes
     });
-    model.selectArtifact('held-ckpt:v1');
+    model.details.select('held-ckpt:v1');
     await model.refresh();
-    expect(model.details?.artifact.reference).toBe('held-ckpt:v1');
+    expect(model.details.current?.artifact.reference).toBe('held-ckpt:v1');
     return { model, calls };
   }
 
   it('keeps the holders of a refused delete for the details, with the server message', async () => {
     const shown = notifications();
     const { model, calls } = await withDetails({ 'DELETE artifacts/held-ckpt:v1': [json(refusal, 409)] });
-    expect(await model.deleteArtifact(held)).toBe(false);
+    expect(await model.details.delete(held)).toBe(false);
     const last = calls[calls.length - 1];
     expect(last.method).toBe('DELETE');
     expect(last.url).toContain('kind=checkpoint');
-    expect(model.details?.refusedHolders).toEqual(['job fine-tune (worker 0)']);
-    expect(model.selectedArtifact).toBe('held-ckpt:v1');
+    expect(model.details.current?.refusedHolders).toEqual(['job fine-tune (worker 0)']);
+    expect(model.details.reference).toBe('held-ckpt:v1');
     expect(shown).toEqual([`error: Cannot delete held-ckpt:v1: ${refusal.message}`]);
     // The refusal stays on screen while the details refresh.
     await model.refresh();
-    expect(model.details?.refusedHolders).toEqual(['job fine-tune (worker 0)']);
+    expect(model.details.current?.refusedHolders).toEqual(['job fine-tune (worker 0)']);
   });
 
   it('closes the details of a deleted artifact', async () => {
@@ -194,9 +204,100 @@ describe('ArtifactsModel: delete', () => {
     const { model } = await withDetails({
       'DELETE artifacts/held-ckpt:v1': [json({ id: held.id, reference: 'held-ckpt:v1', freed_bytes: 3 })]
     });
-    expect(await model.deleteArtifact(held)).toBe(true);
-    expect(model.selectedArtifact).toBeNull();
-    expect(model.details).toBeNull();
+    expect(await model.details.delete(held)).toBe(true);
+    expect(model.details.reference).toBeNull();
+    expect(model.details.current).toBeNull();
     expect(shown).toEqual(['success: Deleted checkpoint held-ckpt:v1.']);
+  });
+});
+
+describe('PanelModel: signals', () => {
+  /** How many times each named signal was emitted since the call. */
+  function counting(model: PanelModel) {
+    const counts: Record<string, number> = {};
+    const signals = {
+      tab: model.tabChanged,
+      list: model.artifacts.changed,
+      detailsSelection: model.details.selectionChanged,
+      details: model.details.changed,
+      jobList: model.jobs.listChanged,
+      jobSelection: model.jobs.selectionChanged,
+      job: model.jobs.jobChanged,
+      gpus: model.gpus.changed,
+      operations: model.operations.changed,
+      refresh: model.refreshRequested
+    };
+    for (const [name, signal] of Object.entries(signals)) {
+      counts[name] = 0;
+      (signal as { connect: (slot: () => void) => void }).connect(() => counts[name]++);
+    }
+    return counts;
+  }
+
+  it('a refresh tells only the views of what it fetched', async () => {
+    const job: Job = { id: 'j1', name: 'fit', type: 'training', state: 'running', workers: [] };
+    const { model } = modelOn({
+      'GET artifacts': [page(artifact())],
+      'GET jobs': [json({ jobs: [job], limit: 100, offset: 0, next_offset: null })],
+      'GET jobs/j1': [json(job)],
+      'GET gpus': [json(inventory)]
+    });
+    let counts = counting(model);
+    await model.refresh();
+    expect(counts).toMatchObject({ list: 1, details: 0, jobList: 0, job: 0, gpus: 0, operations: 0, tab: 0 });
+
+    model.showJob('j1');
+    counts = counting(model);
+    await model.refresh();
+    // The list and the open job; not the tabs, nor the artifact list, nor the GPUs.
+    expect(counts).toMatchObject({ jobList: 1, job: 1, list: 0, gpus: 0, tab: 0, jobSelection: 0, detailsSelection: 0 });
+    expect(model.jobs.job?.id).toBe('j1');
+
+    model.setTab('gpus');
+    counts = counting(model);
+    await model.refresh();
+    expect(counts).toMatchObject({ gpus: 1, list: 0, jobList: 0, job: 0, tab: 0 });
+  });
+
+  it('asks for a refresh when what is shown changes, and says what changed', () => {
+    const { model } = modelOn({});
+    const counts = counting(model);
+    model.artifacts.setFilter('res');
+    expect(counts).toMatchObject({ list: 1, refresh: 1, tab: 0, detailsSelection: 0 });
+    model.details.select('a:v1');
+    expect(counts).toMatchObject({ detailsSelection: 1, refresh: 2, list: 1 });
+    // Clicking the tab shown goes back to its list, keeping the filter.
+    model.setTab('checkpoint');
+    expect(model.details.reference).toBeNull();
+    expect(model.artifacts.filter).toBe('res');
+    expect(counts.tab).toBe(0);
+    model.reveal('model', 'm:v2');
+    expect(counts.tab).toBe(1);
+    expect(model.tab).toBe('model');
+    expect(model.artifacts.kind).toBe('model');
+    expect(model.artifacts.filter).toBe('');
+    expect(model.details.reference).toBe('m:v2');
+  });
+});
+
+describe('jobs', () => {
+  it('reads workers, GPUs and durations', () => {
+    const job: Job = {
+      id: 'j',
+      name: 'train',
+      type: 'training',
+      state: 'running',
+      started_at: 100,
+      workers: [
+        { index: 0, state: 'running', gpus: [0] },
+        { index: 1, state: 'running', gpus: [1, 0], last_metrics: { step: 3, metrics: { loss: 0.5 }, time: 1.7e9 } }
+      ]
+    };
+    expect(job.workers[1].last_metrics?.metrics).toEqual({ loss: 0.5 });
+    expect(jobGpus(job)).toEqual([0, 1]);
+    expect(jobGpus({ ...job, workers: [] })).toEqual([]);
+    expect(jobDuration(job, 160)).toBe(60);
+    expect(jobDuration({ ...job, ended_at: 130 }, 1000)).toBe(30);
+    expect(jobDuration({ ...job, started_at: null })).toBeNull();
   });
 });

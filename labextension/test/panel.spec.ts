@@ -1,9 +1,10 @@
 import { Widget } from '@lumino/widgets';
 
-import { ArtifactsModel } from '../src/model';
-import { ArtifactsClient } from '../src/models';
-import { ArtifactsPanel } from '../src/panel';
-import { MIN_INTERVAL, refreshFrequency } from '../src/refresh';
+import { ArtifactsClient } from '../src/api/client';
+import { ArtifactsPanel } from '../src/components/ArtifactsPanel';
+import { PanelModel } from '../src/model/panel';
+import { MIN_INTERVAL, refreshFrequency } from '../src/model/refresh';
+import { SettingsModel } from '../src/model/settings';
 import { fakeServer, json } from './server';
 
 const LIST = { artifacts: [], total: 0, limit: 50, offset: 0, next_offset: null };
@@ -11,7 +12,7 @@ const LIST = { artifacts: [], total: 0, limit: 50, offset: 0, next_offset: null 
 /** A panel attached to the page but not shown yet, as the sidebar holds it until its tab is clicked. */
 function hiddenPanel(interval = 2000, answer: () => Response = () => json(LIST)) {
   const { settings, calls } = fakeServer(answer);
-  const panel = new ArtifactsPanel(new ArtifactsModel(new ArtifactsClient(settings)), interval);
+  const panel = new ArtifactsPanel(new PanelModel(new ArtifactsClient(settings)), new SettingsModel(interval));
   panel.hide();
   Widget.attach(panel, document.body);
   const lists = () => calls.filter(c => c.path === 'artifacts').length;
@@ -131,7 +132,7 @@ describe('the refresh poll', () => {
     const { panel, lists } = track(hiddenPanel(2000));
     panel.show();
     await jest.advanceTimersByTimeAsync(0);
-    panel.setInterval(5000);
+    panel.settings.setRefreshInterval(5000);
     expect(panel.poll.frequency).toEqual({ interval: 5000, backoff: true, max: 50_000 });
     await jest.advanceTimersByTimeAsync(2000); // the wait already scheduled
     const start = lists();
@@ -166,7 +167,7 @@ describe('the job details', () => {
 
   it('saves the output a worker kept from its button, then shows the job again', async () => {
     jest.useRealTimers();
-    const kept = { id: 'j1', name: 'fit', state: 'failed', workers: [{ index: 0, state: 'failed', kept_output: '/s/jobs/j1/0/output' }] };
+    const kept = { id: 'j1', name: 'fit', type: 'training', state: 'failed', workers: [{ index: 0, state: 'failed', kept_output: '/s/jobs/j1/0/output' }] };
     const saved = { ...kept, state: 'finished', workers: [{ index: 0, state: 'finished', kept_output: null }] };
     let done = false;
     const { settings, calls } = fakeServer(call => {
@@ -177,12 +178,12 @@ describe('the job details', () => {
       const answers: Record<string, unknown> = {
         jobs: { jobs: [done ? saved : kept] },
         'jobs/j1': done ? saved : kept,
-        'jobs/j1/logs': { text: '', offset: 0 }
+        'jobs/j1/logs': { text: '', offset: 0, worker: 0, state: 'failed', finished: true }
       };
       return json(answers[call.path] ?? LIST);
     });
-    const model = new ArtifactsModel(new ArtifactsClient(settings));
-    const { panel } = track({ panel: new ArtifactsPanel(model, 2000) });
+    const model = new PanelModel(new ArtifactsClient(settings));
+    const { panel } = track({ panel: new ArtifactsPanel(model) });
     Widget.attach(panel, document.body);
     model.showJob('j1');
     const notice = await until(() => panel.node.querySelector('[data-kept-worker="0"]'));

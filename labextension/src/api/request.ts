@@ -1,6 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { ErrorBody } from './types';
+
 /** The prefix of every route of the server extension, after the server's base URL. */
 export const API_NAMESPACE = 'jupyter-artifacts/api';
 
@@ -12,7 +14,7 @@ export class ApiError extends Error {
   constructor(
     message: string,
     readonly status: number,
-    readonly body: Record<string, unknown> = {}
+    readonly body: Partial<ErrorBody> = {}
   ) {
     super(message);
     this.name = 'ApiError';
@@ -20,8 +22,7 @@ export class ApiError extends Error {
 
   /** Who holds the artifact, on a 409 answer to a delete. */
   get holders(): string[] {
-    const holders = this.body['holders'];
-    return Array.isArray(holders) ? holders.map(String) : [];
+    return this.body.holders ?? [];
   }
 }
 
@@ -52,10 +53,11 @@ export function encodePath(...segments: string[]): string {
     .join('/');
 }
 
+/** The server's `message`, or the `reason` of an error from the Jupyter server itself (403 ...). */
 function messageOf(status: number, statusText: string, body: unknown): string {
   if (body && typeof body === 'object') {
     const data = body as Record<string, unknown>;
-    for (const key of ['message', 'reason', 'error']) {
+    for (const key of ['message', 'reason']) {
       if (typeof data[key] === 'string' && data[key]) {
         return data[key] as string;
       }
@@ -105,8 +107,7 @@ export async function requestAPI<T>(
     }
   }
   if (!response.ok) {
-    const body =
-      data && typeof data === 'object' ? (data as Record<string, unknown>) : {};
+    const body = data && typeof data === 'object' ? (data as Partial<ErrorBody>) : {};
     throw new ApiError(
       messageOf(response.status, response.statusText, data),
       response.status,

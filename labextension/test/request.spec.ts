@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ApiError, apiUrl, encodePath, requestAPI } from '../src/handler';
+import { ApiError, apiUrl, encodePath, requestAPI } from '../src/api/request';
 import { fakeServer, json } from './server';
 
 describe('apiUrl', () => {

@@ -1,0 +1,25 @@
+import * as React from 'react';
+
+import type { GpuDevice } from '../api/types';
+import { gpuMemoryText, holderText } from '../format';
+import { ProgressBar } from './ProgressBar';
+
+/** One GPU: its name, who holds it, and its memory in use. */
+export function GpuRow(props: { gpu: GpuDevice }): React.ReactElement {
+  const { gpu } = props;
+  const used = gpu.memory_used;
+  const total = gpu.memory_total ?? 0;
+  return (
+    <li className="jp-Artifacts-row jp-Artifacts-gpu" data-gpu={gpu.index} data-free={gpu.free}>
+      <div className="jp-Artifacts-rowMain">
+        <span className="jp-Artifacts-name">GPU {gpu.index}</span>
+        <span className="jp-Artifacts-muted">{gpu.name}</span>
+      </div>
+      <div className="jp-Artifacts-rowMeta">
+        <span>Holder: {holderText(gpu)}</span>
+        <span>{gpuMemoryText(gpu)}</span>
+      </div>
+      {total > 0 && used !== null && <ProgressBar progress={{ bytes_done: used, bytes_total: total }} />}
+    </li>
+  );
+}

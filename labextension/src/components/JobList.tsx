@@ -1,0 +1,34 @@
+import * as React from 'react';
+
+import { openNewJob } from '../dialogs/newJob';
+import type { PanelModel } from '../model/panel';
+import { JobRow } from './JobRow';
+import { useSignal } from './useSignal';
+
+/** The Jobs tab: New job, and the jobs, newest first. */
+export function JobList(props: { model: PanelModel }): React.ReactElement {
+  const { model } = props;
+  useSignal(model.jobs.listChanged);
+  const jobs = model.jobs.list;
+  return (
+    <div className="jp-Artifacts-listView">
+      <div className="jp-Artifacts-toolbar">
+        <span className="jp-Artifacts-muted">{jobs ? `${jobs.length} jobs` : ''}</span>
+        <button className="jp-Button jp-mod-styled jp-mod-accept jp-Artifacts-newJob" onClick={() => void openNewJob(model)}>
+          New job
+        </button>
+      </div>
+      {!jobs ? (
+        <div className="jp-Artifacts-empty">Loading…</div>
+      ) : jobs.length === 0 ? (
+        <div className="jp-Artifacts-empty">No jobs yet.</div>
+      ) : (
+        <ul className="jp-Artifacts-list">
+          {jobs.map(job => (
+            <JobRow key={job.id} job={job} onSelect={() => model.jobs.select(job.id)} />
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,18 @@
+import { ISignal } from '@lumino/signaling';
+import * as React from 'react';
+
+/** Re-render the calling view whenever one of these signals is emitted, and only then. */
+export function useSignal(...signals: ISignal<unknown, unknown>[]): void {
+  const [, setTick] = React.useState(0);
+  React.useEffect(() => {
+    const onEmit = () => setTick(tick => tick + 1);
+    for (const signal of signals) {
+      signal.connect(onEmit);
+    }
+    return () => {
+      for (const signal of signals) {
+        signal.disconnect(onEmit);
+      }
+    };
+  }, signals);
+}

@@ -1,0 +1,96 @@
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { ReactWidget } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { ApiError } from '../api/request';
+import { notifyError } from '../model/notify';
+import { focusSelector, FormErrors } from './validation';
+
+export type Render<T> = (
+  value: T,
+  set: (patch: Partial<T>) => void,
+  errors: FormErrors
+) => React.ReactElement;
+
+/** A dialog body holding a form's value; errors are shown next to their fields. */
+class FormBody<T> extends ReactWidget implements Dialog.IBodyWidget<T> {
+  constructor(
+    private readonly renderForm: Render<T>,
+    private value: T,
+    private errors: FormErrors,
+    private readonly validate: (value: T) => FormErrors
+  ) {
+    super();
+    this.addClass('jp-Artifacts-form');
+  }
+
+  getValue(): T {
+    return this.value;
+  }
+
+  private set = (patch: Partial<T>): void => {
+    this.value = { ...this.value, ...patch };
+    if (Object.keys(this.errors).length) {
+      // Once errors are shown they follow the input.
+      const formError = this.errors._form;
+      this.errors = this.validate(this.value);
+      if (formError && !Object.keys(this.errors).length) {
+        this.errors = {};
+      }
+    }
+    this.update();
+  };
+
+  render(): React.ReactElement {
+    const formError = this.errors._form;
+    return (
+      <div>
+        {formError && <div className="jp-Artifacts-formError">{formError}</div>}
+        {this.renderForm(this.value, this.set, this.errors)}
+      </div>
+    );
+  }
+}
+
+/**
+ * Show a form until it is valid and the server accepts it. Invalid input and refusals
+ * from the server reopen it with the values kept and the errors inline.
+ */
+export async function showForm<T, R>(options: {
+  title: string;
+  initial: T;
+  okLabel: string;
+  render: Render<T>;
+  validate: (value: T) => FormErrors;
+  submit: (value: T) => Promise<R>;
+}): Promise<R | null> {
+  let value = options.initial;
+  let errors: FormErrors = {};
+  for (;;) {
+    const body = new FormBody<T>(options.render, value, errors, options.validate);
+    const result = await showDialog<T>({
+      title: options.title,
+      body,
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: options.okLabel })],
+      focusNodeSelector: focusSelector(errors)
+    });
+    if (!result.button.accept || result.value === null) {
+      return null;
+    }
+    value = result.value;
+    errors = options.validate(value);
+    if (Object.keys(errors).length) {
+      continue;
+    }
+    try {
+      return await options.submit(value);
+    } catch (error) {
+      notifyError(error);
+      if (error instanceof ApiError && error.status < 500) {
+        errors = { _form: error.message };
+        continue;
+      }
+      return null;
+    }
+  }
+}
