@@ -36,11 +36,10 @@ def register(subparsers, common: argparse.ArgumentParser, only: str | None = Non
                    help=f"fetch from this mirror (a folder or URL laid out as <id>/...); default: ${_MIRROR_ENV}")
 
 
-def _fetched(args: argparse.Namespace) -> dict:
+def _fetched(store) -> dict:
     """id -> reference of the copies this store already holds."""
     from ..sources import public
 
-    store = open_store(args)
     artifacts, _ = store.list(kind=public.KIND, state="ready", limit=10000)
     found = {}
     for a in sorted(artifacts, key=lambda a: a.version):
@@ -53,8 +52,9 @@ def _fetched(args: argparse.Namespace) -> dict:
 def cmd_list(args: argparse.Namespace) -> int:
     from ..sources import public
 
-    entries = public.list_public()
-    fetched = _fetched(args)
+    store = open_store(args)
+    entries = public.list_public(store.settings.public_catalog)
+    fetched = _fetched(store)
     if args.json:
         print_json([{**e.to_dict(), "fetched": fetched[e.id].reference if e.id in fetched else None}
                     for e in entries])
@@ -68,9 +68,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from ..sources import public
 
-    entry = public.get_public(args.id)
-    artifact = _fetched(args).get(entry.id)
-    mirror = public.current_mirror()
+    store = open_store(args)
+    entry = public.get_public(args.id, store.settings.public_catalog)
+    artifact = _fetched(store).get(entry.id)
+    mirror = public.current_mirror(store.settings)
     if args.json:
         print_json({**entry.to_dict(), "mirror": mirror,
                     "fetched": artifact.to_dict(manifest=False) if artifact else None})
@@ -101,7 +102,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     from ..sources import public
 
     store = open_store(args)
-    entry = public.get_public(args.id)
+    entry = public.get_public(args.id, store.settings.public_catalog)
     bar = ProgressBar(f"fetching {entry.id}", enabled=not args.json)
     try:
         artifact = public.fetch_public(store, entry.id, bar, mirror=args.mirror)

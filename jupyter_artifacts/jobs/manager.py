@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -164,9 +165,8 @@ class JobManager:
             "memory_limits": cgroups.mode_from_env() if spec.memory else None,
             "cgroups": cgroups.cgroups_from_env(),
             "code": {"command": spec.command, "workdir": spec.workdir, **_git_info(spec.workdir)},
-            "store": {"root": settings.root, "catalog_path": self.store.catalog.path,
-                      "storage_options": settings.storage_options, "quota": settings.quota,
-                      "max_size": settings.max_size},
+            # every store setting (the public mirror the server was given, ...) reaches the supervisor
+            "store": {**dataclasses.asdict(settings), "catalog_path": self.store.catalog.path},
         }
         from ..store.store import current_user
 
@@ -193,7 +193,7 @@ class JobManager:
                           "version": artifact.version})
         for public_id in spec.public_checkpoints:
             from ..sources import public as catalog
-            catalog.get_public(public_id)  # an unknown id is refused now; the fetch happens while building
+            catalog.get_public(public_id, self.store.settings.public_catalog)  # the fetch happens while building
             fetched = catalog.find_fetched(self.store, public_id)
             item = {"id": None, "role": "checkpoint", "reference": f"public:{public_id}", "name": public_id,
                     "version": None, "label": public_id, "public_id": public_id}

@@ -176,11 +176,9 @@ class Supervisor:
         if self.store is None:
             from ..store import Store, StoreSettings
 
-            cfg = self.info["store"]
-            settings = StoreSettings(root=cfg["root"], catalog_path=cfg["catalog_path"],
-                                     storage_options=cfg.get("storage_options") or {}, quota=cfg.get("quota"))
-            settings.max_size.update(cfg.get("max_size") or {})
-            self.store = Store(settings)
+            carried = self.info["store"]  # the settings of the store that submitted the job
+            known = StoreSettings.__dataclass_fields__
+            self.store = Store(StoreSettings(**{k: v for k, v in carried.items() if k in known}))
         return self.store
 
     # -- the whole life --------------------------------------------------------------------

@@ -397,15 +397,11 @@ class Session:
         return self.jobs.wait(ref, timeout=timeout)
 
     def public_checkpoints(self) -> list[dict]:
-        """The public catalog's checkpoints as [{"id", "description", ...}]."""
-        return list_public()
+        """The public catalog's checkpoints (with the site's entries of the store's settings) as
+        [{"id", "title", "description", "license", ...}]."""
+        from ..sources.public import list_public
 
-
-def list_public() -> list[dict]:
-    """The public checkpoint catalog as dicts (id, title, description, license, ...)."""
-    from ..sources.public import list_public as entries
-
-    return [e.to_dict() for e in entries()]
+        return [e.to_dict() for e in list_public(self.store.settings.public_catalog)]
 
 
 def fetch_public(store, public_id: str, progress: Progress | None = None):

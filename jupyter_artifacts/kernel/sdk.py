@@ -193,7 +193,7 @@ class Artifacts:
 class Checkpoints(Artifacts):
     def public(self) -> ResultList:
         """The public checkpoint catalog (ids to use with `public=True`)."""
-        return ResultList(actions.list_public())
+        return ResultList(self._client._session.public_checkpoints())
 
 
 class Job(_Ready):

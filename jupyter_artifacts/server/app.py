@@ -116,6 +116,9 @@ class ArtifactsApp(ExtensionApp):
         if self.catalog_path:
             settings.catalog_path = self.catalog_path
         settings.storage_options = dict(self.storage_options)
+        for name in ("public_mirror", "public_catalog", "max_archive_ratio"):  # None: the environment's
+            if getattr(self, name) is not None:
+                setattr(settings, name, getattr(self, name))
         for trait, kind in (("max_model_size", "model"), ("max_checkpoint_size", "checkpoint"),
                             ("max_dataset_size", "dataset"), ("quota", None)):
             value = getattr(self, trait)
@@ -139,10 +142,6 @@ class ArtifactsApp(ExtensionApp):
                                                    thread_name_prefix="artifacts-api")
         self._job_manager = None
         self._job_lock = threading.Lock()
-        from ..sources import archives, public
-
-        public.configure(mirror=self.public_mirror, catalog=self.public_catalog)
-        archives.configure(self.max_archive_ratio)
         self.settings.update({
             "jupyter_artifacts_app": self,
             "jupyter_artifacts_store": store,

@@ -2,7 +2,8 @@
 
 Every entry is checked before anything is written: absolute paths, '..', links that point
 outside, hard links to no earlier file, devices and pipes, a total size over the limit, and an
-archive that would expand past `max_ratio()` times its own size (a bomb) are refused. Writing
+archive that would expand past `max_ratio` times its own size (a bomb, the store settings'
+`max_archive_ratio`) are refused. Writing
 never follows a link out of the destination. The caller removes the destination when anything fails, so a
 refused archive leaves nothing behind.
 """
@@ -21,16 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import InvalidInput, LimitExceeded
+from ..store.settings import ARCHIVE_RATIO_ENV as RATIO_ENV
+from ..store.settings import DEFAULT_ARCHIVE_RATIO as DEFAULT_RATIO
 from ..units import format_size
 from .spec import archive_suffix
 
 CHUNK = 1 << 20
 MAX_LINK_TARGET = 4096
-RATIO_ENV = "JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO"
 RATIO_SETTING = "c.ArtifactsApp.max_archive_ratio"
-DEFAULT_RATIO = 200
 RATIO_FLOOR = 1_000_000  # any archive may expand to 1 MB: small archives of repetitive text are fine
-_settings: dict = {"max_ratio": None}
 
 
 class UnsafeArchive(InvalidInput):
@@ -94,25 +94,12 @@ def parse_ratio(value: object) -> float | None:
     return ratio or None
 
 
-def configure(max_ratio: object = None) -> None:
-    """The server's setting (c.ArtifactsApp.max_archive_ratio), checked now; None: the environment's."""
-    parse_ratio(max_ratio)
-    _settings["max_ratio"] = max_ratio
-
-
-def max_ratio() -> float | None:
-    """How many times its own size an archive may expand to: the server's setting, else
-    $JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO, else 200; None for no limit."""
-    value = _settings["max_ratio"]
-    return parse_ratio(os.environ.get(RATIO_ENV, DEFAULT_RATIO) if value is None else value)
-
-
 class _Expansion:
     """Counts the bytes an archive's entries will hold and refuses the entry that takes them past
     the ratio limit, before anything is written (a 1 MB zip must not become 1 GB)."""
 
-    def __init__(self, label: str, archive_size: int) -> None:
-        self.label, self.archive_size, self.ratio, self.total = label, archive_size, max_ratio(), 0
+    def __init__(self, label: str, archive_size: int, max_ratio: object) -> None:
+        self.label, self.archive_size, self.ratio, self.total = label, archive_size, parse_ratio(max_ratio), 0
         self.cap = None if self.ratio is None else max(int(archive_size * self.ratio), RATIO_FLOOR)
 
     def add(self, name: str, size: int) -> None:
@@ -266,17 +253,18 @@ class _Writer:
 
 
 def extract(path: str, dest: str, *, check_total: Callable[[int], None] | None = None,
-            limit: int | None = None, name: str | None = None) -> int:
+            limit: int | None = None, name: str | None = None, max_ratio: object = DEFAULT_RATIO) -> int:
     """Extract the archive at `path` into the folder `dest`; returns the number of files.
 
     `check_total(total)` is called with the total uncompressed size before anything is written
-    (it raises to refuse); `limit` refuses bigger archives the same way.
+    (it raises to refuse); `limit` refuses bigger archives the same way, and `max_ratio` (a store
+    settings' `max_archive_ratio`, checked here) archives that expand past that many times their size.
     """
     label = name or os.path.basename(path)
     suffix = archive_suffix(label) or archive_suffix(path)
     if suffix is None:
         raise InvalidInput(f"{label} is not a .zip, .tar, .tar.gz, .tgz, .tar.bz2 or .bz2 file.")
-    expansion = _Expansion(label, os.path.getsize(path))
+    expansion = _Expansion(label, os.path.getsize(path), max_ratio)
 
     def refuse_size(total: int) -> None:
         if limit is not None and total > limit:

@@ -50,25 +50,28 @@ def preflight(spec: SourceSpec) -> None:
 def fetch_into(spec: SourceSpec, dest: str, work: str, tracker: Tracker, *,
                check_total: Callable[[int], None] | None = None, limit: int | None = None,
                include: list[str] | None = None, exclude: list[str] | None = None,
-               extract: bool = True) -> dict:
-    """Fill the folder `dest` from a source (any type); `work` is scratch space on the same disk.
+               extract: bool = True, max_ratio: object = archives.DEFAULT_RATIO) -> dict:
+    """Fill the folder `dest` from a source (any type); `work` is scratch space on the same disk;
+    `max_ratio` is the store settings' `max_archive_ratio`.
 
     Returns details to add to the artifact's source record (e.g. a git commit).
     """
     if spec.type == "git":
         return git.clone(spec, dest)
     if spec.type == "kaggle":
-        kaggle.fetch(spec, dest, os.path.join(work, "kaggle"), check_total=check_total, limit=limit)
+        kaggle.fetch(spec, dest, os.path.join(work, "kaggle"), check_total=check_total, limit=limit,
+                     max_ratio=max_ratio)
         return {}
     if spec.type == "local" and spec.archive and extract:
-        archives.extract(spec.local_path, dest, check_total=check_total, limit=limit)
+        archives.extract(spec.local_path, dest, check_total=check_total, limit=limit, max_ratio=max_ratio)
         return {}
     if spec.archive and extract:
         download = os.path.join(work, "download")
         fetch_tree(spec, download, tracker)
         fetched = _only_file(download)
         tracker.phase = "extracting"
-        archives.extract(fetched, dest, check_total=check_total, limit=limit, name=spec.filename)
+        archives.extract(fetched, dest, check_total=check_total, limit=limit, name=spec.filename,
+                         max_ratio=max_ratio)
         return {}
     fetch_tree(spec, dest, tracker, include=include, exclude=exclude, check_total=check_total)
     return {}
@@ -95,7 +98,7 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
         return store.create(kind, name, spec.local_path, aliases=list(aliases), refs=list(refs),
                             metadata=metadata, source=source, created_by=created_by, progress=progress)
     preflight(spec)
-    limit = store.settings.max_size.get(kind)
+    limit, max_ratio = store.settings.max_size.get(kind), store.settings.max_archive_ratio
 
     def check_total(total: int) -> None:
         store.check_size(kind, total)
@@ -105,9 +108,11 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
         with staging(store) as work:
             content = os.path.join(work, "content")
             if spec.archive:
-                archives.extract(spec.local_path, content, check_total=check_total, limit=limit)
+                archives.extract(spec.local_path, content, check_total=check_total, limit=limit,
+                                 max_ratio=max_ratio)
             else:
-                fetch_into(spec, content, work, Tracker(kind=kind), include=include, exclude=exclude)
+                fetch_into(spec, content, work, Tracker(kind=kind), include=include, exclude=exclude,
+                           max_ratio=max_ratio)
             artifact = store.begin(kind, name, source=source, metadata=metadata, refs=list(refs),
                                    aliases=list(aliases), created_by=created_by)
             try:
@@ -119,7 +124,8 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
     artifact = store.begin(kind, name, state="downloading", source=source, metadata=metadata, refs=list(refs),
                            aliases=list(aliases), created_by=created_by)
     return run_fetch(store, artifact, progress, lambda content, work, tracker: fetch_into(
-        spec, content, work, tracker, check_total=check_total, limit=limit, include=include, exclude=exclude),
+        spec, content, work, tracker, check_total=check_total, limit=limit, include=include, exclude=exclude,
+        max_ratio=max_ratio),
         explain_for=spec)
 
 

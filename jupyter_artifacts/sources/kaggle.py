@@ -40,14 +40,14 @@ def check_ready(spec: SourceSpec) -> None:
 
 
 def fetch(spec: SourceSpec, dest: str, work: str, *, check_total: Callable[[int], None] | None = None,
-          limit: int | None = None) -> None:
+          limit: int | None = None, max_ratio: object = archives.DEFAULT_RATIO) -> None:
     """Download into the scratch folder `work`, then fill `dest` with the files, zips extracted."""
     download(spec, work)
-    unpack(work, dest, check_total=check_total, limit=limit)
+    unpack(work, dest, check_total=check_total, limit=limit, max_ratio=max_ratio)
 
 
 def unpack(src: str, dest: str, *, check_total: Callable[[int], None] | None = None,
-           limit: int | None = None) -> None:
+           limit: int | None = None, max_ratio: object = archives.DEFAULT_RATIO) -> None:
     """Move downloaded files into `dest`; the Kaggle API hands out zips, extracted here as any archive
     source is (safely): a lone archive into `dest` itself, several each into a folder of its name."""
     names = sorted(os.listdir(src)) if os.path.isdir(src) else []
@@ -57,7 +57,7 @@ def unpack(src: str, dest: str, *, check_total: Callable[[int], None] | None = N
         path = os.path.join(src, name)
         if name in found:
             target = dest if len(found) == 1 else os.path.join(dest, name[: -len(archive_suffix(name))])
-            archives.extract(path, target, check_total=check_total, limit=limit)
+            archives.extract(path, target, check_total=check_total, limit=limit, max_ratio=max_ratio)
         else:
             shutil.move(path, os.path.join(dest, name))
 

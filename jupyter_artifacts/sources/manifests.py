@@ -134,7 +134,9 @@ def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker)
             tracker.add_file()
             return
         if spec.type == "kaggle":
-            kaggle.fetch(spec, target, os.path.join(work, f"kaggle-line-{entry.line}"), limit=tracker.limit)
+            ratio = tracker.store.settings.max_archive_ratio if tracker.store is not None else kaggle.archives.DEFAULT_RATIO
+            kaggle.fetch(spec, target, os.path.join(work, f"kaggle-line-{entry.line}"), limit=tracker.limit,
+                         max_ratio=ratio)
             return
         fs, remote = open_filesystem(spec)
         if spec.sync and spec.type != "hf":

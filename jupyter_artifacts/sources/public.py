@@ -1,9 +1,11 @@
 """The catalog of well-known public checkpoints, fetched once per store and shared after that.
 
 The catalog is data (`public_checkpoints.json` in this package) plus a site's own entries from a
-JSON file (`JUPYTER_ARTIFACTS_PUBLIC_CATALOG`, or `configure(catalog=...)`). Sites without
-internet point it at a mirror laid out as `<id>/...` (`JUPYTER_ARTIFACTS_PUBLIC_MIRROR`, or
-`configure(mirror=...)`): a local folder or any supported URL.
+JSON file (the store settings' `public_catalog`: `JUPYTER_ARTIFACTS_PUBLIC_CATALOG`, or the server's
+`c.ArtifactsApp.public_catalog`). Sites without internet point the settings' `public_mirror`
+(`JUPYTER_ARTIFACTS_PUBLIC_MIRROR`, or `c.ArtifactsApp.public_mirror`) at a mirror laid out as
+`<id>/...`: a local folder or any supported URL. Both travel with the store's settings, so a job's
+supervisor fetches from the mirror its server was configured with.
 """
 
 from __future__ import annotations
@@ -18,28 +20,21 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 
 from ..errors import InvalidInput, NotFound
-from ..store import Artifact, Store
+from ..store import Artifact, Store, StoreSettings
+from ..store.settings import PUBLIC_CATALOG_ENV as CATALOG_ENV
+from ..store.settings import PUBLIC_MIRROR_ENV as MIRROR_ENV
 from .progress import Progress
 from .spec import SourceSpec, parse_source
 
-CATALOG_ENV = "JUPYTER_ARTIFACTS_PUBLIC_CATALOG"
-MIRROR_ENV = "JUPYTER_ARTIFACTS_PUBLIC_MIRROR"
 KIND = "checkpoint"
 NAME_PREFIX = "public."
 LICENSE_FILE_RE = re.compile(r"^(licen[sc]e|copying|notice|readme|model[_-]?card)([._-].*)?$", re.IGNORECASE)
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,150}$")
 
-_settings: dict[str, str | None] = {"mirror": None, "catalog": None}
 
-
-def configure(mirror: str | None = None, catalog: str | None = None) -> None:
-    """Set the mirror and the site catalog file for this process (the server's traitlets call this)."""
-    _settings["mirror"] = mirror or None
-    _settings["catalog"] = catalog or None
-
-
-def current_mirror(mirror: str | None = None) -> str | None:
-    return mirror or _settings["mirror"] or os.environ.get(MIRROR_ENV) or None
+def current_mirror(settings: StoreSettings, mirror: str | None = None) -> str | None:
+    """The mirror to fetch from: the one asked for, else the store settings' (None: the sources)."""
+    return mirror or settings.public_mirror or None
 
 
 @dataclass
@@ -113,12 +108,12 @@ def _parse(text: str, origin: str) -> list[PublicCheckpoint]:
 
 
 def load_catalog(catalog: str | None = None) -> dict[str, PublicCheckpoint]:
-    """The built-in entries, then the site's (which may add ids or replace built-in ones)."""
+    """The built-in entries, then those of the site's file `catalog` (a store settings' `public_catalog`),
+    which may add ids or replace built-in ones."""
     text = resources.files(__package__).joinpath("public_checkpoints.json").read_text(encoding="utf-8")
     entries = {e.id: e for e in _parse(text, "builtin")}
-    extra = catalog or _settings["catalog"] or os.environ.get(CATALOG_ENV)
-    if extra:
-        path = os.path.expanduser(extra)
+    if catalog:
+        path = os.path.expanduser(catalog)
         try:
             with open(path, encoding="utf-8") as f:
                 site_text = f.read()
@@ -160,7 +155,7 @@ def fetch_public(store: Store, public_id: str, progress: Progress | None = None,
     from ..store.store import current_user
     from .create import create_from_spec
 
-    entry = get_public(public_id, catalog)
+    entry = get_public(public_id, catalog or store.settings.public_catalog)
     user = user or current_user()
     found = find_fetched(store, public_id)
     if found is None:
@@ -171,7 +166,7 @@ def fetch_public(store: Store, public_id: str, progress: Progress | None = None,
             fcntl.flock(fd, fcntl.LOCK_EX)
             found = find_fetched(store, public_id)
             if found is None:
-                where = current_mirror(mirror)
+                where = current_mirror(store.settings, mirror)
                 spec = entry.spec(where)
                 if spec.type == "local" and not os.path.isdir(spec.local_path):
                     raise NotFound(f"The public checkpoint mirror {where} has no folder {public_id}/; "

@@ -319,3 +319,37 @@ class TestStartUp:
             assert time.monotonic() < deadline, db.job(orphaned_job)
             await asyncio.sleep(0.05)
         assert "supervisor" in db.workers(orphaned_job)[0]["error"]
+
+
+LIST_CHECKPOINTS = """\
+import os
+root = os.environ["ML_CHECKPOINT_PATH"]
+print("ATTACHED", sorted(os.listdir(root)), sorted(os.listdir(os.path.join(root, "whisper-tiny"))), flush=True)
+"""
+
+
+class TestPublicMirrorOfTheServer:
+    """c.ArtifactsApp.public_mirror, with nothing in the environment: the job's supervisor (another
+    process) fetches the public checkpoint from that mirror, since the setting travels with the job."""
+
+    @pytest.fixture
+    def artifacts_config(self, store_root, allowed_root, tmp_path, monkeypatch):
+        monkeypatch.delenv("JUPYTER_ARTIFACTS_PUBLIC_MIRROR", raising=False)
+        mirror = tmp_path / "site-mirror"
+        (mirror / "whisper-tiny").mkdir(parents=True)
+        (mirror / "whisper-tiny" / "config.json").write_text("{}")
+        (mirror / "whisper-tiny" / "README.md").write_text("---\nlicense: apache-2.0\n---\n")
+        return {"root_url": str(store_root), "allowed_local_roots": [str(allowed_root)], "gpus": "fake:2",
+                "public_mirror": str(mirror)}
+
+    async def test_a_job_attaches_a_public_checkpoint_from_the_servers_mirror(self, api, write_tree):
+        write_tree({"probe.py": LIST_CHECKPOINTS})
+        assert "JUPYTER_ARTIFACTS_PUBLIC_MIRROR" not in os.environ
+        job = await submit(api, name="public-probe", command="probe.py", public_checkpoints=["whisper-tiny"])
+        text, last = await follow(api, job["id"], timeout=60)
+        assert last["state"] == "finished", text
+        assert "ATTACHED ['whisper-tiny'] ['README.md', 'config.json']" in text
+        shown = await api.ok("GET", "jobs", job["id"])
+        assert [i["reference"] for i in shown["inputs"]] == ["public:whisper-tiny"]
+        fetched = await api.ok("GET", "public-checkpoints", "whisper-tiny")
+        assert fetched["fetched"] == "public.whisper-tiny:v1"

@@ -42,9 +42,6 @@ def fast_retries(monkeypatch):
     monkeypatch.setenv("JUPYTER_ARTIFACTS_FETCH_BACKOFF", "0.02")
     monkeypatch.delenv("JUPYTER_ARTIFACTS_PUBLIC_MIRROR", raising=False)
     monkeypatch.delenv("JUPYTER_ARTIFACTS_PUBLIC_CATALOG", raising=False)
-    from jupyter_artifacts.sources import public
-
-    public.configure()
 
 
 # -- HTTP ---------------------------------------------------------------------------------------
@@ -245,47 +242,7 @@ def ftp(tmp_path_factory):
     server.close_all()
 
 
-# -- S3 (moto in server mode) -------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def moto_url(tmp_path_factory):
-    require("moto")
-    port = free_port()
-    exe = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or shutil.which("moto_server")
-    cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
-    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                log.close()
-                pytest.fail(f"moto_server ({' '.join(cmd)}) did not start on port {port}:\n"
-                            f"{log_path.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-    log.close()
-
-
-@pytest.fixture
-def aws_credentials(monkeypatch, tmp_path):
-    """Dummy credentials and no shared config: nothing from the real machine is read."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-        monkeypatch.delenv(name, raising=False)
-
-
+# -- S3: a bucket on the moto server of tests/conftest.py -----------------------------------------
 @pytest.fixture
 def s3(moto_url, aws_credentials):
     """A fresh bucket on the moto server; `put` writes objects."""

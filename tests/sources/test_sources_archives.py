@@ -196,11 +196,11 @@ def test_bomb_past_the_ratio_is_refused_naming_the_entry(store, tmp_path, kind, 
     assert f"the entry {member!r} takes the archive past 200 times its own size" in info.value.message
     assert "\n" not in info.value.message and "JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO" in info.value.message
     assert store.list()[1] == 0 and staging_is_empty(store)
-    monkeypatch.setenv("JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO", "none")
+    store.settings.max_archive_ratio = "none"  # as the environment or the server's setting would make it
     assert create_from_source(store, "dataset", "bomb", str(archive)).size >= 5_000_000
     monkeypatch.setenv("JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO", "lots")
     with pytest.raises(InvalidInput, match="Invalid archive ratio 'lots'"):
-        create_from_source(store, "dataset", "bomb", str(archive))
+        create_from_source(Store(root=str(store.settings.root)), "dataset", "bomb2", str(archive))
 
 
 def test_hard_link_to_a_missing_member_is_invalid_input(store, web, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from jupyter_artifacts.errors import InvalidInput, NotFound
 from jupyter_artifacts.sources import public
 from jupyter_artifacts.sources.public import fetch_public, find_fetched, get_public, license_acceptance, list_public
+from jupyter_artifacts.store import Store
 
 EXPECTED = {
     "stable-diffusion-v1-4": "stable-diffusion", "stable-diffusion-v1-5": "stable-diffusion",
@@ -53,8 +54,10 @@ def make_mirror(tmp_path, ids=("whisper-tiny",)):
     return mirror
 
 
-def test_fetched_once_per_store_from_a_local_mirror(store, tmp_path, monkeypatch):
+def test_fetched_once_per_store_from_a_local_mirror(store_root, tmp_path, monkeypatch):
     monkeypatch.setenv(public.MIRROR_ENV, str(make_mirror(tmp_path)))
+    store = Store(root=str(store_root))  # its settings read the environment when they are made
+    assert store.settings.public_mirror == str(tmp_path / "mirror")
     assert find_fetched(store, "whisper-tiny") is None
     first = fetch_public(store, "whisper-tiny", user="alice")
     assert first.kind == "checkpoint" and first.name == "public.whisper-tiny" and first.state == "ready"
@@ -68,7 +71,7 @@ def test_fetched_once_per_store_from_a_local_mirror(store, tmp_path, monkeypatch
 
 
 def test_attaching_records_license_acceptance(store, tmp_path):
-    public.configure(mirror=str(make_mirror(tmp_path)))
+    store.settings.public_mirror = str(make_mirror(tmp_path))
     artifact = fetch_public(store, "whisper-tiny", user="alice")
     accepted = license_acceptance(store, "whisper-tiny", "alice")
     assert accepted["license"] == "https://www.apache.org/licenses/LICENSE-2.0"
@@ -146,8 +149,8 @@ def test_site_catalog_adds_and_replaces_entries(store, web, tmp_path, monkeypatc
          "source": {"path": url}},
         {"id": "whisper-tiny", "title": "Whisper tiny (site copy)", "source": {"type": "hf", "repo": "site/whisper"}},
     ]}))
-    monkeypatch.setenv(public.CATALOG_ENV, str(site))
-    entries = {e.id: e for e in list_public()}
+    store.settings.public_catalog = str(site)
+    entries = {e.id: e for e in list_public(store.settings.public_catalog)}
     assert entries["our-model"].origin == str(site)
     assert entries["whisper-tiny"].source["repo"] == "site/whisper"
     assert len(entries) == len(EXPECTED) + 1

@@ -38,7 +38,7 @@ class PublicCheckpointsHandler(ArtifactsHandler):
     async def get(self) -> None:
         from ...sources.public import list_public
 
-        found = await self.blocking(list_public)
+        found = await self.blocking(list_public, self.store.settings.public_catalog)
         self.reply({"checkpoints": [entry.to_dict() for entry in found]})
 
 
@@ -49,7 +49,7 @@ class PublicCheckpointHandler(ArtifactsHandler):
         from ...sources.public import find_fetched, get_public
 
         def show() -> dict:
-            entry = get_public(checkpoint_id)
+            entry = get_public(checkpoint_id, self.store.settings.public_catalog)
             fetched = find_fetched(self.store, checkpoint_id)
             return {**entry.to_dict(), "fetched": fetched.reference if fetched else None}
 
@@ -61,7 +61,7 @@ class PublicCheckpointHandler(ArtifactsHandler):
         """Fetch a public checkpoint into the store (once; later calls reuse it), as an operation."""
         from ...sources.public import fetch_public, get_public
 
-        entry = await self.blocking(get_public, checkpoint_id)
+        entry = await self.blocking(get_public, checkpoint_id, self.store.settings.public_catalog)
         store, user = self.store, self.username
 
         def run(progress: Any) -> dict:
