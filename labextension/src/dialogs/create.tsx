@@ -5,9 +5,8 @@ import { KINDS } from '../api/types';
 import type { ArtifactKind, Operation, PublicCheckpoint } from '../api/types';
 import { isKind, PanelModel } from '../model/panel';
 import { createRequest, ICreateForm, KAGGLE_TYPES, SOURCE_TYPES, validateCreateForm } from './createForm';
-import { Field } from './fields/Field';
-import { Select } from './fields/Select';
-import { TextInput } from './fields/TextInput';
+import { SelectField } from './fields/SelectField';
+import { TextField } from './fields/TextField';
 import { showForm } from './form';
 import { FormErrors } from './validation';
 
@@ -54,102 +53,58 @@ export async function createDialog(
       form.sourceType === 'public'
         ? client.fetchPublicCheckpoint(form.path.trim())
         : client.createArtifact(createRequest(form)),
-    render: (form, set, errors) => {
-      const type = SOURCE_TYPES.find(t => t.value === form.sourceType) ?? SOURCE_TYPES[0];
+    render: form => {
+      const type = SOURCE_TYPES.find(t => t.value === form.value.sourceType) ?? SOURCE_TYPES[0];
       return (
         <div className="jp-Artifacts-createForm">
-          <Field label="Kind" name="kind" error={errors.kind}>
-            <Select
-              name="kind"
-              value={form.kind}
-              options={KINDS.map(k => [k, KIND_LABELS[k]])}
-              onChange={value => set({ kind: value as ArtifactKind })}
-            />
-          </Field>
-          {type.value !== 'public' && (
-            <Field label="Name" name="name" error={errors.name}>
-              <TextInput
-                name="name"
-                value={form.name}
-                placeholder="my-model"
-                onChange={name => set({ name })}
-              />
-            </Field>
-          )}
-          <Field label="Source Type" name="sourceType" error={errors.sourceType}>
-            <Select
-              name="sourceType"
-              value={form.sourceType}
-              options={SOURCE_TYPES.map(t => [t.value, t.label])}
-              onChange={sourceType => set({ sourceType, path: '' })}
-            />
-          </Field>
+          <SelectField form={form} name="kind" label="Kind" options={KINDS.map(k => [k, KIND_LABELS[k]])} />
+          {type.value !== 'public' && <TextField form={form} name="name" label="Name" placeholder="my-model" />}
+          <SelectField
+            form={form}
+            name="sourceType"
+            label="Source Type"
+            options={SOURCE_TYPES.map(t => [t.value, t.label])}
+            patch={sourceType => ({ sourceType, path: '' })}
+          />
           {type.value === 'public' ? (
-            <Field
-              label="Checkpoint"
+            <SelectField
+              form={form}
               name="path"
-              error={errors.path}
+              label="Checkpoint"
               hint={publicMessage || type.hint}
-            >
-              <Select
-                name="path"
-                value={form.path}
-                options={[
-                  ['', publicCheckpoints.length ? 'Choose…' : 'None available'],
-                  ...publicCheckpoints.map(c => [c.id, `${c.title} (${c.id})`] as [string, string])
-                ]}
-                onChange={path => set({ path })}
-              />
-            </Field>
+              options={[
+                ['', publicCheckpoints.length ? 'Choose…' : 'None available'],
+                ...publicCheckpoints.map(c => [c.id, `${c.title} (${c.id})`] as [string, string])
+              ]}
+            />
           ) : (
-            <Field label="Path" name="path" error={errors.path} hint={type.hint}>
-              <TextInput
-                name="path"
-                value={form.path}
-                placeholder={type.placeholder}
-                onChange={path => set({ path })}
-              />
-            </Field>
+            <TextField form={form} name="path" label="Path" hint={type.hint} placeholder={type.placeholder} />
           )}
           {type.fields.includes('endpoint') && (
-            <Field
-              label="Endpoint"
+            <TextField
+              form={form}
               name="endpoint"
-              error={errors.endpoint}
+              label="Endpoint"
               hint="https://s3.REGION.wasabisys.com"
-            >
-              <TextInput
-                name="endpoint"
-                value={form.endpoint}
-                placeholder="https://s3.eu-central-1.wasabisys.com"
-                onChange={endpoint => set({ endpoint })}
-              />
-            </Field>
+              placeholder="https://s3.eu-central-1.wasabisys.com"
+            />
           )}
           {type.fields.includes('branch') && (
-            <Field
-              label="Branch"
+            <TextField
+              form={form}
               name="branch"
-              error={errors.branch}
+              label="Branch"
               hint="Optional; the default branch when empty"
-            >
-              <TextInput
-                name="branch"
-                value={form.branch}
-                placeholder="main"
-                onChange={branch => set({ branch })}
-              />
-            </Field>
+              placeholder="main"
+            />
           )}
           {type.fields.includes('kaggle_type') && (
-            <Field label="Type" name="kaggleType" error={errors.kaggleType}>
-              <Select
-                name="kaggleType"
-                value={form.kaggleType}
-                options={KAGGLE_TYPES.map(t => [t, t.charAt(0).toUpperCase() + t.slice(1)])}
-                onChange={kaggleType => set({ kaggleType })}
-              />
-            </Field>
+            <SelectField
+              form={form}
+              name="kaggleType"
+              label="Type"
+              options={KAGGLE_TYPES.map(t => [t, t.charAt(0).toUpperCase() + t.slice(1)])}
+            />
           )}
         </div>
       );

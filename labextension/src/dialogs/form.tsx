@@ -6,11 +6,17 @@ import { ApiError } from '../api/request';
 import { notifyError } from '../model/notify';
 import { focusSelector, FormErrors } from './validation';
 
-export type Render<T> = (
-  value: T,
-  set: (patch: Partial<T>) => void,
-  errors: FormErrors
-) => React.ReactElement;
+/** A form as its fields see it: the value, how to change it, and the errors shown. */
+export interface IForm<T> {
+  value: T;
+  set: (patch: Partial<T>) => void;
+  errors: FormErrors;
+}
+
+/** The keys of a form that hold a value of type V. */
+export type KeyOf<T, V> = { [K in keyof T]: T[K] extends V ? K : never }[keyof T] & string;
+
+export type Render<T> = (form: IForm<T>) => React.ReactElement;
 
 /** A dialog body holding a form's value; errors are shown next to their fields. */
 class FormBody<T> extends ReactWidget implements Dialog.IBodyWidget<T> {
@@ -46,7 +52,7 @@ class FormBody<T> extends ReactWidget implements Dialog.IBodyWidget<T> {
     return (
       <div>
         {formError && <div className="jp-Artifacts-formError">{formError}</div>}
-        {this.renderForm(this.value, this.set, this.errors)}
+        {this.renderForm({ value: this.value, set: this.set, errors: this.errors })}
       </div>
     );
   }

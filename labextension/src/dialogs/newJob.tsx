@@ -5,9 +5,9 @@ import type { ArtifactsClient } from '../api/client';
 import type { ArtifactKind, Job } from '../api/types';
 import type { PanelModel } from '../model/panel';
 import { Field } from './fields/Field';
-import { MultiSelect } from './fields/MultiSelect';
-import { Select } from './fields/Select';
-import { TextInput } from './fields/TextInput';
+import { MultiSelectField } from './fields/MultiSelectField';
+import { SelectField } from './fields/SelectField';
+import { TextField } from './fields/TextField';
 import { showForm } from './form';
 import { defaultJobName, IJobForm, jobRequest, validateJobForm } from './jobForm';
 
@@ -18,6 +18,11 @@ async function readyReferences(client: ArtifactsClient, kind: ArtifactKind): Pro
   } catch {
     return [];
   }
+}
+
+/** Options whose labels are their values (references). */
+function pairs(values: string[]): [string, string][] {
+  return values.map(v => [v, v]);
 }
 
 /** The job form of the notebook widget: job, resources, model, data, output, hyperparameters. */
@@ -60,173 +65,130 @@ export async function newJobDialog(
     initial,
     validate,
     submit: form => client.submitJob(jobRequest(form)),
-    render: (form, set, errors) => (
-      <div className="jp-Artifacts-jobForm">
-        <fieldset className="jp-Artifacts-fieldset">
-          <legend>Job</legend>
-          <Field label="Name" name="name" error={errors.name}>
-            <TextInput name="name" value={form.name} onChange={name => set({ name })} />
-          </Field>
-          <Field label="Type" name="type">
-            <Select
+    render: form => {
+      const { value, set, errors } = form;
+      return (
+        <div className="jp-Artifacts-jobForm">
+          <fieldset className="jp-Artifacts-fieldset">
+            <legend>Job</legend>
+            <TextField form={form} name="name" label="Name" />
+            <SelectField
+              form={form}
               name="type"
-              value={form.type}
+              label="Type"
               options={[
                 ['training', 'Training'],
                 ['inference', 'Inference']
               ]}
-              onChange={type => set({ type: type as IJobForm['type'] })}
             />
-          </Field>
-          <Field label="Run" name="run">
-            <Select
+            <SelectField
+              form={form}
               name="run"
-              value={form.run}
+              label="Run"
               options={[
                 ['command', 'Command'],
                 ['script', 'Script']
               ]}
-              onChange={run => set({ run: run as IJobForm['run'] })}
             />
-          </Field>
-          {form.run === 'script' ? (
-            <Field
-              label="Script"
-              name="script"
-              error={errors.script}
-              hint="A .py or .sh file (or any executable) in the Jupyter root folder, run there by each worker"
-            >
-              <TextInput
+            {value.run === 'script' ? (
+              <TextField
+                form={form}
                 name="script"
-                value={form.script}
+                label="Script"
+                hint="A .py or .sh file (or any executable) in the Jupyter root folder, run there by each worker"
                 placeholder="train.py"
-                onChange={script => set({ script })}
               />
-            </Field>
-          ) : (
-            <Field
-              label="Command"
-              name="command"
-              error={errors.command}
-              hint="Run by each worker in the Jupyter root folder"
-            >
-              <TextInput
+            ) : (
+              <TextField
+                form={form}
                 name="command"
-                value={form.command}
+                label="Command"
+                hint="Run by each worker in the Jupyter root folder"
                 placeholder="python train.py"
-                onChange={command => set({ command })}
               />
-            </Field>
-          )}
-        </fieldset>
-        <fieldset className="jp-Artifacts-fieldset jp-Artifacts-row3">
-          <legend>Resources</legend>
-          <Field
-            label="GPUs"
-            name="gpus"
-            error={errors.gpus}
-            hint={maxGpus !== undefined ? `this host has ${maxGpus}` : undefined}
-          >
-            <TextInput name="gpus" value={form.gpus} onChange={gpus => set({ gpus })} />
-          </Field>
-          <Field label="CPU" name="cpu" error={errors.cpu} hint="cores; empty: any">
-            <TextInput name="cpu" value={form.cpu} placeholder="2" onChange={cpu => set({ cpu })} />
-          </Field>
-          <Field label="Memory" name="memory" error={errors.memory} hint="empty: no limit">
-            <TextInput name="memory" value={form.memory} placeholder="8G" onChange={memory => set({ memory })} />
-          </Field>
-        </fieldset>
-        <fieldset className="jp-Artifacts-fieldset">
-          <legend>Model</legend>
-          <Field label="Model" name="model" error={errors.model}>
-            <Select
-              name="model"
-              value={form.model}
-              options={[['', '(none)'], ...models.map(r => [r, r] as [string, string])]}
-              onChange={model => set({ model })}
+            )}
+          </fieldset>
+          <fieldset className="jp-Artifacts-fieldset jp-Artifacts-row3">
+            <legend>Resources</legend>
+            <TextField
+              form={form}
+              name="gpus"
+              label="GPUs"
+              hint={maxGpus !== undefined ? `this host has ${maxGpus}` : undefined}
             />
-          </Field>
-          <Field label="Checkpoints" name="checkpoints" error={errors.checkpoints}>
-            <MultiSelect
+            <TextField form={form} name="cpu" label="CPU" hint="cores; empty: any" placeholder="2" />
+            <TextField form={form} name="memory" label="Memory" hint="empty: no limit" placeholder="8G" />
+          </fieldset>
+          <fieldset className="jp-Artifacts-fieldset">
+            <legend>Model</legend>
+            <SelectField form={form} name="model" label="Model" options={[['', '(none)'], ...pairs(models)]} />
+            <MultiSelectField
+              form={form}
               name="checkpoints"
-              value={form.checkpoints}
+              label="Checkpoints"
               options={
-                form.publicCheckpoints
+                value.publicCheckpoints
                   ? publicCheckpoints.map(c => [c.id, `${c.id} - ${c.title}`] as [string, string])
-                  : checkpoints.map(r => [r, r] as [string, string])
+                  : pairs(checkpoints)
               }
               empty={
-                form.publicCheckpoints
+                value.publicCheckpoints
                   ? 'The public checkpoint catalog is not available.'
                   : 'No ready checkpoints yet.'
               }
-              onChange={value => set({ checkpoints: value })}
             />
-          </Field>
-          <label className="jp-Artifacts-checkbox">
-            <input
-              type="checkbox"
-              name="publicCheckpoints"
-              checked={form.publicCheckpoints}
-              onChange={event => set({ publicCheckpoints: event.target.checked, checkpoints: [] })}
-            />
-            Public (choose from the public checkpoint catalog)
-          </label>
-        </fieldset>
-        <fieldset className="jp-Artifacts-fieldset">
-          <legend>Data</legend>
-          <Field label="Datasets" name="data" error={errors.data}>
-            <MultiSelect
+            <label className="jp-Artifacts-checkbox">
+              <input
+                type="checkbox"
+                name="publicCheckpoints"
+                checked={value.publicCheckpoints}
+                onChange={event => set({ publicCheckpoints: event.target.checked, checkpoints: [] })}
+              />
+              Public (choose from the public checkpoint catalog)
+            </label>
+          </fieldset>
+          <fieldset className="jp-Artifacts-fieldset">
+            <legend>Data</legend>
+            <MultiSelectField
+              form={form}
               name="data"
-              value={form.data}
-              options={datasets.map(r => [r, r] as [string, string])}
+              label="Datasets"
+              options={pairs(datasets)}
               empty="No ready datasets yet."
-              onChange={data => set({ data })}
             />
-          </Field>
-          <Field label="Manifest" name="manifest" hint="A data manifest file (optional)">
-            <TextInput name="manifest" value={form.manifest} onChange={manifest => set({ manifest })} />
-          </Field>
-          <Field label="Output" name="output">
-            <Select
+            <TextField form={form} name="manifest" label="Manifest" hint="A data manifest file (optional)" />
+            <SelectField
+              form={form}
               name="output"
-              value={form.output}
+              label="Output"
               options={[
                 ['checkpoint', 'Checkpoint'],
                 ['model', 'Model'],
                 ['url', 'URL']
               ]}
-              onChange={output => set({ output: output as IJobForm['output'] })}
+            />
+            {value.output === 'url' && (
+              <TextField form={form} name="outputUri" label="Output URI" placeholder="s3://bucket/folder" />
+            )}
+          </fieldset>
+          <Field
+            label="Hyperparameters"
+            name="params"
+            error={errors.params}
+            hint="JSON; list values form a grid, one worker per combination"
+          >
+            <textarea
+              className="jp-mod-styled"
+              name="params"
+              rows={2}
+              value={value.params}
+              placeholder='{"lr": 0.01, "degree": [3, 4, 5]}'
+              onChange={event => set({ params: event.target.value })}
             />
           </Field>
-          {form.output === 'url' && (
-            <Field label="Output URI" name="outputUri" error={errors.outputUri}>
-              <TextInput
-                name="outputUri"
-                value={form.outputUri}
-                placeholder="s3://bucket/folder"
-                onChange={outputUri => set({ outputUri })}
-              />
-            </Field>
-          )}
-        </fieldset>
-        <Field
-          label="Hyperparameters"
-          name="params"
-          error={errors.params}
-          hint="JSON; list values form a grid, one worker per combination"
-        >
-          <textarea
-            className="jp-mod-styled"
-            name="params"
-            rows={2}
-            value={form.params}
-            placeholder='{"lr": 0.01, "degree": [3, 4, 5]}'
-            onChange={event => set({ params: event.target.value })}
-          />
-        </Field>
-      </div>
-    )
+        </div>
+      );
+    }
   });
 }
 

@@ -2,9 +2,8 @@ import * as React from 'react';
 
 import type { ArtifactsClient } from '../api/client';
 import type { Operation } from '../api/types';
-import { Field } from './fields/Field';
-import { Select } from './fields/Select';
-import { TextInput } from './fields/TextInput';
+import { SelectField } from './fields/SelectField';
+import { TextField } from './fields/TextField';
 import { showForm } from './form';
 import { defaultSaveName, ISaveForm, snapshotRequest, validateSaveForm } from './saveForm';
 
@@ -24,38 +23,28 @@ export async function saveToDialog(
     initial,
     validate: validateSaveForm,
     submit: form => client.snapshot(snapshotRequest(item, form)).then(op => ({ op, kind: form.kind })),
-    render: (form, set, errors) => (
+    render: form => (
       <div className="jp-Artifacts-saveForm">
-        <Field label="Type" name="kind" error={errors.kind}>
-          <Select
-            name="kind"
-            value={form.kind}
-            options={[
-              ['checkpoint', 'Checkpoint'],
-              ['model', 'Model']
-            ]}
-            onChange={kind => set({ kind: kind as ISaveForm['kind'] })}
-          />
-        </Field>
-        <Field
-          label="Save Directory"
+        <SelectField
+          form={form}
+          name="kind"
+          label="Type"
+          options={[
+            ['checkpoint', 'Checkpoint'],
+            ['model', 'Model']
+          ]}
+        />
+        <SelectField
+          form={form}
           name="folder"
-          error={errors.folder}
-          hint={`Saves the ${form.folder}/ folder ${item.type === 'directory' ? 'inside this folder' : 'next to the notebook'}`}
-        >
-          <Select
-            name="folder"
-            value={form.folder}
-            options={[
-              ['models', 'models'],
-              ['output', 'output']
-            ]}
-            onChange={folder => set({ folder: folder as ISaveForm['folder'] })}
-          />
-        </Field>
-        <Field label="New Name" name="name" error={errors.name}>
-          <TextInput name="name" value={form.name} onChange={name => set({ name })} />
-        </Field>
+          label="Save Directory"
+          hint={`Saves the ${form.value.folder}/ folder ${item.type === 'directory' ? 'inside this folder' : 'next to the notebook'}`}
+          options={[
+            ['models', 'models'],
+            ['output', 'output']
+          ]}
+        />
+        <TextField form={form} name="name" label="New Name" />
       </div>
     )
   });
