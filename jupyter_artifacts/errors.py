@@ -49,6 +49,12 @@ class QuotaExceeded(ArtifactsError):
     status = 507
 
 
+class Unavailable(ArtifactsError):
+    """The store's root (a bucket, a network folder) could not be reached: try again later."""
+
+    status = 503
+
+
 class DiskFull(ArtifactsError):
     """The disk under the store (or a destination) has no space left: nothing was published."""
 

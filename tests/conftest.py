@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,77 @@ class CLI:
 @pytest.fixture
 def cli(store_root: Path, tmp_path: Path) -> CLI:
     return CLI(store_root, tmp_path)
+
+
+# -- S3 (moto in server mode), for the sources and the shared-root tests --------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MotoServer:
+    """A real S3-compatible server on 127.0.0.1 (moto's server mode), started and ended here."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "MotoServer":
+        import moto  # noqa: F401 - a test dependency: fail here, clearly, if it is missing
+
+        exe = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or shutil.which("moto_server")
+        cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    self.stop()
+                    pytest.fail(f"moto_server ({' '.join(cmd)}) did not start on port {self.port}:\n"
+                                f"{self.log_path.read_text(errors='replace')[-2000:]}")
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def requests(self) -> int:
+        """Requests answered so far (moto logs one line per request)."""
+        return sum(1 for line in self.log_path.read_text(errors="replace").splitlines() if ' HTTP/1.1" ' in line)
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory):
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_url(moto_server):
+    return moto_server.url
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch, tmp_path):
+    """Dummy credentials and no shared config: nothing from the real machine is read."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..units import parse_duration
 from . import output
 from .context import add_command, open_store
 
@@ -63,9 +64,17 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    result = open_store(args).gc()
+    store = open_store(args)
+    grace = parse_duration(args.grace, "--grace") if args.grace is not None else None
+    result = store.gc(grace=grace)
+    if args.json:
+        output.print_json(result)
+        return 0
     print(f"Removed {result['removed_blobs']} unused files ({output.size(result['freed_bytes'])}) "
           f"and {result['removed_tmp']} leftovers of interrupted work.")
+    if "candidates" in result:
+        print(f"{result['candidates']} unused files stay until the next gc (a shared root removes a file only "
+              "once it was unused at two gcs and is older than the grace period).")
     return 0
 
 
@@ -75,7 +84,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         output.print_json(usage)
     else:
         quota = output.size(usage["quota"]) if usage["quota"] is not None else "unlimited (no quota)"
-        print(f"root:  {usage['root']}\nused:  {output.size(usage['used'])} of {quota}")
+        print(f"root:  {usage['root']}" + (" (shared by several hosts)" if usage.get("shared") else "")
+              + f"\nused:  {output.size(usage['used'])} of {quota}")
     return 0
 
 
@@ -97,5 +107,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
     p = command("import", cmd_import, "add the artifacts of an exported .tar file, keeping ids and versions")
     p.add_argument("file", metavar="FILE.tar")
     command("reindex", cmd_reindex, "rebuild the catalog from the store root alone", json_flag=False)
-    command("gc", cmd_gc, "remove stored files no artifact uses", json_flag=False)
+    p = command("gc", cmd_gc, "remove stored files no artifact uses")
+    p.add_argument("--grace", metavar="DURATION", default=None,
+                   help="on a shared root, keep files younger than this (default: the gc_grace setting, 6h)")
     command("status", cmd_status, "the store root and its usage against the quota")

@@ -71,6 +71,7 @@ def collect(store, db, job: dict, dry_run: bool = False) -> dict:
 
     policy = job["gc_policy"]
     spec = job["spec"]
+    store.sync(force=True)  # on a shared root: other hosts' aliases and artifacts as they are now
     rows = db.checkpoints(job["id"], include_deleted=False)
     candidates = candidates_from_rows(rows, spec.get("metric"))
     kept = keep(candidates, spec.get("smaller_is_better", True), policy["save_experiment_best"],

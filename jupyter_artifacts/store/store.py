@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from .. import database, procs
-from ..errors import Conflict, DiskFull, InUse, InvalidInput, LimitExceeded, NotFound, QuotaExceeded, quote
+from ..errors import (Conflict, DiskFull, InUse, InvalidInput, LimitExceeded, NotFound, QuotaExceeded, Unavailable,
+                      quote)
 from .catalog import Catalog
 from .digest import hash_file
 from .materialize import check_destination, materialize
@@ -51,6 +52,31 @@ def disk_full(where: str, advice: str = "free space or run `jupyter artifacts gc
     return DiskFull(f"The disk is full at {where}: {advice}.", path=where)
 
 
+_UNREACHABLE = ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ClientConnectorError",
+                "ServerDisconnectedError", "ConnectionClosedError", "ConnectionRefusedError", "ConnectionResetError")
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """A network failure on the way to a remote root (by class name: botocore, aiohttp and the
+    standard library each have their own)."""
+    return any(cls.__name__ in _UNREACHABLE for cls in type(exc).__mro__)
+
+
+def reaches_root(method: Callable[..., T]) -> Callable[..., T]:
+    """A store method that talks to the root: a root out of reach is one line, not a traceback."""
+    @functools.wraps(method)
+    def wrapper(self: "Store", *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:
+            if not _unreachable(exc):
+                raise
+            raise Unavailable(f"The store root {self.root.url} could not be reached ({type(exc).__name__}); "
+                              "nothing was changed by what failed: check the connection and try again.") from None
+
+    return wrapper
+
+
 def writes_to_store(method: Callable[..., T]) -> Callable[..., T]:
     """A store method that writes: a full disk is reported in one line, and blobs that the failed
     write left behind are removed if no other save is running (else `gc` removes them)."""
@@ -64,7 +90,7 @@ def writes_to_store(method: Callable[..., T]) -> Callable[..., T]:
             self.collect_orphans()
             raise disk_full(self.root.url) from None
 
-    return wrapper
+    return reaches_root(wrapper)
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -101,8 +127,10 @@ class Store:
         self.settings = settings
         try:
             self.root = open_root(settings.root, settings.storage_options)
+            marked = self._marked_shared()
+            # a shared folder's catalog is each host's own, like a remote root's
             self.catalog = Catalog(settings.catalog_path or default_catalog_path(
-                self.root.url, self.root.is_local, self.root.local_folder()))
+                self.root.url, self.root.is_local and not marked, self.root.local_folder()))
         except (OSError, sqlite3.OperationalError) as exc:
             if isinstance(exc, OSError) and exc.errno not in (errno.ENOSPC, errno.EDQUOT) \
                     or isinstance(exc, sqlite3.OperationalError) and not database.disk_is_full(
@@ -117,21 +145,28 @@ class Store:
         self.journal = Journal(self.root)
         self._recover()
 
+    def _marked_shared(self) -> bool:
+        """A local folder is shared once a host said so (its root.json), or when this one does now."""
+        if not self.root.is_local:
+            return False
+        marker = self.root.read_doc(MARKER)
+        try:
+            shared = bool(json.loads(marker).get("shared")) if marker else False
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            shared = False
+        if self.settings.shared and not shared:
+            self.root.write_doc(MARKER, dumps({"format": 1, "shared": True}))
+            shared = True
+        return shared
+
     def _sharing(self) -> bool:
-        """Whether many hosts use this root: a remote root whose service can be shared, unless
-        settings say no; a local folder once a host said so (its root.json). A shared root must
-        guarantee exclusive creates and compare-and-swap: asked for one that cannot, say why."""
-        asked = self.settings.shared
+        """Whether many hosts use this root: a remote root whose service can be shared, unless the
+        settings say no; a local folder once marked shared. A shared root must guarantee exclusive
+        creates and compare-and-swap: asked for one that cannot, say why."""
         if self.root.is_local:
-            marker = self.root.read_doc(MARKER)
-            try:
-                shared = bool(json.loads(marker).get("shared")) if marker else False
-            except (ValueError, AttributeError, UnicodeDecodeError):
-                shared = False
-            if asked and not shared and not self.catalog.read_only:
-                self.root.write_doc(MARKER, dumps({"format": 1, "shared": True}))
-                shared = True
+            shared = self._marked_shared()
         else:
+            asked = self.settings.shared
             shared = asked if asked is not None else self.root.capabilities.shareable
         if shared:
             why = self._cannot_share()
@@ -184,6 +219,7 @@ class Store:
         if kind:
             check_kind(kind)
         parsed = ref if isinstance(ref, Ref) else parse_ref(ref)
+        self.sync()
         try:
             return self._resolve(parsed, kind)
         except NotFound:
@@ -191,6 +227,7 @@ class Store:
                 raise
         return self._resolve(parsed, kind)
 
+    @reaches_root
     def sync(self, force: bool = False) -> int:
         """Learn what other hosts changed in a shared root (at most every `sync_interval` seconds
         unless forced); returns how many changes were read. Nothing to do for a local root."""
@@ -562,19 +599,22 @@ class Store:
         artifact = self.resolve(ref, kind)
         if alias not in artifact.aliases:
             raise NotFound(f"{artifact.reference} has no alias {quote(alias)}.")
-        self._drop_alias(artifact, alias)
+        if not self._drop_alias(artifact, alias):
+            raise Conflict(f"The alias {alias!r} of {artifact.name} was moved by another host meanwhile (it points at "
+                           f"{self._alias_shown(artifact.kind, artifact.name, alias)} now); nothing was removed.")
         return self.catalog.get(artifact.id)
 
-    def _drop_alias(self, artifact: Artifact, alias: str) -> None:
+    def _drop_alias(self, artifact: Artifact, alias: str) -> bool:
         """Remove an alias only if it still points where this machine saw it (another host may
-        have moved it since: then it stays, and this machine learns where it went)."""
+        have moved it since: then it stays, this machine learns where it went, and False)."""
         doc = alias_path(artifact.kind, artifact.name, alias)
         current = self.root.read_tagged(doc)
         points_here = current is not None and _pointed(current.data) == artifact.id
         if points_here and self.root.delete_doc(doc, current.tag):
             self._alias_changed(artifact.kind, artifact.name, alias, None)
-        else:
-            self._learn_alias(artifact.kind, artifact.name, alias)
+            return True
+        self._learn_alias(artifact.kind, artifact.name, alias)
+        return current is None
 
     def _alias_changed(self, kind: str, name: str, alias: str, artifact_id: str | None) -> None:
         with self.catalog.transaction() as db:
@@ -698,6 +738,7 @@ class Store:
         return {"digest": digest, "artifacts": found}
 
     # -- integrity -------------------------------------------------------------------------
+    @reaches_root
     def verify(self, ref: str | None = None, kind: str | None = None, workers: int = 4) -> dict:
         """Re-hash every blob (of one artifact, or of all) and name each damaged artifact and path."""
         from concurrent.futures import ThreadPoolExecutor
@@ -826,6 +867,7 @@ class Store:
         except (BlockingIOError, OSError, sqlite3.Error):
             pass  # `gc` will, once the other save is done or there is room for the catalog
 
+    @reaches_root
     def gc(self, wait: bool = True, grace: float | None = None) -> dict:
         """Remove blobs no artifact uses and leftovers of interrupted work; idempotent. On a shared
         root a blob goes only once it was unused at two gcs and is older than the grace period."""
@@ -875,6 +917,7 @@ class Store:
             os.close(fd)
 
     # -- sharing ---------------------------------------------------------------------------
+    @reaches_root
     def download(self, ref: str, dest: str, kind: str | None = None, refs: bool = False, method: str = "auto",
                  progress: Progress | None = None) -> dict:
         """Materialize an artifact (and with refs, everything it refers to) into a new folder."""
@@ -883,7 +926,7 @@ class Store:
             raise Conflict(f"{artifact.reference} is {artifact.state}, not ready; wait for it or create it again.")
         dest = check_destination(dest)
         todo = [artifact] + ([a for a in self._closure(artifact) if a.id != artifact.id] if refs else [])
-        leases = [self.holds.acquire(a.id, a.reference, f"a download to {dest} on {host_name()}") for a in todo]
+        leases = [self.holds.acquire(a.id, a.reference, f"a download to {dest}") for a in todo]
         renewing = self._renewing(progress)
         try:
             return self._download(artifact, todo, dest, refs, method, renewing)
@@ -929,6 +972,7 @@ class Store:
                     stack.append(found)
         return list(seen.values())
 
+    @reaches_root
     def export(self, ref: str, tar_path: str, kind: str | None = None, refs: bool = False) -> dict:
         from .transfer import export_tar
 
@@ -966,6 +1010,7 @@ class Store:
                            "meanwhile; import into another store.")
 
     # -- rebuilding ------------------------------------------------------------------------
+    @reaches_root
     def reindex(self) -> dict:
         """Rebuild the catalog's index from the root alone (records, aliases, links, version claims).
 

@@ -319,8 +319,14 @@ class S3Root(FsspecRoot):
 
         try:
             self._call(method, **kwargs)
+        except (FileExistsError, FileNotFoundError):  # s3fs's names for 412 and 404
+            return False
         except ClientError as exc:
             if self._code(exc) in ("PreconditionFailed", "ConditionalRequestConflict", "412", "NoSuchKey", "404"):
+                return False
+            raise
+        except OSError as exc:  # s3fs maps some 412s (If-Match) to EINVAL
+            if "condition" in str(exc).lower():
                 return False
             raise
         return True
