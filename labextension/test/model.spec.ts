@@ -266,6 +266,9 @@ describe('PanelModel: signals', () => {
     expect(counts).toMatchObject({ list: 1, refresh: 1, tab: 0, detailsSelection: 0 });
     model.details.select('a:v1');
     expect(counts).toMatchObject({ detailsSelection: 1, refresh: 2, list: 1 });
+    // Opened again (to reload it): its details, not the frame around them.
+    model.details.select('a:v1');
+    expect(counts).toMatchObject({ detailsSelection: 1, details: 2, refresh: 3 });
     // Clicking the tab shown goes back to its list, keeping the filter.
     model.setTab('checkpoint');
     expect(model.details.reference).toBeNull();

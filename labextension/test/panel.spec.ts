@@ -1,7 +1,9 @@
 import { Widget } from '@lumino/widgets';
 
 import { ArtifactsClient } from '../src/api/client';
+import * as ArtifactListView from '../src/components/ArtifactList';
 import { ArtifactsPanel } from '../src/components/ArtifactsPanel';
+import * as TabBarView from '../src/components/TabBar';
 import { PanelModel } from '../src/model/panel';
 import { MIN_INTERVAL, refreshFrequency } from '../src/model/refresh';
 import { SettingsModel } from '../src/model/settings';
@@ -152,18 +154,49 @@ describe('refreshFrequency', () => {
   });
 });
 
-describe('the job details', () => {
-  /** Real timers: the answers' bodies are read by the real fetch machinery. */
-  async function until<T>(find: () => T | null | undefined): Promise<T> {
-    for (let i = 0; i < 200; i++) {
-      const found = find();
-      if (found) {
-        return found;
-      }
-      await new Promise(resolve => setTimeout(resolve, 10));
+/** Real timers: the answers' bodies are read by the real fetch machinery. */
+async function until<T>(find: () => T | null | undefined): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const found = find();
+    if (found) {
+      return found;
     }
-    throw new Error('not found in time');
+    await new Promise(resolve => setTimeout(resolve, 10));
   }
+  throw new Error('not found in time');
+}
+
+describe('rendering', () => {
+  it('a refresh re-renders the list it fetched, not the tabs around it', async () => {
+    jest.useRealTimers();
+    const tabBar = jest.spyOn(TabBarView, 'TabBar');
+    const list = jest.spyOn(ArtifactListView, 'ArtifactList');
+    let version = 0;
+    const { settings } = fakeServer(() => {
+      version++;
+      const artifact = { id: `${version}`.padStart(32, '0'), kind: 'checkpoint', name: 'run', version,
+        reference: `run:v${version}`, state: 'ready', aliases: [], size: 1, file_count: 1, created_at: 1 };
+      return json({ ...LIST, artifacts: [artifact], total: 1 });
+    });
+    const model = new PanelModel(new ArtifactsClient(settings));
+    const { panel } = track({ panel: new ArtifactsPanel(model) });
+    Widget.attach(panel, document.body);
+    void panel.poll.refresh();
+    await until(() => panel.node.querySelector('.jp-Artifacts-row'));
+    const tabs = tabBar.mock.calls.length;
+    const lists = list.mock.calls.length;
+    expect(tabs).toBeGreaterThan(0);
+    await model.refresh();
+    const shown = () => panel.node.querySelector('.jp-Artifacts-row')?.getAttribute('data-reference');
+    await until(() => shown() === `run:v${version}` && list.mock.calls.length > lists);
+    expect(tabBar.mock.calls.length).toBe(tabs);
+    // Opening an artifact changes the frame: the tabs render again.
+    model.details.select(`run:v${version}`);
+    await until(() => tabBar.mock.calls.length > tabs);
+  });
+});
+
+describe('the job details', () => {
 
   it('saves the output a worker kept from its button, then shows the job again', async () => {
     jest.useRealTimers();

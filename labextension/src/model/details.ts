@@ -106,9 +106,12 @@ export class ArtifactDetailsModel {
   }
 
   private setSelection(reference: string | null): void {
+    const changed = reference !== this._reference;
     this._reference = reference;
     this._current = null;
-    this._selectionChanged.emit(reference);
+    if (changed) {
+      this._selectionChanged.emit(reference);
+    }
     this._changed.emit();
   }
 

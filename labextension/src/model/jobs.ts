@@ -57,9 +57,12 @@ export class JobsModel {
 
   /** Open a job's details (again: to reload them), or close them with null. */
   select(id: string | null): void {
+    const changed = id !== this._selected;
     this._selected = id;
     this._job = null;
-    this._selectionChanged.emit(id);
+    if (changed) {
+      this._selectionChanged.emit(id);
+    }
     this._jobChanged.emit();
     this.requestRefresh();
   }
