@@ -56,9 +56,10 @@ class Holds:
             raise Conflict(f"{reference} is not ready (it is {state or 'deleted'}).")
         if self.shared:
             self.root.write_doc(lease_path(artifact_id, lease_id), self._doc(holder, owner))
-            if self.root.read_doc(tombstone_path(artifact_id)) is not None:
+            tombstone = _parse(self.root.read_doc(tombstone_path(artifact_id)), ("host", "at"))
+            if tombstone is not None and tombstone["at"] > time.time() - self.ttl:  # older: its delete crashed
                 self.release(lease_id)
-                raise Conflict(f"{reference} is being deleted; it cannot be attached.")
+                raise Conflict(f"{reference} is being deleted by {tombstone['host']}; it cannot be attached.")
         return lease_id
 
     def release(self, lease_id: str) -> None:

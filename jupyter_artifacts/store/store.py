@@ -512,9 +512,14 @@ class Store:
         return artifact
 
     def abandon(self, artifact: Artifact) -> None:
-        """Forget a reserved artifact that will never be published."""
-        if self.root.read_doc(record_path(artifact.id)) is not None:
-            return  # published after all
+        """Forget a reserved artifact that will never be published (kept as failed if the root
+        cannot even be asked)."""
+        try:
+            if self.root.read_doc(record_path(artifact.id)) is not None:
+                return  # published after all
+        except Exception:  # noqa: BLE001 - the root is out of reach: not published, as far as anyone knows
+            self.fail(artifact, "the store root could not be reached; save again")
+            return
         with self.catalog.transaction() as db:
             self.catalog.delete(db, artifact.id)
 
