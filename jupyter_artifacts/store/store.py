@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from .. import database, procs
 from ..errors import (Conflict, DiskFull, InUse, InvalidInput, LimitExceeded, NotFound, QuotaExceeded, Unavailable,
                       quote)
+from .blobcache import FOLDER as BLOB_CACHE_FOLDER
+from .blobcache import BlobCache
 from .catalog import Catalog
 from .digest import hash_file
 from .materialize import check_destination, materialize
@@ -143,6 +145,11 @@ class Store:
         self.holds = Holds(self)
         self.syncer = Syncer(self)
         self.journal = Journal(self.root)
+        # where files come from when they are materialized: a remote root's through this machine's cache
+        limit = self.settings.blob_cache
+        self.blob_cache = None if self.root.is_local or not limit else \
+            BlobCache(self.root, os.path.join(self.state_dir, BLOB_CACHE_FOLDER), limit)
+        self.blobs = self.blob_cache or self.root
         self._recover()
 
     def _marked_shared(self) -> bool:
@@ -656,7 +663,8 @@ class Store:
         return self.catalog.get(artifact.id)
 
     def lineage(self, ref: str, kind: str | None = None, depth: int = 20) -> dict:
-        """What went into an artifact (refs, inputs, the job) and what used it, as nested trees."""
+        """What went into an artifact (refs, inputs, the job) and what was made from it, as nested trees
+        (the jobs that used it are added by jupyter_artifacts.jobs.lineage)."""
         artifact = self.resolve(ref, kind)
 
         def summary(a: Artifact, relation: str | None = None) -> dict:
@@ -684,33 +692,9 @@ class Store:
                 nodes.append(node)
             return nodes
 
-        def output(artifact_id: str | None) -> dict | None:
-            if artifact_id is None:
-                return None
-            found = self.catalog.get(artifact_id)
-            return summary(found) if found else {"id": artifact_id, "state": "deleted"}
-
-        used_by = self._jobs_with_input(artifact.id)
-        for job in used_by:
-            for worker in job["workers"]:
-                worker["output"] = output(worker.pop("output_id"))
         return {**summary(artifact), "inputs": artifact.inputs,
                 "upstream": walk(artifact, "up", {artifact.id}, 0),
-                "downstream": walk(artifact, "down", {artifact.id}, 0),
-                "used_by": used_by}
-
-    def _jobs_with_input(self, artifact_id: str) -> list[dict]:
-        """From the jobs database next to the catalog, which every JobManager of this store writes."""
-        from ..jobs.db import JobsDB, paths_for
-
-        path = paths_for(self.catalog.path)[0]
-        if not os.path.exists(path):
-            return []
-        db = JobsDB(path)
-        try:
-            return db.jobs_with_input(artifact_id)
-        finally:
-            db.close()
+                "downstream": walk(artifact, "down", {artifact.id}, 0)}
 
     # -- compare and find ------------------------------------------------------------------
     def diff(self, ref_a: str, ref_b: str, kind: str | None = None) -> dict:
@@ -938,6 +922,8 @@ class Store:
         finally:
             for lease_id in leases:
                 self.holds.release(lease_id)
+            if self.blob_cache is not None:
+                self.blob_cache.trim()
 
     def _renewing(self, progress: Progress | None) -> Progress:
         """A progress callback that also keeps this machine's leases alive (a long download)."""
@@ -951,7 +937,7 @@ class Store:
     def _download(self, artifact: Artifact, todo: list[Artifact], dest: str, refs: bool, method: str,
                   progress: Progress) -> dict:
         if not refs:
-            methods = materialize(self.root, self.catalog.manifest(artifact.id), dest, method, progress)
+            methods = materialize(self.blobs, self.catalog.manifest(artifact.id), dest, method, progress)
             return {"reference": artifact.reference, "path": dest, "methods": methods, "artifacts": 1}
         used_names: set[str] = set()
         methods: dict[str, int] = {}
@@ -959,7 +945,7 @@ class Store:
         for item in todo:
             folder = item.name if item.name not in used_names else f"{item.name}-v{item.version}"
             used_names.add(folder)
-            counts = materialize(self.root, self.catalog.manifest(item.id), os.path.join(dest, folder), method, progress)
+            counts = materialize(self.blobs, self.catalog.manifest(item.id), os.path.join(dest, folder), method, progress)
             for how, n in counts.items():
                 methods[how] = methods.get(how, 0) + n
             placed.append({"reference": item.reference, "kind": item.kind, "path": os.path.join(dest, folder)})

@@ -62,6 +62,28 @@ def copy_fd(src_fd: int, dst_fd: int, size: int) -> int:
     return size - remaining
 
 
+def clone_or_copy(src: str, dest: str, mode: int, method: str, size: int | None = None) -> str:
+    """A new file `dest` with the content of `src`: a reflink where the file system clones (and
+    `method` allows), else a copy in the kernel; returns which."""
+    fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode & 0o777 | 0o200)
+        try:
+            if method in ("auto", "reflink"):
+                try:
+                    fcntl.ioctl(out, _FICLONE, fd)
+                    return "reflink"
+                except OSError:
+                    if method == "reflink":
+                        raise
+            copy_fd(fd, out, os.fstat(fd).st_size if size is None else size)
+            return "copy"
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
+
+
 class LocalRoot:
     """A root on a local (or mounted) file system.
 
@@ -303,23 +325,7 @@ class LocalRoot:
         if method == "hardlink":
             os.link(src, dest)
             return "hardlink"
-        fd = os.open(src, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            out = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode & 0o777 | 0o200)
-            try:
-                if method in ("auto", "reflink"):
-                    try:
-                        fcntl.ioctl(out, _FICLONE, fd)
-                        return "reflink"
-                    except OSError:
-                        if method == "reflink":
-                            raise
-                copy_fd(fd, out, os.fstat(fd).st_size if size is None else size)
-                return "copy"
-            finally:
-                os.close(out)
-        finally:
-            os.close(fd)
+        return clone_or_copy(src, dest, mode, method, size)
 
     def remove_blob(self, digest: str) -> None:
         try:
