@@ -164,7 +164,9 @@ def _print_tree(nodes: list[dict], indent: str) -> None:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    lineage = open_store(args).lineage(args.ref, args.kind)
+    from ..jobs.lineage import lineage as with_jobs
+
+    lineage = with_jobs(open_store(args), args.ref, args.kind)
     if args.json:
         output.print_json(lineage)
         return 0

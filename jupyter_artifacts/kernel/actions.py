@@ -255,7 +255,10 @@ class Session:
         return self.store.download(ref, dest, kind=kind, method=method, progress=progress)
 
     def lineage(self, ref: str, kind: str | None = None) -> dict:
-        return self.store.lineage(ref, kind)
+        """What went into an artifact, what was made from it, and the jobs that used it."""
+        from ..jobs.lineage import lineage
+
+        return lineage(self.store, ref, kind)
 
     # -- jobs ------------------------------------------------------------------------------
     @property

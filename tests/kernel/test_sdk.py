@@ -74,6 +74,8 @@ def test_awaiting_the_same_calls(nb, sample, mirror):
     lineage = output.lineage()
     upstream = {n["reference"] for n in lineage["upstream"]}
     assert {"my-checkpoint:v1", "digits:v1", "public.stable-diffusion-v2-1:v1"} <= upstream
+    [used] = client.datasets.lineage("digits")["used_by"]  # the jobs database's part of the lineage
+    assert used["name"] == "finetune" and used["workers"][0]["output"]["reference"] == "Job - finetune:v1"
     assert [c.reference for c in client.checkpoints.list()][0] == "Job - finetune:v1"
     assert any(e["id"] == "stable-diffusion-v2-1" for e in client.checkpoints.public())
 

@@ -166,7 +166,9 @@ class LineageHandler(ArtifactsHandler):
     async def get(self, ref: str) -> None:
         kind = self.query_str("kind", KINDS)
         depth = self.query_int("depth", 20, 1, 100)
-        self.reply(await self.blocking(self.store.lineage, ref, kind, depth))
+        from ...jobs.lineage import lineage
+
+        self.reply(await self.blocking(lineage, self.store, ref, kind, depth))
 
 
 class FilesHandler(ArtifactsHandler):
