@@ -1,5 +1,5 @@
 import { createRequest, ICreateForm, validateCreateForm } from '../src/dialogs/createForm';
-import { defaultJobName, IJobForm, jobRequest, shellQuote, validateJobForm } from '../src/dialogs/jobForm';
+import { defaultJobName, IJobForm, jobRequest, newJobForm, shellQuote, validateJobForm } from '../src/dialogs/jobForm';
 import { defaultSaveName, snapshotRequest, validateSaveForm } from '../src/dialogs/saveForm';
 import { focusSelector, validateAlias, validateName } from '../src/dialogs/validation';
 
@@ -14,25 +14,8 @@ const createForm = (patch: Partial<ICreateForm>): ICreateForm => ({
   ...patch
 });
 
-const jobForm = (patch: Partial<IJobForm>): IJobForm => ({
-  type: 'training',
-  name: 'train',
-  run: 'command',
-  command: 'python train.py',
-  script: '',
-  gpus: '1',
-  cpu: '',
-  memory: '',
-  model: '',
-  checkpoints: [],
-  publicCheckpoints: false,
-  data: [],
-  manifest: '',
-  output: 'checkpoint',
-  outputUri: '',
-  params: '',
-  ...patch
-});
+const jobForm = (patch: Partial<IJobForm>): IJobForm =>
+  newJobForm({ name: 'train', command: 'python train.py', ...patch });
 
 describe('validation', () => {
   it('puts the cursor in the first field with an error', () => {

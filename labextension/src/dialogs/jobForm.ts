@@ -28,6 +28,29 @@ export interface IJobForm {
   params: string;
 }
 
+/** A job form as New job opens it: training, a command, one GPU, a checkpoint out, the rest empty. */
+export function newJobForm(patch: Partial<IJobForm> = {}): IJobForm {
+  return {
+    type: 'training',
+    name: '',
+    run: 'command',
+    command: '',
+    script: '',
+    gpus: '1',
+    cpu: '',
+    memory: '',
+    model: '',
+    checkpoints: [],
+    publicCheckpoints: false,
+    data: [],
+    manifest: '',
+    output: 'checkpoint',
+    outputUri: '',
+    params: '',
+    ...patch
+  };
+}
+
 export const MEMORY_RE = /^\s*\d+(\.\d+)?\s*[KMGT]?B?\s*$/i;
 
 /** A default job name: type and local time, e.g. training-20240501-1532. */

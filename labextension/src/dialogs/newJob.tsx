@@ -9,7 +9,7 @@ import { MultiSelectField } from './fields/MultiSelectField';
 import { SelectField } from './fields/SelectField';
 import { TextField } from './fields/TextField';
 import { showForm } from './form';
-import { defaultJobName, IJobForm, jobRequest, validateJobForm } from './jobForm';
+import { defaultJobName, IJobForm, jobRequest, newJobForm, validateJobForm } from './jobForm';
 
 async function readyReferences(client: ArtifactsClient, kind: ArtifactKind): Promise<string[]> {
   try {
@@ -39,25 +39,11 @@ export async function newJobDialog(
   ]);
   const publicCheckpoints = publicList?.checkpoints ?? [];
   const maxGpus = gpus ? gpus.count : undefined;
-  const initial: IJobForm = {
-    type: 'training',
+  const initial = newJobForm({
     name: defaultJobName('training'),
-    run: 'command',
-    command: '',
-    script: '',
     gpus: maxGpus === 0 ? '0' : '1',
-    cpu: '',
-    memory: '',
-    model: '',
-    checkpoints: [],
-    publicCheckpoints: false,
-    data: [],
-    manifest: '',
-    output: 'checkpoint',
-    outputUri: '',
-    params: '',
     ...defaults
-  };
+  });
   const validate = (form: IJobForm) => validateJobForm(form, maxGpus);
   return showForm<IJobForm, Job>({
     title: 'New job',
