@@ -29,7 +29,7 @@ import requests
 
 from jupyter_artifacts.store import Store
 from jupyter_artifacts.store.records import Artifact, dumps, tree_digest
-from jupyter_artifacts.store.store import record_path
+from jupyter_artifacts.store.layout import record_path
 
 KINDS = ("model", "checkpoint", "dataset")
 BASE_URL = "/bench/"

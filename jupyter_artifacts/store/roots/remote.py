@@ -26,7 +26,8 @@ _ATOMIC_CREATE = {"gs": "gcsfs sends ifGenerationMatch=0", "gcs": "gcsfs sends i
                   "az": "adlfs sends If-None-Match: *", "abfs": "adlfs sends If-None-Match: *",
                   "abfss": "adlfs sends If-None-Match: *", "file": "open(O_EXCL)", "local": "open(O_EXCL)"}
 LOCK_SECONDS = 30.0  # a document lock older than this was left by a crash
-UPLOAD_IN_MEMORY = 8 << 20  # smaller files are read once, hashed again and sent from memory
+UPLOAD_IN_MEMORY = 8 << 20
+MULTIPART_CHUNK = 8 << 20  # smaller files are read once, hashed again and sent from memory
 
 
 def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
@@ -353,7 +354,9 @@ class S3Root(FsspecRoot):
 
     def _put_path(self, src: str, digest: str, size: int) -> int:
         try:
-            self.fs.put_file(src, self._full(blob_relpath(digest)), mode="create")
+            # parts of 8 MiB, many at once: an object store takes a large file fastest so
+            self.fs.put_file(src, self._full(blob_relpath(digest)), mode="create", chunksize=MULTIPART_CHUNK,
+                             max_concurrency=16)
         except FileExistsError:
             return 0
         return size
