@@ -13,7 +13,7 @@ import threading
 
 from ..errors import Conflict, InvalidInput
 from .digest import hash_file
-from .roots import Root
+from .roots import Root, blob_name
 from .roots.local import clone_or_copy
 
 FOLDER = "blob-cache"
@@ -26,7 +26,7 @@ class BlobCache:
         self.root, self.folder, self.limit = root, folder, limit
 
     def path(self, digest: str) -> str:
-        return os.path.join(self.folder, "objects", digest[7:9], digest[9:])
+        return os.path.join(self.folder, "objects", blob_name(digest))
 
     def local_path(self, digest: str) -> str:
         """The cached file of a blob, fetched first if it is not here."""

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from typing import NamedTuple
 
 from .. import database
 from .records import Artifact, tree_key
@@ -91,6 +92,20 @@ _COLUMNS = (
     "id, kind, name, version, state, digest, size, file_count, created_at, created_by, source, "
     "metadata, produced_by, inputs, error, progress"
 )
+
+
+class StatRow(NamedTuple):
+    """What the stat cache knows of a file: the stat it had when its digest was computed."""
+
+    path: str
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    digest: str
+
+    def matches(self, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> bool:
+        return self.inode == inode and self.size == size and self.mtime_ns == mtime_ns and self.ctime_ns == ctime_ns
 
 
 class Catalog:
@@ -308,6 +323,15 @@ class Catalog:
         return self.db.execute(f"SELECT {other}, relation FROM refs WHERE {column} = ? ORDER BY {other}",
                                (artifact_id,)).fetchall()
 
+    def entry(self, artifact_id: str, path: str) -> dict | None:
+        """One path's manifest entry (a file's digest, size and mode, or a link), or None."""
+        row = self.db.execute("SELECT digest, size, mode, link FROM files WHERE artifact_id = ? AND path = ?",
+                              (artifact_id, path)).fetchone()
+        if row is None:
+            return None
+        digest, size, mode, link = row
+        return {"link": link, "mode": mode} if link is not None else {"digest": digest, "size": size, "mode": mode}
+
     def delete(self, db: sqlite3.Connection, artifact_id: str) -> None:
         for table, column in (("artifacts", "id"), ("aliases", "artifact_id"),
                               ("refs", "src"), ("leases", "artifact_id")):
@@ -515,13 +539,13 @@ class Catalog:
         ).fetchall()
 
     # -- stat cache ------------------------------------------------------------------------
-    def statcache_under(self, folder: str) -> dict[str, tuple[str, int, int, int, int, str]]:
+    def statcache_under(self, folder: str) -> dict[str, StatRow]:
         low = folder.rstrip("/") + "/"
         high = folder.rstrip("/") + "0"  # '0' sorts right after '/'
         rows = self.db.execute(
             "SELECT path, inode, size, mtime_ns, ctime_ns, digest FROM statcache WHERE path >= ? AND path < ?",
             (low, high)).fetchall()
-        return {row[0]: row for row in rows}  # row[1:] is (inode, size, mtime_ns, ctime_ns, digest)
+        return {row[0]: StatRow(*row) for row in rows}
 
     def remember_stats(self, rows: list[tuple[str, int, int, int, int, str]],
                        save: tuple[str, str, str, str, int] | None = None) -> None:

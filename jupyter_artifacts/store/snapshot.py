@@ -13,12 +13,16 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from operator import attrgetter
 
 import blake3
 
 from ..errors import InvalidInput, NotFound
 from .roots import NotRegularFile, SourceChanged
+
+if TYPE_CHECKING:
+    from .catalog import StatRow
 
 Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
 S_ISREG = stat.S_ISREG
@@ -195,7 +199,7 @@ class SnapshotResult:
     written: set[str]  # digests this save stored (the others it found stored, or trusted from the cache)
 
 
-def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progress: Progress | None = None,
+def store_files(root, files: list[ScannedFile], cache: dict[str, StatRow], progress: Progress | None = None,
                 workers: int | None = None) -> SnapshotResult:
     """Store every scanned file in the root; files whose stat matches the cache are not read.
 
@@ -219,9 +223,8 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, tuple], progres
             done_files += 1
             continue
         cached = get(f.path)
-        if cached is not None and cached[1] == f.inode and cached[2] == f.size and cached[3] == f.mtime_ns \
-                and cached[4] == f.ctime_ns:  # (path, inode, size, mtime_ns, ctime_ns, digest)
-            manifest[f.relpath] = {"digest": cached[5], "size": f.size, "mode": f.mode}
+        if cached is not None and cached.matches(f.inode, f.size, f.mtime_ns, f.ctime_ns):
+            manifest[f.relpath] = {"digest": cached.digest, "size": f.size, "mode": f.mode}
             done_files += 1
             done_bytes += f.size
         else:

@@ -35,7 +35,7 @@ from .roots import SourceChanged
 from .snapshot import Progress, SnapshotResult, scan, store_files, walk
 from .upload import upload_files
 from .sync import RootReader, Syncer
-from .validation import check_metadata
+from .validation import LINK_HOPS, check_metadata, resolve_inside
 
 
 T = TypeVar("T")
@@ -577,6 +577,22 @@ class Store:
 
     def files(self, ref: str, kind: str | None = None, limit: int | None = None, offset: int = 0) -> dict[str, dict]:
         return self.catalog.manifest(self.resolve(ref, kind).id, limit, offset)
+
+    def file(self, artifact: Artifact, path: str) -> tuple[str, dict]:
+        """The path and manifest entry of one file of an artifact, following the artifact's own
+        links (never out of it)."""
+        seen: set[str] = set()
+        while True:
+            entry = self.catalog.entry(artifact.id, path)
+            if entry is None:
+                raise NotFound(f"{artifact.reference} has no file {quote(path)}; list its files to see them.")
+            if "link" not in entry:
+                return path, entry
+            seen.add(path)
+            target = resolve_inside(f"{path.rpartition('/')[0]}/{entry['link']}", {})
+            if target is None or target in seen or len(seen) > LINK_HOPS:
+                raise Conflict(f"{quote(path)} is a link ({entry['link']}) that does not lead to a file of {artifact.reference}.")
+            path = target
 
     def usage(self) -> dict:
         """Bytes stored by every artifact of the root (on a shared root: every host's, as last synced)."""

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import InvalidInput
 from .digest import hash_file
+from .catalog import StatRow
 from .roots import NotRegularFile, Root, SourceChanged
 from .snapshot import STORED_MODE, Progress, ScannedFile, SnapshotResult, not_regular_message
 
@@ -32,7 +33,7 @@ def _hash(f: ScannedFile) -> tuple[str, os.stat_result]:
     raise SourceChanged(f.path)
 
 
-def upload_files(root: Root, files: list[ScannedFile], cache: dict[str, tuple],
+def upload_files(root: Root, files: list[ScannedFile], cache: dict[str, StatRow],
                  progress: Progress | None = None, workers: int = UPLOADS) -> SnapshotResult:
     """Store every scanned file in a remote root; files whose stat matches the cache are not read."""
     manifest: dict[str, dict] = {}
@@ -52,8 +53,8 @@ def upload_files(root: Root, files: list[ScannedFile], cache: dict[str, tuple],
         if f.link is not None:
             manifest[f.relpath] = {"link": f.link, "mode": 0o777}
             report(0)
-        elif cached is not None and cached[1:5] == (f.inode, f.size, f.mtime_ns, f.ctime_ns):
-            manifest[f.relpath] = {"digest": cached[5], "size": f.size, "mode": f.mode}
+        elif cached is not None and cached.matches(f.inode, f.size, f.mtime_ns, f.ctime_ns):
+            manifest[f.relpath] = {"digest": cached.digest, "size": f.size, "mode": f.mode}
             report(f.size)
         else:
             todo.append(f)

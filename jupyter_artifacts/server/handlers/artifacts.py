@@ -191,25 +191,6 @@ class FilesHandler(ArtifactsHandler):
         self.reply(await self.blocking(page))
 
 
-def file_entry(store: Any, artifact_id: str, path: str) -> tuple[str, dict]:
-    """The manifest entry of one path, following links that stay inside the artifact."""
-    seen = set()
-    while True:
-        row = store.catalog.db.execute(
-            "SELECT digest, size, mode, link FROM files WHERE artifact_id = ? AND path = ?", (artifact_id, path)
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"The artifact has no file {quote(path)}; list its files with GET .../files.")
-        digest, size, mode, link = row
-        if link is None:
-            return path, {"digest": digest, "size": size, "mode": mode}
-        seen.add(path)
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(path), link))
-        if target in seen or target.startswith("../") or len(seen) > 40:
-            raise Conflict(f"{quote(path)} is a link ({link}) that does not lead to a file in the artifact.")
-        path = target
-
-
 class DownloadHandler(ArtifactsHandler):
     """Streams files out of the store a chunk at a time."""
 
@@ -248,7 +229,7 @@ class FileHandler(DownloadHandler):
 
         def open_file() -> tuple[str, dict, Any]:
             artifact = self.ready(ref, kind)
-            real_path, entry = file_entry(self.store, artifact.id, path)
+            real_path, entry = self.store.file(artifact, path)
             return real_path, entry, self.open_blob(real_path, entry["digest"])
 
         real_path, entry, handle = await self.blocking(open_file)

@@ -21,7 +21,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, NamedTuple, Protocol
 
-from ..digest import split
+from ..digest import ALGORITHM, split
+
+PREFIX = len(ALGORITHM) + 1  # "blake3:"
 
 # What a root holds; the rest of a local root's folder (its catalog, jobs' working folders) is
 # this machine's state.
@@ -112,9 +114,16 @@ def random_id() -> str:
     return raw.hex()
 
 
+def blob_name(digest: str) -> str:
+    """`ab/cdef...`: a blob's name under `objects/`, for digests this process computed or already
+    checked (a hot path: no validation here; `blob_relpath` validates)."""
+    hexdigest = digest[PREFIX:]
+    return f"{hexdigest[:2]}/{hexdigest[2:]}"
+
+
 def blob_relpath(digest: str) -> str:
-    hexdigest = split(digest)[1]
-    return f"objects/{hexdigest[:2]}/{hexdigest[2:]}"
+    split(digest)  # a digest from a record names a path: only a valid one gets one
+    return f"objects/{blob_name(digest)}"
 
 
 def digest_from_relpath(relpath: str) -> str | None:

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 import blake3
 
 from ..digest import hash_bytes, hash_file
-from . import (BlobInfo, Capabilities, NotRegularFile, SourceChanged, Tagged, blob_relpath,
-               random_id)
+from . import BlobInfo, Capabilities, NotRegularFile, SourceChanged, Tagged, blob_name, blob_relpath, random_id
 
 SMALL_FILE = 1 << 20  # read whole, hash, then write only if new
 _FICLONE = 0x40049409
@@ -136,7 +135,7 @@ class LocalRoot:
 
     def _blob_path(self, digest: str) -> str:
         """blob_path for digests this root computed itself (no validation)."""
-        return f"{self._objects}/{digest[7:9]}/{digest[9:]}"
+        return f"{self._objects}/{blob_name(digest)}"
 
     def has_blob(self, digest: str) -> bool:
         return os.path.exists(self.blob_path(digest))
@@ -188,7 +187,7 @@ class LocalRoot:
 
     def _link_anonymous(self, fd: int, digest: str) -> bool:
         """Give a finished anonymous file its blob name; False if the blob was already there."""
-        name = f"{digest[7:9]}/{digest[9:]}"
+        name = blob_name(digest)
         source = f"/proc/self/fd/{fd}"  # with follow_symlinks, os.link calls linkat(AT_SYMLINK_FOLLOW)
         try:
             os.link(source, name, dst_dir_fd=self._objects_fd, follow_symlinks=True)
@@ -196,7 +195,7 @@ class LocalRoot:
             return False
         except FileNotFoundError:  # the first blob under this prefix (another thread may be making it too)
             try:
-                os.mkdir(digest[7:9], dir_fd=self._objects_fd)
+                os.mkdir(name[:2], dir_fd=self._objects_fd)
             except FileExistsError:
                 pass
             try:
@@ -209,7 +208,7 @@ class LocalRoot:
         """has_blob for digests this root computed itself."""
         try:
             if self._objects_fd is not None:
-                os.stat(f"{digest[7:9]}/{digest[9:]}", dir_fd=self._objects_fd)
+                os.stat(blob_name(digest), dir_fd=self._objects_fd)
             else:
                 os.stat(self._blob_path(digest))
         except FileNotFoundError:
@@ -218,7 +217,7 @@ class LocalRoot:
 
     def _write_new_blob(self, data: bytes, digest: str) -> int:
         """Write bytes whose digest is known; returns the new bytes written (0 if already stored)."""
-        fd = self._open_anonymous(digest[7:9])
+        fd = self._open_anonymous(blob_name(digest)[:2])
         if fd is None:
             tmp = self._tmp_path()
             out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

@@ -19,7 +19,7 @@ import blake3
 
 from ...errors import InvalidInput
 from ..digest import hash_bytes, hash_file
-from . import BlobInfo, Capabilities, NotRegularFile, SourceChanged, Tagged, blob_relpath, digest_from_relpath
+from . import PREFIX, BlobInfo, Capabilities, NotRegularFile, SourceChanged, Tagged, blob_relpath, digest_from_relpath
 
 # backends whose exclusive create ('xb') is a conditional request the service enforces
 _ATOMIC_CREATE = {"gs": "gcsfs sends ifGenerationMatch=0", "gcs": "gcsfs sends ifGenerationMatch=0",
@@ -192,7 +192,7 @@ class FsspecRoot:
             return
         for path, info in sorted(found.items()):
             digest = digest_from_relpath(self._rel(path))
-            if digest and digest[7:].startswith(prefix):
+            if digest and digest[PREFIX:].startswith(prefix):
                 yield BlobInfo(digest, int(info.get("size") or 0), _timestamp(info))
 
     # -- documents -------------------------------------------------------------------------
