@@ -524,6 +524,21 @@ class Catalog:
         else:
             db.execute("DELETE FROM refs WHERE src = ? AND dst = ? AND relation = 'ref'", (src, dst))
 
+    def all_aliases(self) -> list[tuple[str, str, str, str]]:
+        return self.db.execute("SELECT kind, name, alias, artifact_id FROM aliases ORDER BY kind, name, alias").fetchall()
+
+    def all_links(self) -> list[tuple[str, str]]:
+        return self.db.execute("SELECT src, dst FROM refs WHERE relation = 'ref' ORDER BY src, dst").fetchall()
+
+    def counters(self) -> dict[tuple[str, str], int]:
+        """The highest version given to each (kind, name), deleted ones included."""
+        found: dict[tuple[str, str], int] = {}
+        for kind, name, last in self.db.execute(
+                "SELECT kind, name, MAX(version) FROM artifacts GROUP BY kind, name "
+                "UNION ALL SELECT kind, name, last FROM version_counters"):
+            found[(kind, name)] = max(found.get((kind, name), 0), last)
+        return found
+
     def replace_pointers(self, db: sqlite3.Connection, links: list[tuple[str, str]],
                          aliases: list[tuple[str, str, str, str]], counters: dict[tuple[str, str], int]) -> None:
         """Every alias as the root has them, and its added links (a full sync)."""

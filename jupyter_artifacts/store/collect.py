@@ -119,6 +119,7 @@ def collect_shared(store: "Store", grace: float | None = None) -> dict:
                                                                          if b.digest not in gone)}))
         with catalog.transaction() as db:
             catalog.forget_blobs(db, gone)
+        store.syncer.write_snapshot()  # before pruning: a new host then needs no entry older than it
         pruned = Journal(root).prune(int((now - JOURNAL_RETENTION) * 1000))
         stale = store.clear_stale_documents(now - max(grace, store.settings.lease_ttl))
         root.write_doc(GC_LAST, dumps({"host": host_name(), "started": lock.started, "ended": time.time()}))

@@ -7,6 +7,7 @@ write is skipped, reported, and changes nothing.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import time
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jupyter_artifacts")
 JOURNAL_RETENTION = 24 * 3600.0  # gc keeps this much of the journal; a host further behind reads everything
+SNAPSHOT = "snapshots/latest.json.gz"
+SNAPSHOT_FORMAT = 1
 
 
 class RootReader:
@@ -193,7 +196,9 @@ class Syncer:
             return 0
         last = self.catalog.sync_value("last_millis")
         if last is None or int(last) < (started - JOURNAL_RETENTION) * 1000:
-            return self.full(started)
+            last = self.from_snapshot()
+            if last is None:
+                return self.full(started)
         skew = int(settings.clock_skew * 1000)
         entries = self.journal.since(int(last) - skew, ahead_millis=skew)
         seen = self.catalog.seen_entries(e.key for e in entries)
@@ -206,6 +211,71 @@ class Syncer:
             self.catalog.set_sync_values(db, last_millis=int(started * 1000), checked_at=started)
         reader.report("sync")
         return len(fresh)
+
+    def write_snapshot(self) -> None:
+        """Every record, alias, link and version counter in one compressed document, so that a
+        new host reads one object and the journal since, not every record (gc writes it)."""
+        catalog = self.catalog
+        records = []
+        for artifact_id in sorted(catalog.ready_ids()):
+            artifact = catalog.get(artifact_id)
+            artifact.manifest = catalog.manifest(artifact_id)
+            records.append(artifact.to_record())
+        data = {"format": SNAPSHOT_FORMAT, "taken_at": time.time(), "records": records,
+                "aliases": [list(a) for a in catalog.all_aliases()],
+                "links": [list(link) for link in catalog.all_links()],
+                "counters": [[kind, name, last] for (kind, name), last in catalog.counters().items()]}
+        self.store.root.write_doc(SNAPSHOT, gzip.compress(json.dumps(data, separators=(",", ":")).encode(), 6))
+
+    def from_snapshot(self) -> int | None:
+        """Index the root's snapshot, if it is recent enough that the journal covers what came
+        after; returns from when to read the journal (None: no usable snapshot). Each record in it
+        is checked like any record read from the root."""
+        raw = self.store.root.read_doc(SNAPSHOT)
+        reader = RootReader(self.store)
+        where = reader.where(SNAPSHOT)
+        try:
+            data = json.loads(gzip.decompress(raw)) if raw else None
+        except (OSError, EOFError, ValueError, UnicodeDecodeError, RecursionError):
+            data = None
+        if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT \
+                or not isinstance(data.get("taken_at"), (int, float)) \
+                or data["taken_at"] < time.time() - JOURNAL_RETENTION + 3600:
+            return None
+        records = []
+        for i, record in enumerate(data.get("records") or []):
+            try:
+                records.append(check_record(record, f"{where}#{i}"))
+            except InvalidRecord as exc:
+                reader.skipped.append(exc.message)
+        records = reader.one_per_version([a for a in records if self.catalog.get(a.id) is None],
+                                         self.catalog.version_holders())
+        counters: dict[tuple[str, str], int] = {}
+        for item in data.get("counters") or []:
+            if isinstance(item, list) and len(item) == 3 and isinstance(item[2], int):
+                try:
+                    check_alias_doc(item[0], item[1], "claim", "0" * 32, where)
+                    counters[(item[0], item[1])] = item[2]
+                except InvalidRecord as exc:
+                    reader.skipped.append(exc.message)
+        with self.catalog.transaction() as db:
+            for artifact in records:
+                self.catalog.index_published(db, artifact)
+        names = self.catalog.ready_names()
+        aliases = []
+        for item in data.get("aliases") or []:
+            if isinstance(item, list) and len(item) == 4 and names.get(item[3]) == tuple(item[:2]):
+                try:
+                    check_alias_doc(*item, where)
+                    aliases.append(tuple(item))
+                except InvalidRecord as exc:
+                    reader.skipped.append(exc.message)
+        links = [tuple(item) for item in data.get("links") or []
+                 if isinstance(item, list) and len(item) == 2 and item[0] in names and is_artifact_id(item[1])]
+        with self.catalog.transaction() as db:
+            self.catalog.replace_pointers(db, links, aliases, counters)
+        reader.report("sync")
+        return int((data["taken_at"] - self.store.settings.clock_skew) * 1000)
 
     def full(self, started: float | None = None) -> int:
         """Read the whole root: records this machine lacks, records gone since, every alias, link

@@ -206,3 +206,26 @@ def test_a_second_download_on_one_host_comes_from_its_blob_cache_within_its_limi
     b.run("dataset", "download", "ds", str(tmp_path / "four"))
     cached = [p for p in (b.data / "artifacts-catalogs").rglob("objects/*/*")]
     assert 0 < len(cached) <= 4 and sum(p.stat().st_size for p in cached) <= 450_000
+
+
+def test_a_new_host_starts_from_the_snapshot_gc_wrote_and_the_journal_since(team, tmp_path):
+    a = team.host("a")
+    for i in range(5):
+        a.run("dataset", "create", f"d{i}", str(write_tree(tmp_path / f"d{i}", {"x": str(i)})))
+    a.run("dataset", "alias", "d0", "best")
+    a.run("gc", "--grace", "0")  # writes snapshots/latest.json.gz
+    a.run("dataset", "create", "after", str(write_tree(tmp_path / "after", {"x": "after"})))
+    newcomer = team.host("c").store()
+    records_read = []
+    read_doc = newcomer.root.read_doc
+
+    def counting(relpath):
+        if relpath.startswith("artifacts/"):
+            records_read.append(relpath)
+        return read_doc(relpath)
+
+    newcomer.root.read_doc = counting  # counts what the newcomer reads; the reads are real
+    names = sorted(x.reference for x in newcomer.list()[0])
+    assert names == ["after:v1"] + [f"d{i}:v1" for i in range(5)]
+    assert len(records_read) == 1, records_read  # only the record published after the snapshot
+    assert newcomer.get("d0:best").name == "d0"
