@@ -52,7 +52,7 @@ def format_size(size: int | None) -> str:
     for unit, factor in _SHOWN:
         if size >= factor:
             text = f"{size / factor:.1f}"
-            return f"{text[:-2] if text.endswith('.0') else text} {unit}"
+            return f"{text.removesuffix('.0')} {unit}"
     return f"{size} B"
 
 

@@ -4,62 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
-from ..errors import InvalidInput
+from ..jobs.options import add_arguments, from_args
 from ..views import GPU_HEADERS, gpu_rows, output_lines, workers_summary
 from . import output
 from .context import add_command, open_store
-
 
 
 def manager(args: argparse.Namespace):
     from ..jobs import JobManager
 
     return JobManager(open_store(args))
-
-
-def parse_env(pairs: list[str]) -> dict[str, str]:
-    env = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"Invalid --env {pair!r}: use KEY=VALUE.")
-        env[key] = value
-    return env
-
-
-def spec_from_args(args: argparse.Namespace) -> dict:
-    from ..jobs.spec import load_json_file, load_manifest_file
-
-    spec: dict = {
-        "type": args.type, "name": args.name, "command": args.command,
-        "gpus": args.gpus, "cpu": args.cpu, "memory": args.memory,
-        "model": args.model, "checkpoints": args.checkpoint, "public_checkpoints": args.public_checkpoint,
-        "data": args.data, "output": args.output_type, "metric": args.metric,
-        "smaller_is_better": not args.larger_is_better, "env": parse_env(args.env),
-    }
-    if args.workdir:
-        spec["workdir"] = args.workdir
-    if args.stop_grace is not None:
-        spec["stop_grace"] = args.stop_grace
-    for key in ("save_experiment_best", "save_trial_best", "save_trial_latest"):
-        value = getattr(args, key)
-        if value is not None:
-            spec[key] = value
-    if args.data_manifest:
-        spec["data_manifest"] = load_manifest_file(args.data_manifest)
-    if args.params:
-        spec["params"] = load_json_file(args.params, "params")
-    if args.hyperparams:
-        spec["hyperparameters"] = load_json_file(args.hyperparams, "hyperparameters")
-    if args.requirements:
-        try:
-            with open(args.requirements, encoding="utf-8") as handle:
-                spec["requirements"] = handle.read()
-        except OSError as exc:
-            raise InvalidInput(f"Cannot read {args.requirements}: {exc.strerror or exc}.") from None
-    return spec
 
 
 def follow(jobs, job_id: str, worker: int | None) -> str:
@@ -71,8 +28,11 @@ def follow(jobs, job_id: str, worker: int | None) -> str:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    from ..jobs import JobSpec
+
     jobs = manager(args)
-    job = jobs.submit(spec_from_args(args))
+    spec = JobSpec.from_options(args.type, args.name, args.command, from_args(args), base_dir=os.getcwd())
+    job = jobs.submit(spec)
     if args.json and not args.follow:
         output.print_json(job.to_dict())
         return 0
@@ -158,13 +118,9 @@ def cmd_logs(args: argparse.Namespace) -> int:
     if args.follow:
         follow(jobs, job.id, args.worker)
         return 0
-    offset = 0
-    while True:
-        text, new_offset = jobs.logs(job.id, worker=args.worker, offset=offset)
-        if not text:
-            return 0
+    for text in jobs.logged(job.id, worker=args.worker):
         sys.stdout.write(text)
-        offset = new_offset
+    return 0
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -235,35 +191,7 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         return add_command(verbs, common, name, func, help_text, json_flag)
 
     p = verb("create", cmd_create, "start a job; prints its id (--json: the whole job)")
-    p.add_argument("type", choices=("training", "inference"))
-    p.add_argument("name", metavar="NAME")
-    p.add_argument("--command", required=True, metavar="CMD",
-                   help="a shell command, or a script path, run in the current folder")
-    p.add_argument("--gpus", default=0, metavar="N", help="GPUs per worker (default 0)")
-    p.add_argument("--cpu", metavar="F", help="CPU cores per worker (pinned to ceil(F) cores)")
-    p.add_argument("--memory", metavar="SIZE", help="memory limit per worker: 512M, 8G (SI units)")
-    p.add_argument("--model", metavar="REF", help="a model to attach (ML_MODEL_PATH)")
-    p.add_argument("--checkpoint", action="append", default=[], metavar="REF",
-                   help="a checkpoint to attach under ML_CHECKPOINT_PATH (repeatable)")
-    p.add_argument("--public-checkpoint", action="append", default=[], metavar="ID",
-                   help="a public checkpoint id to attach under ML_CHECKPOINT_PATH (repeatable)")
-    p.add_argument("--data", action="append", default=[], metavar="REF",
-                   help="a dataset to attach under ML_DATA_PATH (repeatable)")
-    p.add_argument("--data-manifest", metavar="FILE", help='JSON (lines) of {"url": ..., "path": ...} to fetch into ML_DATA_PATH')
-    p.add_argument("--params", metavar="FILE", help="a JSON file of static parameters")
-    p.add_argument("--hyperparams", metavar="FILE",
-                   help='a JSON file of parameters; list values form a grid, one worker per combination')
-    p.add_argument("--requirements", metavar="FILE", help="build (and cache) a virtual environment from this file")
-    p.add_argument("--output-type", default="checkpoint", metavar="checkpoint|model|URL",
-                   help="what ML_OUTPUT_PATH becomes (default checkpoint)")
-    p.add_argument("--metric", metavar="NAME", help="the metric that ranks checkpoints (searcher metric)")
-    p.add_argument("--larger-is-better", action="store_true", help="larger metric values are better")
-    p.add_argument("--save-experiment-best", metavar="N", help="keep the N best checkpoints of the job (default 0)")
-    p.add_argument("--save-trial-best", metavar="N", help="keep the N best checkpoints of each worker (default 1)")
-    p.add_argument("--save-trial-latest", metavar="N", help="keep the N latest checkpoints of each worker (default 1)")
-    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra environment variable")
-    p.add_argument("--workdir", metavar="DIR", help="working folder (default: the current folder)")
-    p.add_argument("--stop-grace", type=float, metavar="SECONDS", help="SIGTERM to SIGKILL delay on stop (default 10)")
+    add_arguments(p)  # the option table's (jobs/options.py), as the magics and the REST body take them
     p.add_argument("--follow", action="store_true", help="stream the logs until the job ends")
 
     p = verb("list", cmd_list, "jobs, newest first")

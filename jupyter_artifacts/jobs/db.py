@@ -93,10 +93,12 @@ _JOB_COLUMNS = ("id", "name", "type", "state", "error", "spec", "info", "gc_poli
 _JSON = {"params", "gpus", "cpus", "leases", "history", "spec", "info", "gc_policy", "gc_result", "kept_output"}
 
 
-def paths_for(catalog_path: str) -> tuple[str, str]:
-    """(jobs database, jobs folder) for a store whose catalog is at catalog_path."""
-    base = os.path.dirname(os.path.abspath(catalog_path))
-    return os.path.join(base, "jobs.sqlite"), os.path.join(base, "jobs")
+def _where(query: str, conditions: list[tuple[str, list | None]]) -> tuple[str, list]:
+    """`query` narrowed by the conditions whose values were given (None: no condition), and its arguments."""
+    used = [(sql, values) for sql, values in conditions if values]
+    if not used:
+        return query, []
+    return query + " WHERE " + " AND ".join(sql for sql, _ in used), [v for _, values in used for v in values]
 
 
 def _row(columns: tuple[str, ...], row: tuple) -> dict:
@@ -179,16 +181,8 @@ class JobsDB:
         return _row(_JOB_COLUMNS, row) if row else None
 
     def jobs(self, limit: int = 1000, offset: int = 0, state: str | None = None, name: str | None = None) -> list[dict]:
-        query = f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs"
-        where, args = [], []
-        if state:
-            where.append("state = ?")
-            args.append(state)
-        if name:
-            where.append("name = ?")
-            args.append(name)
-        if where:
-            query += " WHERE " + " AND ".join(where)
+        query, args = _where(f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs",
+                             [("state = ?", [state] if state else None), ("name = ?", [name] if name else None)])
         query += " ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         return [_row(_JOB_COLUMNS, r) for r in self.conn.execute(query, (*args, limit, offset))]
 
@@ -243,16 +237,9 @@ class JobsDB:
 
     # -- workers ---------------------------------------------------------------------------
     def workers(self, job_id: str | None = None, states: tuple[str, ...] | None = None) -> list[dict]:
-        query = f"SELECT {', '.join(_WORKER_COLUMNS)} FROM workers"
-        where, args = [], []
-        if job_id:
-            where.append("job_id = ?")
-            args.append(job_id)
-        if states:
-            where.append(f"state IN ({','.join('?' * len(states))})")
-            args.extend(states)
-        if where:
-            query += " WHERE " + " AND ".join(where)
+        query, args = _where(f"SELECT {', '.join(_WORKER_COLUMNS)} FROM workers",
+                             [("job_id = ?", [job_id] if job_id else None),
+                              (f"state IN ({','.join('?' * len(states or ()))})", list(states or ()))])
         query += " ORDER BY seq"
         return [_row(_WORKER_COLUMNS, r) for r in self.conn.execute(query, args)]
 

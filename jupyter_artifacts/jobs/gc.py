@@ -120,3 +120,27 @@ def collect(store, db, job: dict, dry_run: bool = False) -> dict:
               "kept": sorted(kept), "deleted": deleted, "protected": protected, "already_missing": missing,
               "errors": errors, "at": time.time()}
     return result
+
+
+def collect_job(db, layout, job_id: str, open_store, dry_run: bool = False) -> dict | None:
+    """Collect one ended job's checkpoints (one GC at a time, under `layout.gc_lock()`), record the
+    result with the job and note what went in its log. `open_store` is called only when there is
+    something to collect. None if the job is gone."""
+    from .logs import append_log
+
+    job = db.job(job_id)
+    if job is None:
+        return None
+    if not db.checkpoints(job_id, include_deleted=False):
+        result = {"dry_run": dry_run, "policy": job["gc_policy"], "kept": [], "deleted": [], "protected": [],
+                  "already_missing": [], "errors": [], "at": time.time()}
+    else:
+        with layout.gc_lock():
+            result = collect(open_store(), db, job, dry_run=dry_run)
+    if not dry_run:
+        db.set_job_fields(job_id, gc_done=1, gc_result=result)
+        workers = db.workers(job_id)
+        if result["deleted"] and workers:
+            names = ", ".join(d.get("reference", d["id"]) for d in result["deleted"])
+            append_log(layout.worker(job_id, workers[0]["idx"]).log, f"[job] checkpoint GC deleted {names}\n")
+    return result

@@ -15,13 +15,14 @@ from typing import Any
 
 from .. import procs
 from ..errors import ArtifactsError, Conflict, InvalidInput, NotFound
-from . import cgroups, outputs
-from . import gpus as gpu_leases
-from .db import ACTIVE, TERMINAL, JobsDB, paths_for
-from .spec import GC_FIELDS, JobSpec
-from .supervisor import append_log, jobs_dir_for, reconcile, run_job_gc, schedule_lock, worker_dir
-
-LOG_CHUNK = 1 << 20
+from . import cgroups, gpus, leases, outputs
+from .db import ACTIVE, TERMINAL, JobsDB
+from .gc import collect_job
+from .layout import JobsLayout
+from .logs import LogChunk, append_log
+from .logs import read as read_logs
+from .reconcile import reconcile
+from .spec import GC_FIELDS, JobInfo, JobSpec, lease_holder
 
 
 class Job:
@@ -79,18 +80,9 @@ def _last_metrics(path: str) -> dict | None:
     return None
 
 
-def _read_chunk(path: str, offset: int, final: bool) -> tuple[bytes, int]:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read(LOG_CHUNK)
-    except FileNotFoundError:
-        return b"", offset
-    if not final and data and not data.endswith(b"\n"):
-        cut = data.rfind(b"\n") + 1
-        if cut or len(data) < LOG_CHUNK:
-            data = data[:cut]
-    return data, offset + len(data)
+def _ended(workers: list[dict]) -> bool:
+    """Every one of these workers has ended and none's supervisor still runs (to collect, to log)."""
+    return all(w["state"] in TERMINAL for w in workers) and not any(procs.alive(w["supervisor"]) for w in workers)
 
 
 def _worker_index(workers: list[dict], worker: Any) -> int:
@@ -104,34 +96,29 @@ def _worker_index(workers: list[dict], worker: Any) -> int:
     return index
 
 
-class save_output_lock(schedule_lock):
-    """One save of a worker's kept output at a time, whichever process asks."""
-
-    def __init__(self, wdir: str) -> None:
-        self.path = os.path.join(wdir, "save-output.lock")
-
-
 class JobManager:
     """Jobs for one store: submit, list, show, stop, logs, the GC policy, and the host's GPUs.
 
     `inventory` is an `Inventory`, a setting string (`auto`, `none`, `fake:N`), or None for
-    $JUPYTER_ARTIFACTS_GPUS (default `auto`). Jobs live in `jobs.sqlite` and `jobs/` next to the
-    store's catalog and are run by detached supervisors, so they outlive this object and its process.
+    $JUPYTER_ARTIFACTS_GPUS (default `auto`). Jobs live in `jobs.sqlite` and `jobs/` in the store's
+    `state_dir` (jobs/layout.py) and are run by detached supervisors, so they outlive this object
+    and its process.
     """
 
-    def __init__(self, store, inventory: gpu_leases.Inventory | str | None = None) -> None:
+    def __init__(self, store, inventory: gpus.Inventory | str | None = None) -> None:
         self.store = store
-        self.db_path, self.jobs_dir = paths_for(store.catalog.path)
+        self.layout = JobsLayout(store.state_dir)
+        self.db_path, self.jobs_dir = self.layout.db_path, self.layout.jobs_dir
         self.db = JobsDB(self.db_path)
         self._inventory_setting = inventory
-        self._inventory: gpu_leases.Inventory | None = None
+        self._inventory: gpus.Inventory | None = None
         self._lock = threading.RLock()
-        os.makedirs(os.path.join(self.jobs_dir, "locks"), exist_ok=True)
+        os.makedirs(self.layout.locks, exist_ok=True)
 
     @property
-    def inventory(self) -> gpu_leases.Inventory:
+    def inventory(self) -> gpus.Inventory:
         if self._inventory is None:
-            self._inventory = gpu_leases.as_inventory(self._inventory_setting)
+            self._inventory = gpus.as_inventory(self._inventory_setting)
         return self._inventory
 
     # -- submitting ------------------------------------------------------------------------
@@ -155,26 +142,21 @@ class JobManager:
         params = spec.worker_params()
         job_id = uuid.uuid4().hex
         now = time.time()
-        settings = self.store.settings
-        info = {
-            "workdir": spec.workdir,
-            "workers": len(params),
-            "devices": [d.index for d in inventory.devices],
-            "inventory": inventory.source,
-            "inputs": inputs,
-            "memory_limits": cgroups.mode_from_env() if spec.memory else None,
-            "cgroups": cgroups.cgroups_from_env(),
-            "code": {"command": spec.command, "workdir": spec.workdir, **_git_info(spec.workdir)},
+        info = JobInfo(
+            workdir=spec.workdir, workers=len(params), devices=[d.index for d in inventory.devices],
+            inventory=inventory.source, inputs=inputs,
+            memory_limits=cgroups.mode_from_env() if spec.memory else None, cgroups=cgroups.cgroups_from_env(),
+            code={"command": spec.command, "workdir": spec.workdir, **_git_info(spec.workdir)},
             # every store setting (the public mirror the server was given, ...) reaches the supervisor
-            "store": {**dataclasses.asdict(settings), "catalog_path": self.store.catalog.path},
-        }
+            store={**dataclasses.asdict(self.store.settings), "catalog_path": self.store.catalog.path},
+        ).to_dict()
         from ..store.store import current_user
 
         job = {"id": job_id, "name": spec.name, "type": spec.type, "spec": spec.to_dict(), "info": info,
                "gc_policy": spec.gc_policy(), "created_by": current_user(), "created_at": now}
         self._write_shim()
         for idx in range(len(params)):
-            os.makedirs(worker_dir(self.jobs_dir, job_id, idx), exist_ok=True)
+            os.makedirs(self.layout.worker(job_id, idx).folder, exist_ok=True)
         self.db.insert_job(job, [{"idx": i, "params": p} for i, p in enumerate(params)], inputs)
         for idx in range(len(params)):
             self._spawn(job_id, idx, spec.name, inputs)
@@ -206,7 +188,7 @@ class JobManager:
         """A copy of the worker helper for environments built from requirements.txt."""
         from .. import worker
 
-        target_dir = os.path.join(self.jobs_dir, "pylib", "jupyter_artifacts")
+        target_dir = os.path.join(self.layout.pylib, "jupyter_artifacts")
         target = os.path.join(target_dir, "worker.py")
         with open(worker.__file__, "rb") as handle:
             source = handle.read()
@@ -230,27 +212,26 @@ class JobManager:
         package_parent = os.path.dirname(os.path.dirname(os.path.abspath(jupyter_artifacts.__file__)))
         code = (f"import sys; sys.path.insert(0, {package_parent!r}); "
                 "from jupyter_artifacts.jobs.supervisor import main; sys.exit(main())")
-        wdir = worker_dir(self.jobs_dir, job_id, idx)
-        with open(os.path.join(wdir, "supervisor.log"), "ab") as out:
+        with open(self.layout.worker(job_id, idx).supervisor_log, "ab") as out:
             proc = subprocess.Popen([sys.executable, "-c", code, self.db_path, job_id, str(idx)],
                                     cwd=self.jobs_dir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True, close_fds=True)
         fields: dict[str, Any] = {"supervisor": procs.token(proc.pid)}
-        leases = []
+        held = []
         try:
             for item in inputs:
                 if item["id"] is None:
                     continue  # a public checkpoint not fetched yet: the supervisor leases it after fetching
-                leases.append(self.store.acquire_lease(item["id"], f"job {name} ({job_id[:8]}) worker {idx}", pid=proc.pid))
+                held.append(self.store.acquire_lease(item["id"], lease_holder(name, job_id, idx), pid=proc.pid))
         finally:
-            fields["leases"] = leases
+            fields["leases"] = held
             self.db.update_worker(job_id, idx, None, **fields)
 
     # -- reading ---------------------------------------------------------------------------
     def reconcile(self) -> list[str]:
         """Fail workers whose supervisor is gone, free what they held, and collect ended jobs."""
-        with schedule_lock(self.jobs_dir):
-            ended = reconcile(self.db, self.jobs_dir)
+        with self.layout.schedule_lock():
+            ended = reconcile(self.db, self.layout)
         for job_id in set(ended) | set(self.db.ended_without_gc()):
             workers = self.db.workers(job_id)
             if any(w["supervisor"] and procs.alive(w["supervisor"]) for w in workers):
@@ -259,7 +240,7 @@ class JobManager:
                 for lease_id in w["leases"] or []:
                     self.store.release_lease(lease_id)
             try:
-                run_job_gc(self.db, job_id, lambda: self.store)
+                collect_job(self.db, self.layout, job_id, lambda: self.store)
             except Exception:
                 pass
         return ended
@@ -280,8 +261,8 @@ class JobManager:
             raise NotFound(f"No job {job_id!r}.")
         workers = []
         for w in self.db.workers(job_id):
-            wdir = worker_dir(self.jobs_dir, job_id, w["idx"])
-            last = _last_metrics(os.path.join(wdir, "metrics.jsonl"))
+            folder = self.layout.worker(job_id, w["idx"])
+            last = _last_metrics(folder.metrics)
             output = None
             if w["output_id"]:
                 artifact = self.store.catalog.get(w["output_id"])
@@ -293,7 +274,7 @@ class JobManager:
                 "gpus": w["gpus"], "cpus": w["cpus"], "exit_code": w["exit_code"], "output": output,
                 "output_url": w["output_url"], "last_metrics": last, "history": w["history"],
                 "created_at": w["created_at"], "started_at": w["started_at"], "ended_at": w["ended_at"],
-                "log_path": os.path.join(wdir, "log.txt"), "stop_requested": bool(w["stop_requested"]),
+                "log_path": folder.log, "stop_requested": bool(w["stop_requested"]),
                 "supervisor_pid": int(w["supervisor"].split(":")[1]) if w["supervisor"] else None,
                 "worker_pid": w["worker_pid"],
                 "kept_output": w["kept_output"]["path"] if w["kept_output"] else None,
@@ -335,13 +316,13 @@ class JobManager:
             return [self._job(row["id"]) for row in self.db.jobs(limit, offset, state, name)]
 
     def wait(self, job_ref: str, timeout: float | None = None, poll: float = 0.1) -> Job:
-        """Block until the job ends (or the timeout passes) and return it."""
+        """Block until the job is `finished` (ended, its supervisors gone: its outputs saved, its
+        checkpoints collected) or the timeout passes, and return it."""
         job_id = self._job_id(job_ref)
         deadline = None if timeout is None else time.monotonic() + timeout
         last_reconcile = time.monotonic()
         while True:
-            row = self.db.job(job_id)
-            if row["state"] in TERMINAL and (row["gc_done"] or not self._any_supervisor_alive(job_id)):
+            if _ended(self.db.workers(job_id)):
                 return self.get(job_id)
             if deadline is not None and time.monotonic() > deadline:
                 return self.get(job_id)
@@ -350,8 +331,16 @@ class JobManager:
                 last_reconcile = time.monotonic()
             time.sleep(poll)
 
-    def _any_supervisor_alive(self, job_id: str) -> bool:
-        return any(procs.alive(w["supervisor"]) for w in self.db.workers(job_id) if w["supervisor"])
+    def finished(self, job_ref: str, worker: int | None = None) -> bool:
+        """True once the job (or `worker`) has ended and its supervisors are gone: nothing more happens
+        to it, its log is complete. The rule behind `logs(...).finished` and `wait`."""
+        with self._lock:
+            job_id = self._job_id(job_ref)
+            self.reconcile()
+            workers = self.db.workers(job_id)
+        if worker is not None:
+            worker = _worker_index(workers, worker)
+        return _ended([w for w in workers if worker in (None, w["idx"])])
 
     # -- acting ----------------------------------------------------------------------------
     def stop(self, job_ref: str, save_output: bool = False) -> Job:
@@ -398,8 +387,8 @@ class JobManager:
     def _save_kept(self, job: dict, idx: int) -> None:
         import shutil
 
-        wdir = worker_dir(self.jobs_dir, job["id"], idx)
-        with save_output_lock(wdir):
+        folder = self.layout.worker(job["id"], idx)
+        with folder.save_output_lock():
             w = self.db.worker(job["id"], idx)
             kept = w["kept_output"]
             if not kept:
@@ -425,10 +414,12 @@ class JobManager:
             self.db.update_worker(job["id"], idx, "stopped" if w["stop_requested"] else "finished", error=None,
                                   kept_output=None, **fields)
             shutil.rmtree(path, ignore_errors=True)
-            append_log(os.path.join(wdir, "log.txt"), f"[job] {note} (job save-output)\n")
+            append_log(folder.log, f"[job] {note} (job save-output)\n")
 
-    def logs(self, job_ref: str, worker: int | None = None, offset: int | str = 0) -> tuple[str, int | str]:
-        """New log text from `offset` and the offset to ask from next time.
+    def logs(self, job_ref: str, worker: int | None = None, offset: int | str = 0) -> LogChunk:
+        """New log text from `offset`, the offset to ask from next time, whether the job (or `worker`)
+        has ended and all of its log was returned (`finished`: every face stops following then), and
+        its state.
 
         With one worker (or `worker` given) the offset is a byte offset (int). Without `worker` on a
         job with several, every worker's new lines come prefixed with `[worker N] ` and the offset is
@@ -436,54 +427,41 @@ class JobManager:
         """
         with self._lock:
             job_id = self._job_id(job_ref)
+            self.reconcile()  # a worker whose supervisor died ends now, so its log can finish
             workers = self.db.workers(job_id)
+            job_state = self.db.job(job_id)["state"]
         if worker is not None:
             worker = _worker_index(workers, worker)
-        if worker is not None or len(workers) == 1:
-            w = next(x for x in workers if x["idx"] == (worker if worker is not None else workers[0]["idx"]))
-            try:
-                start = int(offset or 0)
-            except (TypeError, ValueError):
-                raise InvalidInput(f"Invalid offset {offset!r}: use the offset the last call returned.") from None
-            data, end = _read_chunk(os.path.join(worker_dir(self.jobs_dir, job_id, w["idx"]), "log.txt"), max(0, start),
-                                    w["state"] in TERMINAL)
-            return data.decode("utf-8", "replace"), end
-        if isinstance(offset, int) or not offset:
-            starts = [int(offset or 0)] * len(workers) if not offset else None
-        else:
-            starts = None
-        if starts is None:
-            try:
-                starts = [int(x) for x in str(offset).split(",")]
-            except ValueError:
-                raise InvalidInput(f"Invalid offset {offset!r}: use the offset the last call returned.") from None
-        starts = (starts + [0] * len(workers))[:len(workers)]
-        parts, ends = [], []
-        for w, start in zip(workers, starts):
-            data, end = _read_chunk(os.path.join(worker_dir(self.jobs_dir, job_id, w["idx"]), "log.txt"), start,
-                                    w["state"] in TERMINAL)
-            ends.append(end)
-            prefix = f"[worker {w['idx']}] "
-            for line in data.decode("utf-8", "replace").splitlines(keepends=True):
-                parts.append(prefix + line if line.endswith("\n") else prefix + line + "\n")
-        return "".join(parts), ",".join(map(str, ends))
+        chosen = [w for w in workers if worker in (None, w["idx"])]
+        ended = _ended(chosen)  # decided before reading: once it holds, nothing more is written to the log
+        text, next_offset, read_all = read_logs(
+            [(w["idx"], self.layout.worker(job_id, w["idx"]).log, w["state"] in TERMINAL) for w in chosen],
+            offset, prefixed=len(chosen) > 1)
+        state = chosen[0]["state"] if worker is not None else job_state
+        return LogChunk(text, next_offset, ended and read_all, state)
+
+    def logged(self, job_ref: str, worker: int | None = None) -> Iterator[str]:
+        """Yield everything logged so far, a chunk at a time (`follow` also waits for what comes next)."""
+        offset: int | str = 0
+        while True:
+            chunk = self.logs(job_ref, worker=worker, offset=offset)
+            if not chunk.text:
+                return
+            offset = chunk.offset
+            yield chunk.text
 
     def follow(self, job_ref: str, worker: int | None = None, poll: float = 0.2) -> Iterator[str]:
-        """Yield a job's log text as it grows, until the job has ended and its log is read to the end."""
+        """Yield a job's log text as it grows, until `logs` says it is finished."""
         job_id = self.get(job_ref).id
         offset: int | str = 0
         while True:
-            state = self.get(job_id).state
-            text, offset = self.logs(job_id, worker=worker, offset=offset)
-            if text:
-                yield text
-            elif state in TERMINAL:
-                self.wait(job_id, timeout=30)
-                text, offset = self.logs(job_id, worker=worker, offset=offset)
-                if text:
-                    yield text
+            chunk = self.logs(job_id, worker=worker, offset=offset)
+            offset = chunk.offset
+            if chunk.text:
+                yield chunk.text
+            if chunk.finished:
                 return
-            else:
+            if not chunk.text:
                 time.sleep(poll)
 
     def set_gc_policy(self, job_ref: str, save_experiment_best: int | None = None, save_trial_best: int | None = None,
@@ -491,7 +469,7 @@ class JobManager:
         """Change a job's checkpoint GC policy; an ended job is collected at once (or, with dry_run,
         told what would be deleted). A running job is collected with the new policy when it ends."""
         from . import gc
-        from .spec import _count
+        from .spec import count
 
         with self._lock:
             job_id = self._job_id(job_ref)
@@ -499,7 +477,7 @@ class JobManager:
             policy = dict(row["gc_policy"])
             for key, value in zip(GC_FIELDS, (save_experiment_best, save_trial_best, save_trial_latest)):
                 if value is not None:
-                    policy[key] = _count(key.replace("_", "-"), value)
+                    policy[key] = count(key.replace("_", "-"), value)
             if dry_run:
                 result = gc.collect(self.store, self.db, {**row, "gc_policy": policy}, dry_run=True)
                 result["applied"] = False
@@ -509,7 +487,7 @@ class JobManager:
                 return {"dry_run": False, "policy": policy, "applied": False, "deleted": [], "protected": [],
                         "already_missing": [], "errors": [],
                         "note": "the job is still running; its checkpoints are collected when it ends"}
-            result = run_job_gc(self.db, job_id, lambda: self.store)
+            result = collect_job(self.db, self.layout, job_id, lambda: self.store)
             result["applied"] = True
             return result
 
@@ -526,9 +504,9 @@ class JobManager:
                     holders[index] = {"job_id": w["job_id"], "job_name": job["name"] if job else None,
                                       "worker": w["idx"], "state": w["state"]}
             devices = []
-            with schedule_lock(self.jobs_dir):
+            with self.layout.schedule_lock():
                 for d in inventory.devices:
-                    free = gpu_leases.is_free(os.path.join(self.jobs_dir, "locks"), d.index)
+                    free = leases.is_free(self.layout.locks, d.index)
                     holder = None if free else holders.get(d.index, {"job_id": None, "note": "held by a job starting up"})
                     devices.append({**d.to_dict(), "free": free, "holder": holder, "memory_used": used.get(d.index)})
             queued = []
@@ -540,4 +518,4 @@ class JobManager:
         return {"source": inventory.source, "count": inventory.count, "devices": devices, "queue": queued}
 
 
-__all__ = ["Job", "JobManager", "jobs_dir_for"]
+__all__ = ["Job", "JobManager"]

@@ -1,25 +1,32 @@
-"""What a job asks for, checked before anything runs: the one validation every face goes through."""
+"""What a job asks for, checked before anything runs: the one validation every face goes through.
+
+`JobSpec`'s fields and defaults are those of the option table (jobs/options.py). A face hands what it
+was given to `JobSpec.from_options` (files named by path, --larger-is-better, KEY=VALUE pairs); a REST
+body goes through `from_body` (files named by path too), a dict of fields through `from_dict`; what
+the jobs database holds, checked already, comes back with `from_stored`. `JobInfo` is what the manager
+found when it accepted the job (its inputs, devices, code, the store's settings), stored with it. A
+supervisor reads both on its way to the worker, so nothing heavy is imported here.
+"""
 
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from ..errors import InvalidInput
 from ..units import parse_size
+from .options import JOB_TYPES, OPTIONS, SPEC_FIELDS
 
-JOB_TYPES = ("training", "inference")
 OUTPUT_KINDS = ("checkpoint", "model")
 MAX_JOB_NAME = 150  # leaves room for " Worker <n> Checkpoint" in artifact names
 MAX_WORKERS = 1000
 GC_FIELDS = ("save_experiment_best", "save_trial_best", "save_trial_latest")
+FIELD_NAMES = tuple(o.name for o in SPEC_FIELDS)
+FACE_KEYS = frozenset(o.key for o in SPEC_FIELDS) | {"requirements_text"}  # what from_options takes
 
 
-def parse_gpus(value: Any) -> int:
+def parse_gpus(value: object) -> int:
     try:
         if isinstance(value, bool) or (isinstance(value, float) and value != int(value)):
             raise ValueError
@@ -31,7 +38,7 @@ def parse_gpus(value: Any) -> int:
     return gpus
 
 
-def parse_cpu(value: Any) -> float | None:
+def parse_cpu(value: object) -> float | None:
     if value is None or value == "":
         return None
     try:
@@ -45,48 +52,13 @@ def parse_cpu(value: Any) -> float | None:
     return cpu
 
 
-def _count(name: str, value: Any) -> int:
+def count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
         raise InvalidInput(f"Invalid {name} {value!r}: use a whole number, 0 or more.")
     return int(value)
 
 
-def load_json_file(path: str, what: str) -> Any:
-    path = os.path.expanduser(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        raise InvalidInput(f"No such {what} file: {path}.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Cannot read the {what} file {path}: {exc}.") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"The {what} file {path} is not valid JSON: {exc}.") from None
-
-
-def load_manifest_file(path: str) -> list[dict]:
-    """A data manifest file: one JSON document, or JSON lines of {"url": ..., "path": ...}."""
-    path = os.path.expanduser(path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise InvalidInput(f"Cannot read the data manifest {path}: {exc.strerror or exc}.") from None
-    try:
-        return parse_manifest(json.loads(text))
-    except json.JSONDecodeError:
-        pass
-    items = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"The data manifest {path} is not valid JSON or JSON lines (line {number}: {exc}).") from None
-    return parse_manifest(items)
-
-
-def parse_manifest(data: Any) -> list[dict]:
+def parse_manifest(data: object) -> list[dict]:
     """A data manifest: a list of URLs or {"url", "path"} objects, or an object {path: url}."""
     forms = ('a JSON list of URLs or {"url": ..., "path": ...} objects, '
              'or a JSON object mapping a path under ML_DATA_PATH to a URL')
@@ -120,7 +92,7 @@ def expand_grid(static: dict, grid: dict) -> list[dict]:
     return [{**static, **dict(zip(keys, values))} for values in combos]
 
 
-def split_hyperparameters(data: Any) -> tuple[dict, dict]:
+def split_hyperparameters(data: object) -> tuple[dict, dict]:
     """A hyperparameters object: list values are grid axes, every other value is a static parameter."""
     if not isinstance(data, dict):
         raise InvalidInput('Hyperparameters must be a JSON object such as {"lr": 0.1, "degree": [3, 4, 5]}: '
@@ -133,37 +105,99 @@ def split_hyperparameters(data: Any) -> tuple[dict, dict]:
     return static, grid
 
 
-@dataclass
 class JobSpec:
-    """A job as submitted. `from_dict` takes REST bodies; `validate` is called by `JobManager.submit`."""
+    """A job as submitted; `validate` (run by `JobManager.submit` and the constructors) checks it."""
 
+    # The fields, as the option table declares them (a test keeps the two in step); defaults come from it.
     type: str
     name: str
     command: str
-    gpus: int = 0
-    cpu: float | None = None
-    memory: int | str | None = None
-    model: str | None = None
-    checkpoints: list[str] = field(default_factory=list)
-    public_checkpoints: list[str] = field(default_factory=list)
-    data: list[str] = field(default_factory=list)
-    data_manifest: list[dict] | None = None
-    params: dict = field(default_factory=dict)
-    hyperparameters: dict = field(default_factory=dict)
-    requirements: str | None = None  # the text of a requirements.txt; None: the kernel's own Python
-    python: str | None = None  # the interpreter of the kernel's environment; default: this process's
-    output: str = "checkpoint"
-    metric: str | None = None
-    smaller_is_better: bool = True
-    save_experiment_best: int = 0
-    save_trial_best: int = 1
-    save_trial_latest: int = 1
-    workdir: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    stop_grace: float = 10.0
+    workdir: str | None
+    gpus: int
+    cpu: float | None
+    memory: int | str | None
+    model: str | None
+    checkpoints: list[str]
+    public_checkpoints: list[str]
+    data: list[str]
+    data_manifest: list[dict] | None
+    params: dict
+    hyperparameters: dict
+    requirements: str | None  # the text of a requirements.txt; None: the kernel's own Python
+    python: str | None  # the interpreter of the kernel's environment; default: the submitting process's
+    output: str
+    metric: str | None
+    smaller_is_better: bool
+    save_experiment_best: int
+    save_trial_best: int
+    save_trial_latest: int
+    env: dict[str, str]
+    stop_grace: float
+
+    def __init__(self, type: str, name: str, command: str, **fields: object) -> None:
+        self.type, self.name, self.command = type, name, command
+        for option in SPEC_FIELDS[3:]:
+            setattr(self, option.name, fields.pop(option.name) if option.name in fields else option.fresh_default())
+        if fields:
+            raise TypeError(f"JobSpec has no field(s) {', '.join(sorted(fields))}")
+
+    def __repr__(self) -> str:
+        return f"JobSpec({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JobSpec) and self.to_dict() == other.to_dict()
+
+    @classmethod
+    def from_options(cls, type: str, name: str, command: str, options: dict, base_dir: str | None = None,
+                     resolve=None) -> "JobSpec":
+        """A checked spec from what a face was given, keyed by `Option.key` (the CLI's and the magics'
+        argparse dests, the notebook's and the SDK's keyword arguments). Values left empty take the
+        default; `params`, `hyperparameters`, `data_manifest` and `requirements` may name files,
+        read relative to `base_dir` (or through `resolve`); `requirements_text` is a requirements.txt's text."""
+        unknown = set(options) - FACE_KEYS
+        if unknown:
+            raise InvalidInput(f"Unknown job option(s): {', '.join(sorted(unknown))}.")
+        body: dict = {"type": type, "name": name, "command": command}
+        for option in SPEC_FIELDS[3:]:
+            value = options.get(option.key)
+            if value is None or (isinstance(value, (str, list, dict)) and not (value.strip() if isinstance(value, str)
+                                                                                else value)):
+                continue  # left empty: the default
+            if option.invert:
+                body[option.name] = not value
+            elif option.name == "requirements":
+                body["requirements_file"] = value.strip()
+            else:
+                body[option.name] = value.strip() if option.file and isinstance(value, str) else value
+        if options.get("requirements_text") and "requirements_file" not in body:
+            body["requirements"] = options["requirements_text"]
+        return cls.from_body(body, base_dir, resolve)
+
+    @classmethod
+    def from_body(cls, body: dict, base_dir: str | None = None, resolve=None) -> "JobSpec":
+        """A checked spec from a REST body (or any dict of fields) whose `params`, `hyperparameters`
+        and `data_manifest` may be the path of a file and whose `requirements_file` names a
+        requirements.txt; files are read by the one loader (jobs/files.py)."""
+        from . import files
+
+        if not isinstance(body, dict):
+            raise InvalidInput("A job must be a JSON object with at least type, name and command.")
+        data = dict(body)
+        path = data.pop("requirements_file", None)
+        if path is not None:
+            if data.get("requirements") is not None:
+                raise InvalidInput("Give 'requirements' (the text of a requirements.txt) or 'requirements_file', "
+                                   "not both.")
+            data["requirements"] = files.load(path, "requirements", "text", base_dir, resolve)
+        for option in OPTIONS:
+            if option.file in ("json", "manifest") and isinstance(data.get(option.name), str):
+                data[option.name] = files.load(data[option.name], option.name.replace("_", " "), option.file,
+                                               base_dir, resolve)
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: dict) -> "JobSpec":
+        """A checked spec from a dict of its fields; `resources` and `gc_policy` may group some."""
         if not isinstance(data, dict):
             raise InvalidInput("A job must be a JSON object with at least type, name and command.")
         resources = data.get("resources") or {}
@@ -183,16 +217,21 @@ class JobSpec:
             flat["checkpoints"] = [flat["checkpoints"]]
         if isinstance(flat.get("data"), str):
             flat["data"] = [flat["data"]]
-        unknown = sorted(set(flat) - set(cls.__dataclass_fields__))
+        unknown = sorted(set(flat) - set(FIELD_NAMES))
         if unknown:
             raise InvalidInput(f"Unknown job field(s): {', '.join(unknown)}. "
-                               f"Known fields: resources, gc_policy, {', '.join(cls.__dataclass_fields__)}.")
+                               f"Known fields: resources, gc_policy, {', '.join(FIELD_NAMES)}.")
         for required in ("type", "name", "command"):
             if required not in flat:
                 raise InvalidInput(f"A job needs {required!r}.")
         spec = cls(**flat)
         spec.validate()
         return spec
+
+    @classmethod
+    def from_stored(cls, data: dict) -> "JobSpec":
+        """The spec the jobs database holds (checked when it was submitted), as it was stored."""
+        return cls(**{k: v for k, v in data.items() if k in FIELD_NAMES})
 
     def validate(self) -> "JobSpec":
         from ..store.names import check_name
@@ -234,7 +273,7 @@ class JobSpec:
         if not isinstance(self.smaller_is_better, bool):
             raise InvalidInput("smaller_is_better must be true or false.")
         for key in GC_FIELDS:
-            setattr(self, key, _count(key, getattr(self, key)))
+            setattr(self, key, count(key, getattr(self, key)))
         if not isinstance(self.env, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.env.items()):
             raise InvalidInput("env must be an object of string values.")
         try:
@@ -257,4 +296,41 @@ class JobSpec:
         return {key: getattr(self, key) for key in GC_FIELDS}
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {name: getattr(self, name) for name in FIELD_NAMES}
+
+
+def lease_holder(job_name: str, job_id: str, idx: int) -> str:
+    """Who holds the store leases a job's worker takes on its inputs, as the store names holders."""
+    return f"job {job_name} ({job_id[:8]}) worker {idx}"
+
+
+class JobInfo:
+    """What the manager found when it accepted a job, stored next to its spec: where it runs, how many
+    workers, the host's devices, the resolved inputs, how workers are confined, the code, and the
+    settings of the store it was submitted to (so its supervisors open the same store, configured alike)."""
+
+    __slots__ = ("workdir", "workers", "devices", "inventory", "inputs", "memory_limits", "cgroups", "code", "store")
+
+    def __init__(self, workdir: str, workers: int, devices: list[int], inventory: str, inputs: list[dict],
+                 memory_limits: str | None, cgroups: str, code: dict, store: dict) -> None:
+        self.workdir = workdir
+        self.workers = workers
+        self.devices = devices  # every GPU index of the inventory
+        self.inventory = inventory  # where the inventory came from: nvml, nvidia-smi, fake, none
+        self.inputs = inputs  # [{id, role, reference, name, version[, label, public_id]}]
+        self.memory_limits = memory_limits  # auto or rlimit when the job has a memory limit, else None
+        self.cgroups = cgroups  # auto or off
+        self.code = code  # {command, workdir[, git_commit, git_dirty, git_root]}
+        self.store = store  # StoreSettings' fields
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JobInfo":
+        return cls(data["workdir"], data["workers"], list(data.get("devices") or []), data.get("inventory", "none"),
+                   list(data.get("inputs") or []), data.get("memory_limits"), data.get("cgroups") or "auto",
+                   dict(data.get("code") or {}), dict(data.get("store") or {}))
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def has_input(self, role: str) -> bool:
+        return any(item["role"] == role for item in self.inputs)

@@ -280,58 +280,18 @@ class Session:
         return self.jobs.inventory.count
 
     def job_spec(self, type: str, name: str | None, command: str, **options: Any) -> dict:
-        """A job spec (the dict `JobManager.submit` takes) from the options the CLI and the magics share.
+        """A checked job spec (the dict `JobManager.submit` takes) from the options every face shares
+        (`jupyter_artifacts.jobs.options`, keyed as `Option.key`), run in the notebook's folder.
 
         File options (`params`, `hyperparameters`, `data_manifest`, `requirements`) take a path
-        relative to the notebook's folder, or the value itself (a dict, a list, a requirements text
+        relative to the notebook's folder, or the value itself (a dict, a list; a requirements text
         with `requirements_text`).
         """
-        from ..jobs.spec import load_json_file, load_manifest_file
+        from ..jobs.spec import JobSpec
 
-        spec: dict = {"type": type, "name": name or self.default_job_name(type), "command": command,
-                      "workdir": self.cwd}
-        simple = ("gpus", "cpu", "memory", "model", "metric", "env", "stop_grace", "save_experiment_best",
-                  "save_trial_best", "save_trial_latest")
-        for key in simple:
-            if options.get(key) not in (None, "", {}):
-                spec[key] = options[key]
-        for key in ("checkpoints", "public_checkpoints", "data"):
-            if options.get(key):
-                spec[key] = list(options[key])
-        if options.get("output"):
-            spec["output"] = options["output"]
-        if options.get("larger_is_better"):
-            spec["smaller_is_better"] = False
-        for key, what in (("params", "params"), ("hyperparameters", "hyperparameters")):
-            value = options.get(key)
-            if isinstance(value, str) and value.strip():
-                value = load_json_file(self._here(value), what)
-            if value:
-                spec[key] = value
-        manifest = options.get("data_manifest")
-        if isinstance(manifest, str) and manifest.strip():
-            manifest = load_manifest_file(self._here(manifest))
-        if manifest:
-            spec["data_manifest"] = manifest
-        requirements = options.get("requirements")
-        if isinstance(requirements, str) and requirements.strip():
-            path = self._here(requirements)
-            try:
-                with open(path, encoding="utf-8") as handle:
-                    spec["requirements"] = handle.read()
-            except OSError as exc:
-                raise InvalidInput(f"Cannot read the requirements file {path}: {exc.strerror or exc}.") from None
-        elif options.get("requirements_text"):
-            spec["requirements"] = options["requirements_text"]
-        unknown = set(options) - set(simple) - {"checkpoints", "public_checkpoints", "data", "output", "larger_is_better",
-                                                "params", "hyperparameters", "data_manifest", "requirements",
-                                                "requirements_text"}
-        if unknown:
-            raise InvalidInput(f"Unknown job option(s): {', '.join(sorted(unknown))}.")
-        return spec
-
-    def _here(self, path: str) -> str:
-        return os.path.join(self.cwd, os.path.expanduser(path.strip()))
+        options.setdefault("workdir", self.cwd)
+        spec = JobSpec.from_options(type, name or self.default_job_name(type), command, options, base_dir=self.cwd)
+        return spec.to_dict()
 
     def default_job_name(self, type: str) -> str:
         import re
@@ -347,7 +307,7 @@ class Session:
 
         if not body.strip():
             raise InvalidInput("The cell is empty: write the job's script in the cell, below the magic's line.")
-        folder = os.path.join(self.jobs.jobs_dir, "scripts")
+        folder = self.jobs.layout.scripts
         os.makedirs(folder, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9_.\-]", "-", name)[:60]
         path = os.path.join(folder, f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -369,10 +329,7 @@ class Session:
         import shlex
 
         name = name or self.default_job_name(type)
-        spec = self.job_spec(type, name, "placeholder", **options)
-        from ..jobs.spec import JobSpec
-
-        JobSpec.from_dict({**spec})  # refuse a bad option before a script file is written
+        spec = self.job_spec(type, name, "placeholder", **options)  # a bad option: refused before writing the script
         spec["command"] = shlex.quote(self.write_script(body, name, shell))
         return self.submit_job(spec)
 
@@ -389,7 +346,8 @@ class Session:
         """Save again the output a worker kept because saving it failed."""
         return self.jobs.save_output(ref, worker=worker)
 
-    def job_logs(self, ref: str, worker: int | None = None, offset: int | str = 0) -> tuple[str, int | str]:
+    def job_logs(self, ref: str, worker: int | None = None, offset: int | str = 0):
+        """The log's next chunk (`LogChunk`: text, offset, finished, state), as `JobManager.logs` gives it."""
         return self.jobs.logs(ref, worker=worker, offset=offset)
 
     def follow_job(self, ref: str, worker: int | None = None):

@@ -53,13 +53,8 @@ def summary_line(job) -> str:
 
 
 def log_tail(session, job_id: str, lines: int = 20) -> str:
-    text = ""
-    offset: int | str = 0
-    while True:
-        chunk, offset = session.job_logs(job_id, offset=offset)
-        if not chunk:
-            break
-        text += chunk
+    """The last `lines` lines the job logged."""
+    text = "".join(session.jobs.logged(job_id))
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 

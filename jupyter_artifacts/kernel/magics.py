@@ -79,54 +79,17 @@ def _save_arguments(kind: str, default_folder: str):
     )
 
 
-# The options of `jupyter artifacts job create`, shared by %%train and %%infer.
-_job_arguments = _arguments(
-    argument("--name", metavar="NAME", help="the job's name (default: the notebook folder's name and the type)"),
-    argument("--gpus", default=0, metavar="N", help="GPUs per worker (default 0)"),
-    argument("--cpu", metavar="F", help="CPU cores per worker"),
-    argument("--memory", metavar="SIZE", help="memory limit per worker: 512M, 8G"),
-    argument("--model", metavar="REF", help="a model to attach (ML_MODEL_PATH)"),
-    argument("--checkpoint", action="extend", nargs="+", default=[], metavar="REF",
-             help="checkpoints to attach under ML_CHECKPOINT_PATH (repeatable)"),
-    argument("--public-checkpoint", action="extend", nargs="+", default=[], metavar="ID",
-             help="public checkpoint ids to attach under ML_CHECKPOINT_PATH (repeatable)"),
-    argument("--data", action="extend", nargs="+", default=[], metavar="REF",
-             help="datasets to attach under ML_DATA_PATH (repeatable)"),
-    argument("--data-manifest", metavar="FILE", help="URLs to fetch into ML_DATA_PATH"),
-    argument("--params", metavar="FILE", help="a JSON file of static parameters"),
-    argument("--hyperparams", metavar="FILE", help="a JSON file of parameters; lists form a grid, one worker each"),
-    argument("--requirements", metavar="FILE", help="build (and cache) an environment from this file"),
-    argument("--output-type", default="checkpoint", metavar="checkpoint|model|URL",
-             help="what ML_OUTPUT_PATH becomes (default checkpoint)"),
-    argument("--metric", metavar="NAME", help="the metric that ranks checkpoints"),
-    argument("--larger-is-better", action="store_true", help="larger metric values are better"),
-    argument("--save-experiment-best", metavar="N", help="keep the N best checkpoints of the job"),
-    argument("--save-trial-best", metavar="N", help="keep the N best checkpoints of each worker"),
-    argument("--save-trial-latest", metavar="N", help="keep the N latest checkpoints of each worker"),
-    argument("--env", action="append", default=[], metavar="KEY=VALUE", help="an extra environment variable"),
-    argument("--shell", action="store_true", help="the cell is a shell script, not Python"),
-    argument("--wait", action="store_true", help="block until the job ends"),
-    argument("--follow", action="store_true", help="print the logs as they come until the job ends"),
-)
+def _job_arguments(func):
+    """The options of `jupyter artifacts job create` (the option table's, jobs/options.py) with the
+    cell magics' own: --shell, --wait, --follow. Shared by %%train and %%infer."""
+    from ..jobs.options import MAGIC, arguments
 
-
-def _job_options(args) -> dict:
-    from ..errors import InvalidInput
-
-    env = {}
-    for pair in args.env:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"Invalid --env {pair!r}: use KEY=VALUE.")
-        env[key] = value
-    return {
-        "gpus": args.gpus, "cpu": args.cpu, "memory": args.memory, "model": args.model,
-        "checkpoints": args.checkpoint, "public_checkpoints": args.public_checkpoint, "data": args.data,
-        "data_manifest": args.data_manifest, "params": args.params, "hyperparameters": args.hyperparams,
-        "requirements": args.requirements, "output": args.output_type, "metric": args.metric,
-        "larger_is_better": args.larger_is_better, "save_experiment_best": args.save_experiment_best,
-        "save_trial_best": args.save_trial_best, "save_trial_latest": args.save_trial_latest, "env": env,
-    }
+    return _arguments(
+        *(argument(*flags, **kwargs) for flags, kwargs in arguments(MAGIC)),
+        argument("--shell", action="store_true", help="the cell is a shell script, not Python"),
+        argument("--wait", action="store_true", help="block until the job ends"),
+        argument("--follow", action="store_true", help="print the logs as they come until the job ends"),
+    )(func)
 
 
 def in_kernel() -> bool:
@@ -319,8 +282,10 @@ class ArtifactsMagics(Magics):
     def _run_job(self, type: str, args, cell: str) -> None:
         from . import jobview
 
+        from ..jobs.options import MAGIC, from_args
+
         session = _actions()
-        job = session.run_script(type, cell or "", name=args.name, shell=args.shell, **_job_options(args))
+        job = session.run_script(type, cell or "", name=args.name, shell=args.shell, **from_args(args, MAGIC))
         print(jobview.started_line(job), flush=True)
         if args.follow:
             try:
@@ -435,13 +400,8 @@ class ArtifactsMagics(Magics):
             except KeyboardInterrupt:
                 print("Stopped following; the job goes on.")
             return
-        offset: int | str = 0
-        while True:
-            text, new_offset = session.job_logs(job.id, worker=args.worker, offset=offset)
-            if not text:
-                break
+        for text in session.jobs.logged(job.id, worker=args.worker):
             sys.stdout.write(text)
-            offset = new_offset
         sys.stdout.flush()
 
     @magic_arguments()

@@ -214,9 +214,9 @@ class Job(_Ready):
 
     @property
     def finished(self) -> bool:
-        from ..jobs.db import TERMINAL
-
-        return self._job.state in TERMINAL
+        """True once the job has ended and nothing more happens to it (the rule `JobManager.finished`
+        and its logs' `finished` follow)."""
+        return self._client._session.jobs.finished(self._job.id)
 
     def refresh(self) -> "Job":
         self._job = self._client._session.get_job(self._job.id)
@@ -235,10 +235,8 @@ class Job(_Ready):
     async def _wait_async(self, timeout: float | None, poll: float) -> "Job":
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            await asyncio.to_thread(self.refresh)
-            if self.finished:
-                final = await asyncio.to_thread(self._client._session.wait_job, self._job.id, 30)
-                self._job = final
+            if await asyncio.to_thread(lambda: self.finished):
+                await asyncio.to_thread(self.refresh)
                 return self
             if deadline is not None and time.monotonic() >= deadline:
                 return self
@@ -251,12 +249,7 @@ class Job(_Ready):
 
     def logs(self, worker: int | None = None) -> ResultStr:
         """Everything the job has logged so far (with several workers, lines start with [worker N])."""
-        text, offset = "", 0
-        while True:
-            chunk, offset = self._client._session.job_logs(self._job.id, worker=worker, offset=offset)
-            if not chunk:
-                return ResultStr(text)
-            text += chunk
+        return ResultStr("".join(self._client._session.jobs.logged(self._job.id, worker=worker)))
 
     def stop(self, save_output: bool = False) -> "Job":
         self._job = self._client._session.stop_job(self._job.id, save_output=save_output)

@@ -54,6 +54,7 @@ class JobMonitor(widgets.VBox):
         self.interval = interval
         self.log_lines = log_lines
         self._log_offset: int | str = 0
+        self._finished = False
         self._log: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -81,7 +82,8 @@ class JobMonitor(widgets.VBox):
 
     @property
     def finished(self) -> bool:
-        return self.job.state in TERMINAL
+        """True once the job has ended and all of its log is shown (the monitor then stops updating)."""
+        return self._finished
 
     def start(self) -> None:
         """Update in the background until the job ends."""
@@ -115,14 +117,18 @@ class JobMonitor(widgets.VBox):
         with self._refresh_lock:
             job = self.session.get_job(self.job_id)
             while True:
-                text, self._log_offset = self.session.job_logs(self.job_id, offset=self._log_offset)
-                if not text:
-                    break
-                self._log.extend(text.splitlines())
+                chunk = self.session.job_logs(self.job_id, offset=self._log_offset)
+                self._log_offset = chunk.offset
+                self._log.extend(chunk.text.splitlines())
                 self._log = self._log[-self.log_lines:]
+                if not chunk.text:
+                    break
+            if chunk.finished:  # the job's last state, read after the log said it ended
+                job = self.session.get_job(self.job_id)
             self.job = job
             self._render(job)
-            return job.state in TERMINAL
+            self._finished = chunk.finished
+            return chunk.finished
 
     def _render(self, job) -> None:
         color = STATE_COLORS.get(job.state, "#333")
@@ -284,10 +290,36 @@ class ArtifactBrowser(widgets.VBox):
         return result
 
 
+def option_field(option) -> widgets.Widget:
+    """The form's field for a job option, from the option table's `widget` (kind, label, hint)."""
+    kind, label, hint = option.widget
+    wide = widgets.Layout(width="60%")
+    if kind == "toggle":
+        return widgets.ToggleButtons(options=[(v.capitalize(), v) for v in option.schema["enum"]],
+                                     value=option.schema["enum"][0], description=label)
+    if kind == "count":
+        return widgets.BoundedIntText(value=0, min=0, description=label)
+    if kind == "number":
+        return widgets.BoundedFloatText(value=0, min=0, max=4096, step=0.5, description=label, tooltip=hint)
+    if kind == "choice":
+        return widgets.Dropdown(description=label, options=[("(none)", "")])
+    if kind == "choices":
+        return widgets.SelectMultiple(description=label, options=[], rows=5, layout=wide)
+    if kind == "json":
+        return widgets.Textarea(description=label, placeholder=hint, layout=widgets.Layout(width="60%", height="5em"))
+    return widgets.Text(description=label, placeholder=hint)
+
+
 class JobForm(widgets.VBox):
-    """The job form: name, type, command or script, resources, model, data, hyperparameters; Create."""
+    """The job form: name, type, command or script, resources, model, data, hyperparameters; Create.
+    Its fields are the option table's (jobs/options.py) that have a `widget`; `fields` holds them by
+    option name, and each is also an attribute (`form.gpus`, `form.datasets` for `data`, ...)."""
+
+    ATTRIBUTES = {"data": "datasets", "data_manifest": "manifest", "output": "output_type"}
 
     def __init__(self, session=None, **kwargs) -> None:
+        from ..jobs.options import BY_NAME, OPTIONS
+
         self.session = _session(session)
         self.job = None
         self.monitor: JobMonitor | None = None
@@ -296,32 +328,22 @@ class JobForm(widgets.VBox):
         except ArtifactsError:
             max_gpus = 0
         self.max_gpus = max_gpus
-        wide = widgets.Layout(width="60%")
-        self.name = widgets.Text(description="Name", placeholder=self.session.default_job_name("training"))
-        self.type = widgets.ToggleButtons(options=[("Training", "training"), ("Inference", "inference")],
-                                          value="training", description="Type")
+        self.fields = {o.name: option_field(o) for o in OPTIONS if o.widget}
+        for name, field in self.fields.items():
+            setattr(self, self.ATTRIBUTES.get(name, name), field)
+        self.name.placeholder = self.session.default_job_name("training")
+        self.command.layout = widgets.Layout(width="60%")
+        self.manifest.layout = widgets.Layout(width="60%")
+        self.gpus.max, self.gpus.value, self.gpus.tooltip = max_gpus, min(1, max_gpus), f"this host has {max_gpus}"
+        self.datasets.rows = 4
+        self.output_type.options = [("Checkpoint", "checkpoint"), ("Model", "model"), ("URL", "url")]
         self.source = widgets.ToggleButtons(options=["Command", "Script"], value="Command", description="Run")
-        self.command = widgets.Text(description="Command", placeholder="python train.py", layout=wide)
         self.script = widgets.Textarea(description="Script", placeholder="import os\n...",
                                        layout=widgets.Layout(width="60%", height="8em", display="none"))
-        self.gpus = widgets.BoundedIntText(value=min(1, max_gpus), min=0, max=max_gpus,
-                                           description="GPUs", tooltip=f"this host has {max_gpus}")
-        self.cpu = widgets.BoundedFloatText(value=0, min=0, max=4096, step=0.5, description="CPU",
-                                            tooltip="cores per worker; 0: any")
-        self.memory = widgets.Text(description="Memory", placeholder="8G (empty: no limit)")
-        self.model = widgets.Dropdown(description="Model", options=[("(none)", "")])
-        self.checkpoints = widgets.SelectMultiple(description="Checkpoints", options=[], rows=5, layout=wide)
         self.public = widgets.Checkbox(description="Public", value=False, indent=False,
                                        tooltip="choose from the public checkpoint catalog")
-        self.datasets = widgets.SelectMultiple(description="Datasets", options=[], rows=4, layout=wide)
-        self.manifest = widgets.Text(description="Manifest", placeholder="a data manifest file (optional)", layout=wide)
-        self.output_type = widgets.Dropdown(description="Output", options=[("Checkpoint", "checkpoint"),
-                                                                          ("Model", "model"), ("URL", "url")])
-        self.output_uri = widgets.Text(description="Output URI", placeholder="s3://bucket/folder", disabled=True,
-                                       layout=wide)
-        self.hyperparameters = widgets.Textarea(description="Hyper-params",
-                                                placeholder='{"lr": 0.01, "degree": [3, 4, 5]}  (lists form a grid)',
-                                                layout=widgets.Layout(width="60%", height="5em"))
+        self.output_uri = widgets.Text(description="Output URI", placeholder=BY_NAME["output"].widget[2], disabled=True,
+                                       layout=widgets.Layout(width="60%"))
         self.create_button = widgets.Button(description="Create", button_style="primary", icon="play")
         self.error = widgets.HTML()
         self.result = widgets.VBox()
@@ -376,7 +398,7 @@ class JobForm(widgets.VBox):
 
     # -- create ----------------------------------------------------------------------------
     def options(self) -> dict:
-        """The form's values as job options (the keyword arguments of Session.job_spec)."""
+        """The form's values as job options (what `Session.job_spec` takes, keyed as the option table)."""
         from ..errors import InvalidInput
 
         hyper_text = self.hyperparameters.value.strip()
@@ -396,15 +418,12 @@ class JobForm(widgets.VBox):
                 raise InvalidInput("Give the output URI (such as s3://bucket/folder), or choose Checkpoint or Model.")
         if self.gpus.value > self.max_gpus:
             raise InvalidInput(f"This host has {self.max_gpus} GPUs; ask for at most {self.max_gpus}.")
-        selected = list(self.checkpoints.value)
-        return {
-            "gpus": self.gpus.value, "cpu": self.cpu.value or None, "memory": self.memory.value.strip() or None,
-            "model": self.model.value or None,
-            "checkpoints": [] if self.public.value else selected,
-            "public_checkpoints": selected if self.public.value else [],
-            "data": list(self.datasets.value), "data_manifest": self.manifest.value.strip() or None,
-            "output": output, "hyperparameters": hyper,
-        }
+        values = {name: field.value for name, field in self.fields.items() if name not in ("type", "name", "command")}
+        values.update(output=output, hyperparameters=hyper, cpu=values["cpu"] or None,
+                      data=list(values["data"]), checkpoints=list(values["checkpoints"]))
+        if self.public.value:  # the list shows the public catalog: the ids chosen are public checkpoints
+            values["public_checkpoints"], values["checkpoints"] = values["checkpoints"], []
+        return values
 
     def create(self):
         """Validate and launch; shows the error inline, or a live JobMonitor below the form."""

@@ -134,7 +134,8 @@ def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker)
             tracker.add_file()
             return
         if spec.type == "kaggle":
-            ratio = tracker.store.settings.max_archive_ratio if tracker.store is not None else kaggle.archives.DEFAULT_RATIO
+            store = tracker.store
+            ratio = store.settings.max_archive_ratio if store is not None else kaggle.archives.DEFAULT_RATIO
             kaggle.fetch(spec, target, os.path.join(work, f"kaggle-line-{entry.line}"), limit=tracker.limit,
                          max_ratio=ratio)
             return

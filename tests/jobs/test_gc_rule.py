@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_artifacts.jobs.db import JobsDB, paths_for
+from jupyter_artifacts.jobs.db import JobsDB
 from jupyter_artifacts.jobs.gc import Candidate, collect, keep
+from jupyter_artifacts.jobs.layout import JobsLayout
 
 # Two trials, checkpoints 1-10, smaller is better (Determined's checkpoint storage docs).
 METRICS = {1: None, 2: None, 3: 0.6, 4: 0.5, 5: 0.4, 6: None, 7: 0.2, 8: 0.3, 9: None, 10: None}
@@ -45,7 +46,7 @@ def test_larger_is_better_mirrors_the_ranking():
 
 def _job_with_checkpoints(store, tmp_path):
     """A finished job's record with ten real checkpoint artifacts, saved as workers would."""
-    db_path, _ = paths_for(store.catalog.path)
+    db_path = JobsLayout(store.state_dir).db_path
     db = JobsDB(db_path)
     job = {"id": "a" * 32, "name": "table", "type": "training",
            "spec": {"metric": "loss", "smaller_is_better": True},

@@ -58,7 +58,7 @@ def test_worker_sees_its_inputs_and_a_model_output_is_the_changed_model(jobs, st
         store.delete("train-set", kind="dataset")
     job = jobs.wait(job.id, timeout=60)
     assert job.state == "finished", jobs.logs(job.id)[0]
-    log, _ = jobs.logs(job.id)
+    log = jobs.logs(job.id).text
     seen = json.loads(next(line for line in log.splitlines() if line.startswith("SEEN "))[5:])
     assert seen["ML_OUTPUT_PATH"] == seen["ML_MODEL_PATH"]
     assert seen["model_files"] == ["weights.txt"]
@@ -103,14 +103,32 @@ def test_logs_are_incremental_per_worker_and_combined(jobs, tmp_path):
                        "command": "for i in 1 2 3; do echo w$ML_WORKER_INDEX-$i; done",
                        "hyperparameters": {"x": [1, 2]}})
     jobs.wait(job.id, timeout=30)
-    text, offset = jobs.logs(job.id, worker=1)
+    text, offset, finished, state = jobs.logs(job.id, worker=1)
     assert "w1-1\nw1-2\nw1-3\n" in text and isinstance(offset, int)
-    assert jobs.logs(job.id, worker=1, offset=offset) == ("", offset)
-    combined, offsets = jobs.logs("chatty")
-    assert "[worker 0] w0-3" in combined and "[worker 1] w1-1" in combined
-    assert jobs.logs("chatty", offset=offsets)[0] == ""
+    assert finished and state == "finished"  # the worker ended and its whole log was returned
+    assert jobs.logs(job.id, worker=1, offset=offset) == ("", offset, True, "finished")
+    combined = jobs.logs("chatty")
+    assert "[worker 0] w0-3" in combined.text and "[worker 1] w1-1" in combined.text
+    assert combined.finished and jobs.finished("chatty") and jobs.finished("chatty", worker=0)
+    assert jobs.logs("chatty", offset=combined.offset).text == ""
+    assert "".join(jobs.logged("chatty")) == combined.text
     with pytest.raises(NotFound):
         jobs.logs(job.id, worker=5)
+
+
+def test_logs_are_finished_only_once_the_job_ended_and_all_was_read(jobs, tmp_path):
+    """The one rule every face follows logs by: not while the worker runs, nor while text is left."""
+    job = jobs.submit({"type": "training", "name": "talker", "workdir": str(tmp_path),
+                       "command": "echo started; sleep 30", "stop_grace": 1})
+    wait_until(lambda: "started" in jobs.logs(job.id).text, what="the worker's first line")
+    running = jobs.logs(job.id)
+    assert not running.finished and running.state == "running" and not jobs.finished(job.id)
+    jobs.stop(job.id)
+    jobs.wait(job.id, timeout=30)
+    assert jobs.finished(job.id)
+    first = jobs.logs(job.id, offset=0)
+    assert "started" in first.text and first.finished and first.state == "stopped"
+    assert list(jobs.follow(job.id)) == [first.text]  # follow ends by itself once it is finished
 
 
 def test_intermediate_checkpoints_carry_step_and_metrics(jobs, store, tmp_path):
@@ -178,7 +196,7 @@ def test_requirements_build_a_cached_environment(cli, tmp_path):
     log2 = cli.run("job", "logs", second_id).stdout
     assert second["state"] == "finished" and "reusing the environment" in log2 and prefix in log2
     error = cli.fail("job", "create", "training", "venv", "--command", command, "--requirements", "missing.txt")
-    assert error == "Error: Cannot read missing.txt: No such file or directory."
+    assert error == "Error: No such requirements file: missing.txt."
 
 
 def test_cli_show_and_list_speak_for_people(cli):

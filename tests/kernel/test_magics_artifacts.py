@@ -16,6 +16,8 @@ from jupyter_artifacts.errors import InUse
 HEAVY = ("jupyter_artifacts.kernel.actions", "jupyter_artifacts.kernel.widgets", "jupyter_artifacts.kernel.sdk",
          "jupyter_artifacts.store", "jupyter_artifacts.jobs", "jupyter_artifacts.sources", "jupyter_artifacts.server",
          "ipywidgets", "tornado", "jupyter_server", "sqlite3", "blake3", "fsspec", "tqdm")
+# the job options %%train and %%infer are built from: a table that imports nothing (its package is lazy)
+LIGHT = ("jupyter_artifacts.jobs", "jupyter_artifacts.jobs.options")
 
 
 def test_loading_is_light():
@@ -37,7 +39,7 @@ def test_loading_is_light():
     )
     run = subprocess.run([sys.executable, "-c", code], check=True, timeout=60, capture_output=True, text=True)
     found = json.loads(run.stdout)
-    assert not [m for m in found["new"] if m.startswith(HEAVY)], found["new"]
+    assert not [m for m in found["new"] if m.startswith(HEAVY) and m not in LIGHT], found["new"]
     assert "jupyter_artifacts.kernel.magics" in found["new"]
     assert found["seconds"] < 1.0, found["seconds"]
     assert {"attach_checkpoint", "save_dataset", "gpus"} <= set(found["line"]) and "train" in found["cell"]

@@ -168,3 +168,13 @@ def test_job_errors_are_one_line(nb):
     assert nb.fail("%stop_job nope").startswith("No job 'nope'")
     assert nb.fail("%jobs --state sideways").startswith("Unknown job state 'sideways'")
     assert actions.session().list_jobs() == []  # nothing was started by a refused cell
+
+
+def test_the_cell_magics_take_the_option_tables_options():
+    """%%train / %%infer parse the option table's arguments, and their own --shell, --wait, --follow."""
+    from jupyter_artifacts.jobs.options import MAGIC, arguments
+    from jupyter_artifacts.kernel.magics import ArtifactsMagics
+
+    for magic in (ArtifactsMagics.train, ArtifactsMagics.infer):
+        dests = {a.dest for a in magic.parser._actions} - {"help"}
+        assert dests == {kwargs["dest"] for _flags, kwargs in arguments(MAGIC)} | {"shell", "wait", "follow"}

@@ -115,7 +115,7 @@ def test_job_form_shows_errors_inline(nb):
     form.hyperparameters.value = ""
     form.manifest.value = "missing.jsonl"
     form.create_button.click()
-    assert "Cannot read the data manifest" in form.error.value and "missing.jsonl" in form.error.value
+    assert "No such data manifest file: missing.jsonl." in form.error.value
     form.manifest.value = ""
     form.output_type.value = "url"
     assert not form.output_uri.disabled
@@ -181,3 +181,15 @@ def test_job_monitor_updates_in_the_background_and_stops(nb):
     assert monitor.progress.value == 1 and monitor.progress.bar_style == "warning"
     monitor.stop_button.click()  # stopping again says why, inline
     assert "has already ended" in monitor.status.value
+
+
+def test_the_job_form_is_built_from_the_option_table(nb):
+    from jupyter_artifacts.jobs.options import OPTIONS
+
+    form = widgets.JobForm()
+    assert set(form.fields) == {o.name for o in OPTIONS if o.widget}
+    for option in OPTIONS:
+        if option.widget:
+            field = form.fields[option.name]
+            assert field.description == option.widget[1]
+            assert getattr(form, form.ATTRIBUTES.get(option.name, option.name)) is field

@@ -83,3 +83,16 @@ class TestUnauthorized:
             assert "not authorized" in data["message"] and "artifacts" in data["message"]
         response = await jp_fetch("api", "status")  # the same user may use the rest of Jupyter
         assert response.code == 200
+
+
+def test_the_job_body_schema_is_the_option_tables():
+    """The panel's job form types are generated from this schema: it is the option table's, field for field."""
+    from jupyter_artifacts.jobs import body
+    from jupyter_artifacts.server.handlers.misc import load_openapi
+
+    documented = load_openapi()["components"]["schemas"]["JobSpec"]
+    assert documented == body.schema(), (
+        "openapi.json's JobSpec differs from jupyter_artifacts/jobs/options.py: run "
+        "`python -m jupyter_artifacts.jobs.body jupyter_artifacts/server/openapi.json`")
+    submit = load_openapi()["paths"]["/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert submit == {"$ref": "#/components/schemas/JobSpec"}
