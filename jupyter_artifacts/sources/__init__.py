@@ -95,4 +95,4 @@ def create_from_manifest(store: Store, kind: str, name: str, manifest: str, *, a
     artifact = store.begin(kind, name, state="downloading", source=source, metadata=metadata, refs=list(refs),
                            aliases=list(aliases), created_by=created_by)
     return run_fetch(store, artifact, progress,
-                     lambda content, work, tracker: fetch_manifest(entries, content, work, tracker) and None)
+                     lambda content, work, tracker: fetch_manifest(entries, content, work, tracker, store.settings) and None)

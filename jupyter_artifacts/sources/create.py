@@ -12,7 +12,7 @@ from ..errors import ArtifactsError, InvalidInput, NotFound
 from ..store import Artifact, Store
 from ..store.names import check_kind, check_name
 from . import archives, git, kaggle
-from .fetch import explain, fetch_tree
+from .fetch import Retries, explain, fetch_tree
 from .filesystems import missing_package
 from .progress import Progress, Tracker
 from .spec import SourceSpec
@@ -50,14 +50,14 @@ def preflight(spec: SourceSpec) -> None:
 def fetch_into(spec: SourceSpec, dest: str, work: str, tracker: Tracker, *,
                check_total: Callable[[int], None] | None = None, limit: int | None = None,
                include: list[str] | None = None, exclude: list[str] | None = None,
-               extract: bool = True, max_ratio: object = archives.DEFAULT_RATIO) -> dict:
+               extract: bool = True, max_ratio: object = archives.DEFAULT_RATIO, retries: Retries = Retries()) -> dict:
     """Fill the folder `dest` from a source (any type); `work` is scratch space on the same disk;
-    `max_ratio` is the store settings' `max_archive_ratio`.
+    `max_ratio` and `retries` come from the store's settings.
 
     Returns details to add to the artifact's source record (e.g. a git commit).
     """
     if spec.type == "git":
-        return git.clone(spec, dest)
+        return git.clone(spec, dest, retries=retries)
     if spec.type == "kaggle":
         kaggle.fetch(spec, dest, os.path.join(work, "kaggle"), check_total=check_total, limit=limit,
                      max_ratio=max_ratio)
@@ -67,13 +67,13 @@ def fetch_into(spec: SourceSpec, dest: str, work: str, tracker: Tracker, *,
         return {}
     if spec.archive and extract:
         download = os.path.join(work, "download")
-        fetch_tree(spec, download, tracker)
+        fetch_tree(spec, download, tracker, retries=retries)
         fetched = _only_file(download)
         tracker.phase = "extracting"
         archives.extract(fetched, dest, check_total=check_total, limit=limit, name=spec.filename,
                          max_ratio=max_ratio)
         return {}
-    fetch_tree(spec, dest, tracker, include=include, exclude=exclude, check_total=check_total)
+    fetch_tree(spec, dest, tracker, include=include, exclude=exclude, check_total=check_total, retries=retries)
     return {}
 
 
@@ -99,6 +99,7 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
                             metadata=metadata, source=source, created_by=created_by, progress=progress)
     preflight(spec)
     limit, max_ratio = store.settings.max_size.get(kind), store.settings.max_archive_ratio
+    retries = Retries.of(store.settings)
 
     def check_total(total: int) -> None:
         store.check_size(kind, total)
@@ -112,7 +113,7 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
                                  max_ratio=max_ratio)
             else:
                 fetch_into(spec, content, work, Tracker(kind=kind), include=include, exclude=exclude,
-                           max_ratio=max_ratio)
+                           max_ratio=max_ratio, retries=retries)
             artifact = store.begin(kind, name, source=source, metadata=metadata, refs=list(refs),
                                    aliases=list(aliases), created_by=created_by)
             try:
@@ -125,7 +126,7 @@ def create_from_spec(store: Store, kind: str, name: str, spec: SourceSpec, *, al
                            aliases=list(aliases), created_by=created_by)
     return run_fetch(store, artifact, progress, lambda content, work, tracker: fetch_into(
         spec, content, work, tracker, check_total=check_total, limit=limit, include=include, exclude=exclude,
-        max_ratio=max_ratio),
+        max_ratio=max_ratio, retries=retries),
         explain_for=spec)
 
 

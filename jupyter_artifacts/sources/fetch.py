@@ -24,8 +24,6 @@ from .spec import SourceSpec, redact
 
 T = TypeVar("T")
 
-ATTEMPTS_ENV = "JUPYTER_ARTIFACTS_FETCH_ATTEMPTS"
-BACKOFF_ENV = "JUPYTER_ARTIFACTS_FETCH_BACKOFF"
 DEFAULT_ATTEMPTS = 5
 DEFAULT_BACKOFF = 1.0  # seconds before the first retry; doubles each time
 MAX_BACKOFF = 30.0
@@ -94,24 +92,23 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def retry_settings() -> tuple[int, float]:
-    try:
-        attempts = max(1, int(os.environ.get(ATTEMPTS_ENV, DEFAULT_ATTEMPTS)))
-    except ValueError:
-        attempts = DEFAULT_ATTEMPTS
-    try:
-        backoff = max(0.0, float(os.environ.get(BACKOFF_ENV, DEFAULT_BACKOFF)))
-    except ValueError:
-        backoff = DEFAULT_BACKOFF
-    return attempts, backoff
+@dataclass(frozen=True)
+class Retries:
+    """How often a fetch failing for a transient reason is tried, and the first wait (it doubles):
+    a store settings' `fetch_attempts` and `fetch_backoff`, handed down to every fetch."""
+
+    attempts: int = DEFAULT_ATTEMPTS
+    backoff: float = DEFAULT_BACKOFF
+
+    @classmethod
+    def of(cls, settings) -> "Retries":
+        return cls(settings.fetch_attempts, settings.fetch_backoff)
 
 
-def with_retries(action: Callable[[], T], what: str, *, attempts: int | None = None, backoff: float | None = None,
+def with_retries(action: Callable[[], T], what: str, retries: Retries = Retries(), *,
                  on_retry: Callable[[int, BaseException], None] | None = None) -> T:
     """Run `action`; on a transient error wait (exponential backoff with jitter) and run it again."""
-    default_attempts, default_backoff = retry_settings()
-    attempts = attempts or default_attempts
-    backoff = default_backoff if backoff is None else backoff
+    attempts, backoff = retries.attempts, retries.backoff
     for attempt in range(1, attempts + 1):
         try:
             return action()
@@ -182,12 +179,12 @@ def matches(relpath: str, patterns: Iterable[str]) -> bool:
 
 
 def list_files(fs, remote: str, sync: bool, *, include: list[str] | None = None,
-               exclude: list[str] | None = None) -> list[RemoteFile]:
+               exclude: list[str] | None = None, retries: Retries = Retries()) -> list[RemoteFile]:
     """The files to fetch: everything under a folder, or the one file a path names."""
     protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
     is_http = protocol in ("http", "https")
     if not sync and not is_http:
-        info = with_retries(lambda: fs.info(remote), remote)
+        info = with_retries(lambda: fs.info(remote), remote, retries)
         if info.get("type") == "directory":
             sync = True
         else:
@@ -197,7 +194,7 @@ def list_files(fs, remote: str, sync: bool, *, include: list[str] | None = None,
         name = unquote(posixpath.basename(urlsplit(remote).path))
         return [RemoteFile(remote, safe_relpath(name) or "index.html", None)]
     base = fs._strip_protocol(remote).rstrip("/")
-    found = with_retries(lambda: fs.find(remote.rstrip("/") if not is_http else remote, detail=True), remote)
+    found = with_retries(lambda: fs.find(remote.rstrip("/") if not is_http else remote, detail=True), remote, retries)
     files: list[RemoteFile] = []
     for path, info in sorted(found.items()):
         if info.get("type") == "directory":
@@ -246,7 +243,7 @@ def _make_callback(tracker: Tracker, counted: list[int]):
     return Counter()
 
 
-def download_file(fs, item: RemoteFile, lpath: str, tracker: Tracker) -> int:
+def download_file(fs, item: RemoteFile, lpath: str, tracker: Tracker, retries: Retries = Retries()) -> int:
     """Fetch one file with retries; bytes of a failed attempt are taken back from the counters."""
     os.makedirs(os.path.dirname(lpath), exist_ok=True)
 
@@ -265,7 +262,7 @@ def download_file(fs, item: RemoteFile, lpath: str, tracker: Tracker) -> int:
             tracker.add_bytes(-counted[0])
             raise
 
-    size = with_retries(attempt, redact(str(item.rpath)))
+    size = with_retries(attempt, redact(str(item.rpath)), retries)
     tracker.add_file()
     return size
 
@@ -275,7 +272,8 @@ def _thread_safe(fs) -> bool:
     return protocol not in ("ftp", "sftp", "ssh")
 
 
-def download_all(fs, items: list[RemoteFile], dest: str, tracker: Tracker, workers: int = WORKERS) -> None:
+def download_all(fs, items: list[RemoteFile], dest: str, tracker: Tracker, workers: int = WORKERS,
+                 retries: Retries = Retries()) -> None:
     """Fetch every item into dest/<relpath>, several at a time; stop at the first failure."""
     stop = threading.Event()
     local = threading.local()
@@ -288,7 +286,7 @@ def download_all(fs, items: list[RemoteFile], dest: str, tracker: Tracker, worke
             # One connection per thread for file systems that hold a single session (ftp).
             local.fs = fs if threading.current_thread() is threading.main_thread() else \
                 type(fs)(skip_instance_cache=True, **fs.storage_options)
-        download_file(fs if shared else local.fs, item, os.path.join(dest, *item.relpath.split("/")), tracker)
+        download_file(fs if shared else local.fs, item, os.path.join(dest, *item.relpath.split("/")), tracker, retries)
 
     if len(items) == 1 or workers <= 1:
         for item in items:
@@ -316,16 +314,17 @@ def run_parallel(func: Callable[[T], object], items: list[T], workers: int, stop
 
 
 def fetch_tree(spec: SourceSpec, dest: str, tracker: Tracker, *, include: list[str] | None = None,
-               exclude: list[str] | None = None, check_total: Callable[[int], None] | None = None) -> int:
+               exclude: list[str] | None = None, check_total: Callable[[int], None] | None = None,
+               retries: Retries = Retries()) -> int:
     """Fetch what a file-system source names into `dest`; returns the number of files."""
     fs, remote = open_filesystem(spec)
     if spec.sync and spec.type != "hf" and not remote.endswith("/"):
         remote += "/"
-    items = list_files(fs, remote, spec.sync, include=include, exclude=exclude)
+    items = list_files(fs, remote, spec.sync, include=include, exclude=exclude, retries=retries)
     known = [i.size for i in items]
     total = sum(known) if all(s is not None for s in known) else None
     tracker.set_totals(total, len(items))
     if total is not None and check_total:
         check_total(total)
-    download_all(fs, items, dest, tracker)
+    download_all(fs, items, dest, tracker, retries=retries)
     return len(items)

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from ..errors import InvalidInput, NotFound
-from .fetch import FetchFailed, with_retries
+from .fetch import FetchFailed, Retries, with_retries
 from .spec import SourceSpec, redact
 
 _TRANSIENT = ("could not resolve host", "connection reset", "connection refused", "connection timed out",
@@ -47,14 +47,14 @@ def clone_command(url: str, dest: str, branch: str | None, shallow: bool = True)
     return cmd + ["--", url, dest]
 
 
-def clone(spec: SourceSpec, dest: str, timeout: float | None = None) -> dict:
+def clone(spec: SourceSpec, dest: str, timeout: float | None = None, retries: Retries = Retries()) -> dict:
     """Clone into `dest` (which must not exist), drop `.git`; returns {'commit': sha}."""
-    commit = clone_repository(spec, dest, timeout)
+    commit = clone_repository(spec, dest, timeout, retries)
     shutil.rmtree(os.path.join(dest, ".git"), ignore_errors=True)
     return {"commit": commit} if commit else {}
 
 
-def clone_repository(spec: SourceSpec, dest: str, timeout: float | None = None) -> str:
+def clone_repository(spec: SourceSpec, dest: str, timeout: float | None = None, retries: Retries = Retries()) -> str:
     """A shallow clone (a full one where the server cannot do shallow) into `dest`, `.git` kept;
     transient errors are retried. Returns the commit checked out."""
     if shutil.which("git") is None:
@@ -85,6 +85,6 @@ def clone_repository(spec: SourceSpec, dest: str, timeout: float | None = None) 
                               "be loaded; for private https repositories configure a git credential helper.")
         raise FetchFailed(f"Could not clone {where}: {detail}")
 
-    with_retries(attempt, where)
+    with_retries(attempt, where, retries)
     return subprocess.run(["git", "-C", dest, "rev-parse", "HEAD"], capture_output=True, text=True,
                           env=env).stdout.strip()

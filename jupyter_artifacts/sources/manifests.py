@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 
 from ..errors import Forbidden, InvalidInput, NotFound
-from .fetch import download_all, explain, list_files, run_parallel
+from .fetch import Retries, download_all, explain, list_files, run_parallel
 from .filesystems import open_filesystem
 from .progress import Tracker
 from .spec import SourceSpec, parse_source
@@ -121,8 +121,10 @@ def read_manifest(manifest: str, *, cwd: str | None = None, local_roots: list[st
     return parse_manifest_text(text, os.path.basename(path), cwd=cwd, local_roots=local_roots)
 
 
-def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker) -> None:
-    """Fetch one line's url to its path (a file, or a folder for folders, repositories and archives)."""
+def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker, max_ratio: object,
+                retries: Retries) -> None:
+    """Fetch one line's url to its path (a file, or a folder for folders, repositories and archives);
+    `max_ratio` and `retries` come from the store's settings."""
     from . import git, kaggle
 
     target = os.path.join(content, *entry.path.split("/"))
@@ -130,24 +132,22 @@ def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker)
     try:
         if spec.type == "git":
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            git.clone(spec, target)
+            git.clone(spec, target, retries=retries)
             tracker.add_file()
             return
         if spec.type == "kaggle":
-            store = tracker.store
-            ratio = store.settings.max_archive_ratio if store is not None else kaggle.archives.DEFAULT_RATIO
             kaggle.fetch(spec, target, os.path.join(work, f"kaggle-line-{entry.line}"), limit=tracker.limit,
-                         max_ratio=ratio)
+                         max_ratio=max_ratio)
             return
         fs, remote = open_filesystem(spec)
         if spec.sync and spec.type != "hf":
             remote = remote.rstrip("/") + "/"
-        items = list_files(fs, remote, spec.sync)
+        items = list_files(fs, remote, spec.sync, retries=retries)
         if len(items) == 1 and not spec.sync and items[0].rpath == remote:
             items[0].relpath = entry.path
-            download_all(fs, items, content, tracker, workers=1)
+            download_all(fs, items, content, tracker, workers=1, retries=retries)
         else:
-            download_all(fs, items, target, tracker)
+            download_all(fs, items, target, tracker, retries=retries)
     except Exception as exc:
         error = explain(exc, spec)
         error.message = f"line {entry.line} ({entry.url}): {error.message}"
@@ -155,15 +155,17 @@ def fetch_entry(entry: ManifestEntry, content: str, work: str, tracker: Tracker)
         raise error from exc
 
 
-def fetch_manifest(entries: list[ManifestEntry], content: str, work: str, tracker: Tracker,
+def fetch_manifest(entries: list[ManifestEntry], content: str, work: str, tracker: Tracker, settings,
                    workers: int = WORKERS) -> dict:
-    """Fetch every entry in parallel; the first failure stops the rest."""
+    """Fetch every entry in parallel, as the store `settings` say (archive ratio, retries); the first
+    failure stops the rest."""
+    retries = Retries.of(settings)
     tracker.set_totals(None, None)
     stop = threading.Event()
 
     def one(entry: ManifestEntry) -> None:
         if not stop.is_set():
-            fetch_entry(entry, content, work, tracker)
+            fetch_entry(entry, content, work, tracker, settings.max_archive_ratio, retries)
 
     run_parallel(one, entries, workers, stop)
     return {"entries": len(entries)}

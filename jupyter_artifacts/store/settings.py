@@ -27,7 +27,17 @@ PUBLIC_MIRROR_ENV = "JUPYTER_ARTIFACTS_PUBLIC_MIRROR"
 PUBLIC_CATALOG_ENV = "JUPYTER_ARTIFACTS_PUBLIC_CATALOG"
 ARCHIVE_RATIO_ENV = "JUPYTER_ARTIFACTS_MAX_ARCHIVE_RATIO"
 DEFAULT_ARCHIVE_RATIO = 200
+FETCH_ATTEMPTS_ENV = "JUPYTER_ARTIFACTS_FETCH_ATTEMPTS"
+FETCH_BACKOFF_ENV = "JUPYTER_ARTIFACTS_FETCH_BACKOFF"
 GB = 10**9
+
+
+def _env_number(name: str, kind: type, default: float, least: float) -> float:
+    """A number from the environment, at least `least`; the default where it is unset or no number."""
+    try:
+        return max(least, kind(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 def default_root() -> str:
@@ -69,6 +79,9 @@ class StoreSettings:
     public_catalog: str | None = field(default_factory=lambda: os.environ.get(PUBLIC_CATALOG_ENV) or None)
     max_archive_ratio: float | str | None = field(  # checked where archives are extracted
         default_factory=lambda: os.environ.get(ARCHIVE_RATIO_ENV, DEFAULT_ARCHIVE_RATIO))
+    # how often a fetch is tried when the network fails it, and the first wait (doubling each time)
+    fetch_attempts: int = field(default_factory=lambda: _env_number(FETCH_ATTEMPTS_ENV, int, 5, 1))
+    fetch_backoff: float = field(default_factory=lambda: _env_number(FETCH_BACKOFF_ENV, float, 1.0, 0.0))
     # A root shared by several hosts (see docs/shared-roots.md). None: remote roots are shared, a
     # local folder is shared once a host marked it so (root.json).
     shared: bool | None = None

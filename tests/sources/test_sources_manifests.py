@@ -98,8 +98,8 @@ def test_collisions_at_the_end_of_100000_lines_are_reported(store, tmp_path):
     assert store.list()[1] == 0
 
 
-def test_a_failing_url_fails_the_dataset_with_its_line(store, web, tmp_path, monkeypatch):
-    monkeypatch.setenv("JUPYTER_ARTIFACTS_FETCH_ATTEMPTS", "2")
+def test_a_failing_url_fails_the_dataset_with_its_line(store, web, tmp_path):
+    store.settings.fetch_attempts = 2
     lines = [{"url": web.put("f/ok.csv", "ok"), "path": "ok.csv"},
              {"url": f"{web.url}/f/missing.csv", "path": "missing.csv"}]
     with pytest.raises(NotFound) as info:

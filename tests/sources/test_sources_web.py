@@ -9,6 +9,7 @@ import pytest
 
 from jupyter_artifacts.errors import ArtifactsError, LimitExceeded, NotFound
 from jupyter_artifacts.sources import create_from_source
+from jupyter_artifacts.store import Store
 
 
 def read(store, artifact, path: str) -> bytes:
@@ -47,8 +48,8 @@ def test_interrupted_download_is_retried(store, web):
     assert web.requests.count("/flaky/big.bin") == 3
 
 
-def test_failure_marks_failed_with_reason_and_retry_works(store, web, monkeypatch):
-    monkeypatch.setenv("JUPYTER_ARTIFACTS_FETCH_ATTEMPTS", "2")
+def test_failure_marks_failed_with_reason_and_retry_works(store, web):
+    store.settings.fetch_attempts = 2
     url = f"{web.url}/later/data.csv"
     with pytest.raises(NotFound) as info:
         create_from_source(store, "dataset", "later", url)
@@ -61,8 +62,10 @@ def test_failure_marks_failed_with_reason_and_retry_works(store, web, monkeypatc
     assert store.get("later").id == artifact.id
 
 
-def test_persistent_server_errors_give_up_after_the_attempts(store, web, monkeypatch):
+def test_persistent_server_errors_give_up_after_the_attempts(store_root, web, monkeypatch):
     monkeypatch.setenv("JUPYTER_ARTIFACTS_FETCH_ATTEMPTS", "3")
+    store = Store(root=str(store_root))  # its settings read the environment when they are made
+    assert store.settings.fetch_attempts == 3
     url = web.put("down/x.bin", b"x")
     web.fault("/down/x.bin", 500, 502, 503, 500)
     with pytest.raises(ArtifactsError) as info:
