@@ -31,6 +31,7 @@ from .journal import Journal, host_name
 from .layout import GC_LOCK, MARKER, alias_path, link_path, pending_path, record_path, version_path
 from .roots import CONTENT_FOLDERS, open_root, random_id
 from .settings import SHARED_ENV, StoreSettings, default_catalog_path, format_size
+from . import saves
 from .roots import SourceChanged
 from .snapshot import Progress, SnapshotResult, scan, store_files, walk
 from .upload import upload_files
@@ -374,39 +375,22 @@ class Store:
         if walked is not None and not walked.relpaths:
             raise InvalidInput(_empty_message(path))
         with self.blob_lock(exclusive=False):  # before the lookup: a known tree's blobs stay put
-            scanned = walked.fingerprint() if walked else None
-            known = self._last_tree(path, scanned) if walked else None
-            if known is not None:
-                self.check_size(kind, known.size, 0)
-            else:
-                files = walked.files() if walked else scan(path)
-                cache = self.catalog.statcache_under(path) if walked else {}
-                # only the quota needs the new bytes (an estimate: files not in the stat cache)
-                new_estimate = sum(f.size for f in files if f.path not in cache) \
-                    if self.settings.quota is not None else None
-                self.check_size(kind, sum(f.size for f in files), new_estimate)
+            save = saves.plan(self, path, walked)
+            self.check_size(kind, save.size, save.new_bytes())
             artifact = self.begin(kind, name, source=source or {"type": "local", "path": path}, metadata=metadata,
                                   refs=list(refs), aliases=list(aliases), created_by=created_by,
                                   produced_by=produced_by, inputs=inputs)
             try:
-                if known is not None:
-                    if progress:
-                        progress(known.size, known.file_count, known.size, known.file_count)
-                    tree, stat_rows, written = known, [], set()
-                else:
-                    result = self._store_files(files, cache, self._recording(artifact, progress))
-                    tree, stat_rows, written = Tree.of(result.manifest), result.stat_rows, result.written
-                base = path if walked else os.path.dirname(path)
-                with self._relying(artifact, tree, written, lambda rel: os.path.join(base, rel)):
+                tree, written = save.store_files(self._recording(artifact, progress))
+                with self._relying(artifact, tree, written, save.source):
                     self.publish(artifact, tree)
             except BaseException:
                 self.abandon(artifact)
                 raise
-        # the newest save is remembered: it outlives the older ones more often
-        self.catalog.remember_stats(stat_rows, (path, scanned, artifact.id, tree.key, len(tree.json)) if walked else None)
+        save.remember(artifact.id, tree)
         return artifact
 
-    def _last_tree(self, folder: str, fingerprint: str) -> Tree | None:
+    def last_tree(self, folder: str, fingerprint: str) -> Tree | None:
         """The tree of a folder's last save, if the folder's walk is the same now and that artifact
         is still ready; the manifest's encoding is read back from the end of that artifact's record."""
         found = self.catalog.last_save(folder, fingerprint)
@@ -439,12 +423,12 @@ class Store:
         self.check_size(artifact.kind, sum(f.size for f in files))
         base = folder if os.path.isdir(folder) else os.path.dirname(folder)
         with self.blob_lock(exclusive=False):
-            result = self._store_files(files, {}, progress)
+            result = self.save_files(files, {}, progress)
             tree = Tree.of(result.manifest)
             with self._relying(artifact, tree, result.written, lambda rel: os.path.join(base, rel)):
                 return self.publish(artifact, tree)
 
-    def _store_files(self, files: list, cache: dict, progress: Progress | None) -> SnapshotResult:
+    def save_files(self, files: list, cache: dict, progress: Progress | None) -> SnapshotResult:
         """A local root stores each file in one pass; a remote one hashes them all, asks which
         blobs it lacks (a listing per prefix, not a request per file), then uploads only those."""
         if self.root.is_local:

@@ -41,7 +41,7 @@ def kill_at(host: Host, point: str, *args: str) -> subprocess.CompletedProcess:
 def test_kill_9_in_the_middle_of_a_save_publishes_nothing(team, tmp_path):
     a, b = team.host("a"), team.host("b")
     folder = write_tree(tmp_path / "ds", {f"f{i}": os.urandom(3000) for i in range(200)})
-    kill_at(a, "_store_files", "dataset", "create", "ds", str(folder))  # blobs stored, no record
+    kill_at(a, "save_files", "dataset", "create", "ds", str(folder))  # blobs stored, no record
     assert team.inspect("artifacts/") == []
     b.run("dataset", "create", "other", str(write_tree(tmp_path / "o", {"x": "1"})))
     assert b.names() == ["other:v1"] and a.names() == ["other:v1"]  # A's open forgot its dead save

@@ -105,12 +105,12 @@ def test_a_known_tree_whose_last_artifact_is_deleted_meanwhile_is_indexed_again(
 
     folder = make_tree({"a.bin": os.urandom(5000), "sub/b.txt": "b"})
     store.create("checkpoint", "ck", str(folder))
-    known = store._last_tree(str(folder), walk(str(folder)).fingerprint())
+    known = store.last_tree(str(folder), walk(str(folder)).fingerprint())
     assert known is not None and known.manifest is None
     with store.blob_lock(exclusive=False):  # as a save holds it from its lookup to its publish
         other = Store(root=str(store_root))
         assert other.delete("ck:v1")["freed_bytes"] == 0  # blobs left for gc while a save runs
-        assert store._last_tree(str(folder), walk(str(folder)).fingerprint()) is None
+        assert store.last_tree(str(folder), walk(str(folder)).fingerprint()) is None
         artifact = store.begin("checkpoint", "ck")
         store.publish(artifact, known)
     assert store.gc()["removed_blobs"] == 0
