@@ -207,6 +207,13 @@ class JobsDB:
         with self.transaction() as db:
             db.execute(f"UPDATE jobs SET {sets} WHERE id = ?", (*values, job_id))
 
+    def delete_job(self, job_id: str) -> None:
+        """Forget a job: its row, its workers, its inputs and its checkpoint records (the artifacts stay)."""
+        with self.transaction() as db:
+            for table, column in (("workers", "job_id"), ("job_inputs", "job_id"), ("checkpoints", "job_id"),
+                                  ("jobs", "id")):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (job_id,))
+
     def ended_without_gc(self) -> list[str]:
         marks = ",".join("?" * len(TERMINAL))
         return [r[0] for r in self.conn.execute(

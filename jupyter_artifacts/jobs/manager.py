@@ -80,6 +80,26 @@ def _last_metrics(path: str) -> dict | None:
     return None
 
 
+def _metrics_history(path: str, limit: int) -> list[dict]:
+    """Every report of a worker's metrics.jsonl, oldest first; past `limit`, evenly thinned (the last kept)."""
+    points = []
+    try:
+        with open(path, "rb") as handle:
+            for line in handle:
+                try:
+                    point = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(point, dict) and isinstance(point.get("metrics"), dict):
+                    points.append(point)
+    except OSError:
+        return []
+    if len(points) > limit:
+        every = len(points) / limit
+        points = [points[int(i * every)] for i in range(limit - 1)] + [points[-1]]
+    return points
+
+
 def _ended(workers: list[dict]) -> bool:
     """Every one of these workers has ended and none's supervisor still runs (to collect, to log)."""
     return all(w["state"] in TERMINAL for w in workers) and not any(procs.alive(w["supervisor"]) for w in workers)
@@ -415,6 +435,31 @@ class JobManager:
                                   kept_output=None, **fields)
             shutil.rmtree(path, ignore_errors=True)
             append_log(folder.log, f"[job] {note} (job save-output)\n")
+
+    def delete(self, job_ref: str) -> dict:
+        """Forget an ended job: its records and its folder (logs, metrics). What it made stays in the
+        store; a job still running (or whose supervisors still finish up) is refused."""
+        import shutil
+
+        with self._lock:
+            job_id = self._job_id(job_ref)
+            self.reconcile()
+            row = self.db.job(job_id)
+            if not _ended(self.db.workers(job_id)):
+                raise Conflict(f"Job {row['name']!r} ({job_id[:8]}) is {row['state']}; stop it, then delete it "
+                               "once it has ended.")
+            self.db.delete_job(job_id)
+        shutil.rmtree(os.path.join(self.jobs_dir, job_id), ignore_errors=True)
+        return {"id": job_id, "name": row["name"], "state": row["state"]}
+
+    def metrics(self, job_ref: str, limit: int = 2000) -> dict:
+        """Every worker's reported metrics over its steps (what `worker.report` wrote), for charts."""
+        with self._lock:
+            job_id = self._job_id(job_ref)
+            workers = self.db.workers(job_id)
+        return {"id": job_id, "workers": [
+            {"index": w["idx"], "params": w["params"],
+             "points": _metrics_history(self.layout.worker(job_id, w["idx"]).metrics, limit)} for w in workers]}
 
     def logs(self, job_ref: str, worker: int | None = None, offset: int | str = 0) -> LogChunk:
         """New log text from `offset`, the offset to ask from next time, whether the job (or `worker`)

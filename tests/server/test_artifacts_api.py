@@ -227,6 +227,43 @@ async def test_delete_and_409_while_in_use(api, write_tree, jp_serverapp):
     assert code == 404
 
 
+async def test_holders_name_a_kernels_notebook_and_a_jobs_id(api, write_tree, jp_serverapp, jp_fetch):
+    write_tree({"c/step.pt": "x", "work/train.ipynb": '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'})
+    created = await api.create("checkpoint", "held", "c")
+    response = await jp_fetch("api", "sessions", method="POST", body=json.dumps(
+        {"path": "work/train.ipynb", "type": "notebook", "name": "train.ipynb", "kernel": {"name": "python3"}}))
+    session = json.loads(response.body)
+    store = jp_serverapp.web_app.settings["jupyter_artifacts_store"]
+    try:
+        pid = jp_serverapp.kernel_manager.get_kernel(session["kernel"]["id"]).provisioner.pid
+        leases = [store.acquire_lease(created["id"], holder=holder) for holder in
+                  (f"kernel {pid} (/srv/work)", "kernel 1 (/elsewhere)", "job train (0123abcd) worker 2", "someone")]
+        shown = await api.ok("GET", "artifacts", "held:v1")
+        details = {d["holder"]: d for d in shown["holder_details"]}
+        assert details[f"kernel {pid} (/srv/work)"] == {"holder": f"kernel {pid} (/srv/work)", "kind": "kernel",
+                                                       "pid": pid, "cwd": "/srv/work", "notebook": "work/train.ipynb"}
+        assert details["kernel 1 (/elsewhere)"]["notebook"] is None  # no session of this server runs it
+        assert details["job train (0123abcd) worker 2"] == {"holder": "job train (0123abcd) worker 2", "kind": "job",
+                                                          "job_name": "train", "job_id": "0123abcd", "worker": 2}
+        assert details["someone"] == {"holder": "someone", "kind": "other"}
+        for lease in leases:
+            store.release_lease(lease)
+    finally:
+        await jp_fetch("api", "sessions", session["id"], method="DELETE")
+
+
+async def test_diff_lists_each_changed_file_with_its_sizes(api, write_tree):
+    write_tree({"m/w.bin": "w1", "m/same.txt": "s", "m/old.txt": "old"})
+    await api.create("model", "sized", "m")
+    (write_tree({"m/w.bin": "w2-longer", "m/new.txt": "n"}) / "m" / "old.txt").unlink()
+    await api.create("model", "sized", "m")
+    diff = await api.ok("GET", "artifacts", "sized:v1", "diff", "sized:v2")
+    assert diff["files"] == [{"path": "new.txt", "change": "added", "size_a": None, "size_b": 1},
+                             {"path": "old.txt", "change": "removed", "size_a": 3, "size_b": None},
+                             {"path": "w.bin", "change": "changed", "size_a": 2, "size_b": 9}]
+    assert diff["files_truncated"] is False
+
+
 async def test_ambiguous_name_is_409_and_kind_disambiguates(api, write_tree):
     write_tree({"x/f.txt": "1"})
     await api.create("model", "shared", "x")

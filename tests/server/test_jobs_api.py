@@ -146,6 +146,40 @@ async def test_grid_job_logs_of_all_workers_with_a_combined_offset(api, write_tr
         assert code == 400, (bad, body)
 
 
+REPORTER = """\
+from jupyter_artifacts import worker
+lr = worker.params()["lr"]
+for step in (1, 2, 3):
+    worker.report(step, loss=round(1 / (step * lr), 3))
+"""
+
+
+async def test_metrics_of_each_worker_over_its_steps_then_delete_the_job(api, write_tree, store_root):
+    write_tree({"report.py": REPORTER})
+    job = await submit(api, name="reporter", command="python report.py", hyperparameters={"lr": [1, 2]})
+    code, body = await api.delete("jobs", job["id"])
+    assert code in (200, 409)  # usually still running: refused, and nothing is removed
+    if code == 409:
+        assert "stop it" in body["message"] and (await api.get("jobs", job["id"]))[0] == 200
+    await follow(api, job["id"])
+    metrics = await api.ok("GET", "jobs", "reporter", "metrics")
+    assert metrics["id"] == job["id"]
+    assert [w["index"] for w in metrics["workers"]] == [0, 1]
+    assert [w["params"] for w in metrics["workers"]] == [{"lr": 1}, {"lr": 2}]
+    assert [(p["step"], p["metrics"]) for p in metrics["workers"][1]["points"]] == \
+        [(1, {"loss": 0.5}), (2, {"loss": 0.25}), (3, {"loss": 0.167})]
+    thinned = await api.ok("GET", "jobs", job["id"], "metrics", params={"limit": "2"})
+    assert [p["step"] for p in thinned["workers"][0]["points"]] == [1, 3]  # the last point is kept
+    assert (await api.get("jobs", job["id"], "metrics", params={"limit": "1"}))[0] == 400
+
+    deleted = await api.ok("DELETE", "jobs", job["id"])
+    assert deleted == {"id": job["id"], "name": "reporter", "state": "finished"}
+    assert (await api.get("jobs", job["id"]))[0] == 404
+    assert job["id"] not in [j["id"] for j in (await api.ok("GET", "jobs"))["jobs"]]
+    assert not (store_root / "jobs" / job["id"]).exists()
+    assert (await api.delete("jobs", job["id"]))[0] == 404
+
+
 async def test_stop_a_long_running_job(api):
     job = await submit(api, name="sleeper", command="sleep 60", stop_grace=2, resources={"gpus": 2})
     await wait_state(api, job["id"], ("running",))

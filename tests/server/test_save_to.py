@@ -84,6 +84,23 @@ async def test_save_to_from_a_folder(api, notebook):
     assert source["type"] == "folder" and source["dir"] == NESTED and source["folder"] == "output"
 
 
+async def test_save_to_of_a_folder_itself(api, notebook, jp_root_dir):
+    """Right-clicking models/ saves models/: `dir` without `folder` is that folder."""
+    op = await api.ok("POST", "snapshots", expect=202,
+                      body={"dir": f"{NESTED}/models", "kind": "checkpoint", "name": "the-folder"})
+    done = await api.wait(op)
+    assert done["state"] == "succeeded", done
+    files = await api.ok("GET", "artifacts", "the-folder:v1", "files")
+    assert sorted(f["path"] for f in files["files"]) == ["config.json", "model.safetensors"]
+    source = done["result"]["source"]
+    assert source["type"] == "folder" and source["dir"] == NESTED and source["folder"] == "models"
+    assert source["path"] == os.path.realpath(jp_root_dir / NESTED / "models")
+    code, body = await api.post("snapshots", body={"dir": ".", "kind": "checkpoint", "name": "root"})
+    assert code == 400 and "not the root folder itself" in body["message"]
+    code, body = await api.post("snapshots", body={"notebook": notebook, "kind": "checkpoint", "name": "nb"})
+    assert code == 400 and "folder" in body["message"]
+
+
 async def test_save_to_again_makes_a_new_version(api, notebook, write_tree):
     body = {"notebook": notebook, "folder": "models", "kind": "model", "name": "again"}
     await api.wait(await api.ok("POST", "snapshots", body=body, expect=202))

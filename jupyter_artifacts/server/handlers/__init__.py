@@ -5,7 +5,8 @@ from __future__ import annotations
 from .artifacts import (AliasesHandler, AliasHandler, ArchiveHandler, ArtifactHandler, ArtifactsCollectionHandler,
                         DiffHandler, FileHandler, FilesHandler, FindHandler, LineageHandler, LinksHandler)
 from .base import API_PREFIX, ArtifactsHandler, NotFoundHandler
-from .jobs import JobGcPolicyHandler, JobHandler, JobLogsHandler, JobSaveOutputHandler, JobsHandler, JobStopHandler
+from .jobs import (JobGcPolicyHandler, JobHandler, JobLogsHandler, JobMetricsHandler, JobSaveOutputHandler, JobsHandler,
+                   JobStopHandler)
 from .misc import (GpusHandler, OpenAPIHandler, OperationHandler, OperationsHandler, PublicCheckpointHandler,
                    PublicCheckpointsHandler, StatusHandler)
 from .snapshots import SnapshotsHandler
@@ -39,6 +40,7 @@ def routes() -> list[tuple[str, type]]:
         (rf"{api}/jobs/{JOB}", JobHandler),
         (rf"{api}/jobs/{JOB}/stop", JobStopHandler),
         (rf"{api}/jobs/{JOB}/logs", JobLogsHandler),
+        (rf"{api}/jobs/{JOB}/metrics", JobMetricsHandler),
         (rf"{api}/jobs/{JOB}/save-output", JobSaveOutputHandler),
         (rf"{api}/jobs/{JOB}/gc-policy", JobGcPolicyHandler),
         (rf"{api}/openapi.json", OpenAPIHandler),

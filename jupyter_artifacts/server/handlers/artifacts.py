@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import posixpath
+import re
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -112,7 +113,43 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
         self.accepted(op)
 
 
+KERNEL_HOLDER = re.compile(r"^kernel (\d+) \((.*)\)$")
+JOB_HOLDER = re.compile(r"^job (.*) \(([0-9a-f]{4,})\) worker (\d+)$")
+
+
 class ArtifactHandler(ArtifactsHandler):
+    async def _kernel_paths(self) -> dict[int, str]:
+        """The notebook (or console) path of each local kernel's session, by the kernel's process id."""
+        kernels, sessions = self.settings.get("kernel_manager"), self.settings.get("session_manager")
+        if kernels is None or sessions is None:
+            return {}
+        try:
+            listed = await sessions.list_sessions()
+        except Exception:  # noqa: BLE001 - naming a holder's notebook is best effort
+            return {}
+        paths = {}
+        for session in listed:
+            kernel_id = (session.get("kernel") or {}).get("id")
+            kernel = kernels.get_kernel(kernel_id) if kernel_id in kernels else None
+            pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
+            if isinstance(pid, int):
+                paths[pid] = session.get("path") or ""
+        return paths
+
+    async def holder_details(self, holders: list[str]) -> list[dict]:
+        """Each holder with what the panel can show or open: a kernel's notebook, a job's id and worker."""
+        kernel_paths = await self._kernel_paths() if any(KERNEL_HOLDER.match(h) for h in holders) else {}
+        details = []
+        for holder in holders:
+            detail: dict[str, Any] = {"holder": holder, "kind": "other"}
+            if match := KERNEL_HOLDER.match(holder):
+                pid = int(match.group(1))
+                detail.update(kind="kernel", pid=pid, cwd=match.group(2), notebook=kernel_paths.get(pid))
+            elif match := JOB_HOLDER.match(holder):
+                detail.update(kind="job", job_name=match.group(1), job_id=match.group(2), worker=int(match.group(3)))
+            details.append(detail)
+        return details
+
     @web.authenticated
     @authorized
     async def get(self, ref: str) -> None:
@@ -122,7 +159,9 @@ class ArtifactHandler(ArtifactsHandler):
             artifact = self.store.get(ref, kind)
             return {**artifact_json(artifact), "holders": self.store.holders(artifact.id)}
 
-        self.reply(await self.blocking(show))
+        shown = await self.blocking(show)
+        shown["holder_details"] = await self.holder_details(shown["holders"])
+        self.reply(shown)
 
     @web.authenticated
     @authorized
@@ -266,12 +305,26 @@ class ArchiveHandler(DownloadHandler):
         self.finish()
 
 
+DIFF_FILES = 5000
+
+
 class DiffHandler(ArtifactsHandler):
     @web.authenticated
     @authorized
     async def get(self, a: str, b: str) -> None:
         kind = self.query_str("kind", KINDS)
-        self.reply(await self.blocking(self.store.diff, a, b, kind))
+        store = self.store
+
+        def diff() -> dict:
+            """The store's diff, with `files`: each path that differs with its size in a and in b (for views)."""
+            found = store.diff(a, b, kind)
+            sizes = [store.catalog.manifest(store.resolve(ref, kind).id) for ref in (found["a"], found["b"])]
+            files = [{"path": path, "change": change, "size_a": sizes[0].get(path, {}).get("size"),
+                      "size_b": sizes[1].get(path, {}).get("size")}
+                     for change in ("added", "removed", "changed") for path in found[change]]
+            return {**found, "files": files[:DIFF_FILES], "files_truncated": len(files) > DIFF_FILES}
+
+        self.reply(await self.blocking(diff))
 
 
 class FindHandler(ArtifactsHandler):

@@ -114,6 +114,19 @@ class JobHandler(JobsBase):
         jobs = self.jobs
         self.reply(await self.blocking(lambda: jobs.get(job_id).to_dict()))
 
+    @web.authenticated
+    @authorized
+    async def delete(self, job_id: str) -> None:
+        self.reply(await self.blocking(self.jobs.delete, job_id))
+
+
+class JobMetricsHandler(JobsBase):
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        limit = self.query_int("limit", 2000, 2, 10000)
+        self.reply(await self.blocking(self.jobs.metrics, job_id, limit))
+
 
 class JobStopHandler(JobsBase):
     @web.authenticated

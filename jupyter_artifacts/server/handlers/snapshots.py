@@ -1,4 +1,4 @@
-""""Save to": a notebook's `models/` or `output/` folder becomes a model or a checkpoint."""
+""""Save to": a notebook's `models/` or `output/` folder, or any folder itself, becomes a model or a checkpoint."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ class SnapshotsHandler(ArtifactsHandler):
         if bool(notebook) == bool(directory):
             raise InvalidInput("Give either 'notebook' (a notebook's path) or 'dir' (a folder's path), "
                                "relative to the Jupyter root folder.")
-        folder = self.field(body, "folder", required=True, choices=FOLDERS)
+        # With `dir` alone the folder itself is saved; `folder` names models/ or output/ inside it.
+        folder = self.field(body, "folder", required=bool(notebook), choices=FOLDERS)
         kind = self.field(body, "kind", required=True, choices=SNAPSHOT_KINDS)
         name = check_name(self.field(body, "name", required=True))
         root_dir = self.root_dir
@@ -62,10 +63,20 @@ class SnapshotsHandler(ArtifactsHandler):
                 if not os.path.isdir(base):
                     raise NotFound(f"No folder {quote(directory)} in the Jupyter root folder.")
                 nb_api = None
-            shown = posixpath_join(api_path_of(root_dir, base), folder)
+                if folder is None:
+                    return self_folder(base)
+            return checked(base, folder, posixpath_join(api_path_of(root_dir, base), folder), nb_api)
+
+        def self_folder(real: str) -> tuple[str, str, str | None, dict]:
+            shown = api_path_of(root_dir, real)
+            if not shown:
+                raise InvalidInput("Save a folder inside the Jupyter root folder, not the root folder itself.")
+            return checked(os.path.dirname(real), os.path.basename(real), shown, None)
+
+        def checked(base: str, folder: str, shown: str, nb_api: str | None) -> tuple[str, str, str | None, dict]:
             if not os.path.lexists(os.path.join(base, folder)):
                 raise NotFound(f"There is no {folder}/ folder next to {quote(notebook or directory)} ({shown}); "
-                               f"save your files in {folder}/ first.")
+                               f"save your files in {folder}/ first, or save a folder by right-clicking it.")
             path = resolve_in_root(root_dir, os.path.join(base, folder), f"{folder}/ folder")
             if not os.path.isdir(path):
                 raise InvalidInput(f"{shown} is not a folder.")
@@ -75,6 +86,7 @@ class SnapshotsHandler(ArtifactsHandler):
             return path, shown, nb_api, common
 
         path, shown, nb_api, common = await self.blocking(locate)
+        folder = os.path.basename(path) if folder is None else folder
         user = self.username
         source: dict[str, Any] = {"type": "notebook" if nb_api else "folder", "folder": folder,
                                   "path": path, "user": user}

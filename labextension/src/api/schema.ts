@@ -395,7 +395,8 @@ export interface paths {
         get: operations["getJob"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Forget an ended job: its records, log and metrics. The artifacts it made stay in the store. */
+        delete: operations["deleteJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -433,6 +434,26 @@ export interface paths {
         };
         /** New log text from an offset, and the offset to ask from next time. */
         get: operations["getJobLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/jobs/{id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A job's id, the start of it (4 hex characters or more), or its name (the newest job of that name). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** Every worker's reported metrics over its steps (what worker.report wrote), oldest first. */
+        get: operations["getJobMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -567,6 +588,19 @@ export interface components {
             } | null;
             /** @description Only on GET artifacts/{ref}. */
             holders?: string[];
+            /** @description Only on GET artifacts/{ref}: each holder with what a view can show or open: a kernel's process id, folder and the path of its notebook (null when no session of this server runs it); a job's name, id prefix and worker. */
+            holder_details?: {
+                /** @description As in 'holders'. */
+                holder: string;
+                /** @enum {string} */
+                kind: "kernel" | "job" | "other";
+                pid?: number;
+                cwd?: string;
+                notebook?: string | null;
+                job_name?: string;
+                job_id?: string;
+                worker?: number;
+            }[];
         } & {
             [key: string]: unknown;
         };
@@ -658,10 +692,13 @@ export interface components {
         Snapshot: {
             /** @description Path of a notebook relative to the server's root_dir; the folder next to it is saved. */
             notebook?: string;
-            /** @description Path of a folder relative to root_dir (instead of 'notebook'). */
+            /** @description Path of a folder relative to root_dir (instead of 'notebook'). Without 'folder' this folder itself is saved; with it, its models/ or output/ subfolder. */
             dir?: string;
-            /** @enum {string} */
-            folder: "models" | "output";
+            /**
+             * @description models or output: the folder next to the notebook, or inside 'dir', to save. Required with 'notebook'; leave it out to save 'dir' itself.
+             * @enum {string}
+             */
+            folder?: "models" | "output";
             /** @enum {string} */
             kind: "model" | "checkpoint";
             name: string;
@@ -844,6 +881,23 @@ export interface components {
             upstream?: components["schemas"]["LineageNode"][];
             downstream?: components["schemas"]["LineageNode"][];
             used_by?: components["schemas"]["JobUse"][];
+        };
+        JobMetrics: {
+            id: string;
+            workers: {
+                index: number;
+                /** @description The worker's hyperparameters. */
+                params?: Record<string, unknown>;
+                points: components["schemas"]["MetricsPoint"][];
+            }[];
+        };
+        /** @description One report: its step (null when none was given), its time and its metrics. */
+        MetricsPoint: {
+            step?: number | null;
+            time?: number;
+            metrics: {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;
@@ -1630,6 +1684,16 @@ export interface operations {
                         removed?: string[];
                         changed?: string[];
                         unchanged?: number;
+                        /** @description Each path added, removed or changed (at most 5000), with its size in a and in b (null where it is absent). */
+                        files?: {
+                            path: string;
+                            /** @enum {string} */
+                            change: "added" | "removed" | "changed";
+                            size_a?: number | null;
+                            size_b?: number | null;
+                        }[];
+                        /** @description True when more than 5000 paths differ: 'files' holds the first 5000. */
+                        files_truncated?: boolean;
                     };
                 };
             };
@@ -2251,6 +2315,70 @@ export interface operations {
             };
         };
     };
+    deleteJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A job's id, the start of it (4 hex characters or more), or its name (the newest job of that name). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job was deleted. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        name: string;
+                        /** @description The state it had ended in. */
+                        state: string;
+                    };
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authorized, or a path outside the allowed folders */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown job, model, checkpoint or dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The job has not ended (stop it first), or the id prefix matches several jobs */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     stopJob: {
         parameters: {
             query?: never;
@@ -2341,6 +2469,68 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobLogs"];
+                };
+            };
+            /** @description Invalid input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not authorized, or a path outside the allowed folders */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unknown job, model, checkpoint or dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The id prefix matches several jobs */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getJobMetrics: {
+        parameters: {
+            query?: {
+                /** @description At most this many points per worker (2 to 10000, default 2000); longer histories are evenly thinned, the last point kept. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A job's id, the start of it (4 hex characters or more), or its name (the newest job of that name). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Each worker's points. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobMetrics"];
                 };
             };
             /** @description Invalid input */
