@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -211,16 +212,33 @@ class Catalog:
         return [n for (n,) in self.db.execute(query, args)]
 
     def list(self, kind: str | None = None, name: str | None = None, query: str | None = None,
-             state: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Artifact], int]:
+             state: str | None = None, limit: int = 100, offset: int = 0, origin: str | None = None,
+             job: str | None = None) -> tuple[list[Artifact], int]:
+        """A page of artifacts, newest first. `origin`: "job" for what jobs made, "user" for the rest;
+        `job`: only what that job (its full id) made."""
         clauses, args = [], []
         for column, value in (("kind", kind), ("name", name), ("state", state)):
             if value:
                 clauses.append(f"{column} = ?")
                 args.append(value)
+        made_by_job = "json_extract(produced_by, '$.job_id')"
+        if origin == "job":
+            clauses.append(f"{made_by_job} IS NOT NULL")
+        elif origin == "user":
+            clauses.append(f"(produced_by IS NULL OR {made_by_job} IS NULL)")
+        if job:
+            clauses.append(f"{made_by_job} = ?")
+            args.append(job)
         if query:
-            clauses.append("(name LIKE ? ESCAPE '\\' OR id = ? OR id IN (SELECT artifact_id FROM aliases WHERE alias = ?))")
+            # part of a name, an id, an alias, or a reference the faces show: NAME:vN, NAME:ALIAS, NAME:latest
+            name_part, _, tag = query.rpartition(":")
+            version = int(tag[1:]) if re.fullmatch(r"v\d{1,9}", tag) else None
+            clauses.append("(name LIKE ? ESCAPE '\\' OR id = ? OR id IN (SELECT artifact_id FROM aliases WHERE alias = ?)"
+                           " OR (name = ? AND (version = ? OR id IN (SELECT artifact_id FROM aliases a WHERE a.name = ?"
+                           " AND a.alias = ? AND a.kind = artifacts.kind) OR (? = 'latest' AND version = (SELECT MAX(version) FROM artifacts l"
+                           " WHERE l.name = artifacts.name AND l.kind = artifacts.kind)))))")
             escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            args.extend([f"%{escaped}%", query, query])
+            args.extend([f"%{escaped}%", query, query, name_part, version, name_part, tag, tag])
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         total = self.db.execute(f"SELECT COUNT(*) FROM artifacts {where}", args).fetchone()[0]
         rows = self.db.execute(

@@ -551,13 +551,18 @@ class Store:
         return artifact
 
     def list(self, kind: str | None = None, name: str | None = None, query: str | None = None,
-             state: str | None = None, limit: int = 100, offset: int = 0) -> tuple[list[Artifact], int]:
+             state: str | None = None, limit: int = 100, offset: int = 0, origin: str | None = None,
+             job: str | None = None) -> tuple[list[Artifact], int]:
+        """Artifacts newest first; `origin` "job" (made by a job) or "user" (saved or created), `job`
+        what one job (its id) made."""
         if kind:
             check_kind(kind)
         if limit < 1 or limit > 10000 or offset < 0:
             raise InvalidInput("limit must be between 1 and 10000 and offset at least 0.")
+        if origin not in (None, "job", "user"):
+            raise InvalidInput(f"Unknown origin {origin!r}: use job or user.")
         self.sync()
-        return self.catalog.list(kind, name, query, state, limit, offset)
+        return self.catalog.list(kind, name, query, state, limit, offset, origin, job)
 
     def files(self, ref: str, kind: str | None = None, limit: int | None = None, offset: int = 0) -> dict[str, dict]:
         return self.catalog.manifest(self.resolve(ref, kind).id, limit, offset)

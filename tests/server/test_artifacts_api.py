@@ -113,7 +113,14 @@ async def test_list_newest_first_paginated_and_filtered(api, write_tree):
     assert (await api.ok("GET", "artifacts", params={"name": "beta"}))["total"] == 1
     assert (await api.ok("GET", "artifacts", params={"q": "amm"}))["artifacts"][0]["name"] == "gamma"
     assert (await api.ok("GET", "artifacts", params={"state": "ready"}))["total"] == 4
-    for params in ({"limit": "0"}, {"limit": "x"}, {"offset": "-1"}, {"kind": "nope"}, {"limit": "100000"}):
+    # the references the faces show are filters too: NAME:vN, NAME:ALIAS, NAME:latest
+    await api.ok("POST", "artifacts", "alpha:v1", "aliases", body={"alias": "best"})
+    for q, expected in (("alpha:v1", ["alpha:v1"]), ("alpha:best", ["alpha:v1"]), ("alpha:latest", ["alpha:v2"]),
+                        ("alpha:v9", []), ("beta:best", []), ("best", ["alpha:v1"])):
+        found = await api.ok("GET", "artifacts", params={"q": q})
+        assert [a["reference"] for a in found["artifacts"]] == expected, q
+    for params in ({"limit": "0"}, {"limit": "x"}, {"offset": "-1"}, {"kind": "nope"}, {"limit": "100000"},
+                   {"origin": "robot"}):
         code, data = await api.get("artifacts", params=params)
         assert code == 400 and data["message"], params
 

@@ -147,10 +147,13 @@ async def test_grid_job_logs_of_all_workers_with_a_combined_offset(api, write_tr
 
 
 REPORTER = """\
+import os
 from jupyter_artifacts import worker
 lr = worker.params()["lr"]
 for step in (1, 2, 3):
     worker.report(step, loss=round(1 / (step * lr), 3))
+with open(os.path.join(os.environ["ML_OUTPUT_PATH"], "model.txt"), "w") as handle:
+    handle.write(f"lr {lr}")
 """
 
 
@@ -171,6 +174,15 @@ async def test_metrics_of_each_worker_over_its_steps_then_delete_the_job(api, wr
     thinned = await api.ok("GET", "jobs", job["id"], "metrics", params={"limit": "2"})
     assert [p["step"] for p in thinned["workers"][0]["points"]] == [1, 3]  # the last point is kept
     assert (await api.get("jobs", job["id"], "metrics", params={"limit": "1"}))[0] == 400
+
+    # what jobs made, apart from what people saved, and one job's outputs
+    write_tree({"mine/w.txt": "mine"})
+    await api.create("checkpoint", "mine", "mine")
+    made = await api.ok("GET", "artifacts", params={"origin": "job"})
+    assert made["total"] == 2 and {a["produced_by"]["job_id"] for a in made["artifacts"]} == {job["id"]}
+    assert [a["name"] for a in (await api.ok("GET", "artifacts", params={"origin": "user"}))["artifacts"]] == ["mine"]
+    assert (await api.ok("GET", "artifacts", params={"job": job["id"]}))["total"] == 2
+    assert (await api.ok("GET", "artifacts", params={"job": "0" * 32}))["total"] == 0
 
     deleted = await api.ok("DELETE", "jobs", job["id"])
     assert deleted == {"id": job["id"], "name": "reporter", "state": "finished"}

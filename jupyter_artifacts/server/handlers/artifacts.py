@@ -49,9 +49,11 @@ class ArtifactsCollectionHandler(ArtifactsHandler):
         name = self.query_str("name")
         query = self.query_str("q")
         state = self.query_str("state", STATES)
+        origin = self.query_str("origin", ("job", "user"))
+        job = self.query_str("job")
         limit = self.query_int("limit", PAGE, 1, MAX_PAGE)
         offset = self.query_int("offset", 0, 0, 10**9)
-        artifacts, total = await self.blocking(self.store.list, kind, name, query, state, limit, offset)
+        artifacts, total = await self.blocking(self.store.list, kind, name, query, state, limit, offset, origin, job)
         next_offset = offset + len(artifacts) if offset + len(artifacts) < total else None
         self.reply({"artifacts": [artifact_json(a) for a in artifacts], "total": total,
                     "limit": limit, "offset": offset, "next_offset": next_offset})

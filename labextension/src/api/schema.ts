@@ -914,9 +914,13 @@ export interface operations {
                 /** @description Restrict to one kind (disambiguates a name used by several kinds). */
                 kind?: "model" | "checkpoint" | "dataset";
                 name?: string;
-                /** @description Substring of the name, an id or an alias. */
+                /** @description Part of a name, an id, an alias, or a reference as the faces show them (NAME:vN, NAME:ALIAS, NAME:latest). */
                 q?: string;
                 state?: "pending" | "downloading" | "ready" | "failed";
+                /** @description job: only what jobs made (their outputs and checkpoints); user: only what was saved or created otherwise. */
+                origin?: "job" | "user";
+                /** @description Only what this job (its full id) made. */
+                job?: string;
                 limit?: number;
                 offset?: number;
             };
