@@ -144,6 +144,7 @@ class Session:
                                f"(%detach_{kind} {name}) or attach this one with --as OTHER_NAME.")
             path = os.path.join(self.cwd, folder, name)
             lease_id = store.acquire_lease(artifact.id, self.holder, pid=self.pid)
+            store.keep_leases()  # a shared root: other hosts see the lease while this kernel lives
             reused = False
             try:
                 if os.path.isdir(path) and os.listdir(path):

@@ -136,6 +136,7 @@ class ArtifactsApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         store = self.store_class(self.store_settings())
+        store.keep_leases()  # a shared root: this host's leases stay alive while the server runs
         self.store = store
         self.operation_manager = OperationManager(self.operation_workers, self.max_operations, self.log)
         self.request_executor = ThreadPoolExecutor(max_workers=max(1, self.request_workers),

@@ -107,6 +107,21 @@ def _empty_message(path: str) -> str:
     return f"{path} is empty: put the files to save in it first."
 
 
+def root_is_shared(root: str, shared: bool | None = None) -> bool:
+    """Whether a root is used as a team's, without opening a store (a job supervisor asks, to
+    know whether it must keep its leases alive): a remote root unless told no; a local folder
+    when told so or marked so (its root.json)."""
+    if "://" in root and not root.startswith("file://"):
+        return shared is not False
+    if shared:
+        return True
+    try:
+        with open(os.path.join(root.removeprefix("file://"), MARKER), "rb") as handle:
+            return bool(json.loads(handle.read()).get("shared"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _pointed(raw: bytes | None) -> str | None:
     """The artifact id an alias document points at (None: gone, or not an alias document)."""
     try:

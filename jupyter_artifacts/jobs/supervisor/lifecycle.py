@@ -50,10 +50,20 @@ class Supervisor:
     # -- the stages ------------------------------------------------------------------------
     def wait_turn(self) -> bool:
         """Leave the queue with GPUs and cores; False when the worker will not run (stopped, gone)."""
+        self.keep_leases()
         turn = queue.wait_turn(self.worker)
         if turn == queue.STOPPED and self.job_ended():
             self.collect()
         return turn == queue.STARTED
+
+    def keep_leases(self) -> None:
+        """On a root shared by several hosts, renew the worker's leases on its inputs from a thread
+        for as long as it lives, queued or running (a silent host's leases expire)."""
+        from ...store.store import root_is_shared
+
+        settings = self.worker.info.store
+        if root_is_shared(str(settings.get("root", "")), settings.get("shared")):
+            self.worker.store().keep_leases()
 
     def prepare(self) -> None:
         """Build the environment the job asks for, then copy its inputs in (each module imported only
