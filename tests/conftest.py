@@ -130,6 +130,20 @@ class MotoServer:
         return sum(1 for line in self.log_path.read_text(errors="replace").splitlines() if ' HTTP/1.1" ' in line)
 
 
+@pytest.fixture
+def new_moto_server(tmp_path):
+    """Make moto servers of this test's own (to stop and restart); all are stopped at its end."""
+    made: list[MotoServer] = []
+
+    def make() -> MotoServer:
+        made.append(MotoServer(tmp_path / f"moto-{len(made)}.log").start())
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory):
     server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()

@@ -78,33 +78,28 @@ def test_kill_9_in_the_middle_of_a_gc_holds_nothing_up_for_long(team, tmp_path):
 
 
 @pytest.mark.parametrize("team", ["s3"], indirect=True)
-def test_the_s3_service_restarted_mid_save_fails_in_one_line_and_the_retry_succeeds(team, tmp_path):
-    from conftest import MotoServer  # the root conftest's: this test needs a server of its own to restart
+def test_the_s3_service_restarted_mid_save_fails_in_one_line_and_the_retry_succeeds(team, tmp_path, new_moto_server):
+    import fsspec
 
-    server = MotoServer(tmp_path / "moto.log").start()
-    try:
-        import fsspec
-
-        bucket = f"restart-{uuid.uuid4().hex[:8]}"
-        fs = fsspec.filesystem("s3", endpoint_url=server.url, skip_instance_cache=True)
-        fs.mkdir(bucket)
-        env = {**team.env, "AWS_ENDPOINT_URL": server.url, "AWS_MAX_ATTEMPTS": "2"}
-        a = Host("a", tmp_path / "hosts", f"s3://{bucket}/root", env)
-        folder = write_tree(tmp_path / "ds", {f"f{i}": os.urandom(20_000) for i in range(1500)})
-        saving = a.popen("dataset", "create", "ds", str(folder))
-        wait_until(lambda: server.requests() > 200 or saving.poll() is not None, what="uploads under way")
-        assert saving.poll() is None, "the save ended before the restart: make it bigger"
-        server.stop()
-        _out, err = saving.communicate(timeout=300)
-        assert saving.returncode != 0
-        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-        assert "could not be reached" in err, err
-        server.start()  # moto keeps nothing across a restart: the bucket is made again, empty
-        fs = fsspec.filesystem("s3", endpoint_url=server.url, skip_instance_cache=True)
-        fs.mkdir(bucket)
-        assert a.json("dataset", "create", "ds", str(folder))["file_count"] == 1500
-        assert [x["state"] for x in a.json("dataset", "list")] == ["ready"] or \
-            sorted(x["state"] for x in a.json("dataset", "list")) == ["failed", "ready"]
-        assert "0 damaged" in a.run("verify").stdout
-    finally:
-        server.stop()
+    server = new_moto_server()  # a server of this test's own, to restart
+    bucket = f"restart-{uuid.uuid4().hex[:8]}"
+    fs = fsspec.filesystem("s3", endpoint_url=server.url, skip_instance_cache=True)
+    fs.mkdir(bucket)
+    env = {**team.env, "AWS_ENDPOINT_URL": server.url, "AWS_MAX_ATTEMPTS": "2"}
+    a = Host("a", tmp_path / "hosts", f"s3://{bucket}/root", env)
+    folder = write_tree(tmp_path / "ds", {f"f{i}": os.urandom(20_000) for i in range(1500)})
+    saving = a.popen("dataset", "create", "ds", str(folder))
+    wait_until(lambda: server.requests() > 200 or saving.poll() is not None, what="uploads under way")
+    assert saving.poll() is None, "the save ended before the restart: make it bigger"
+    server.stop()
+    _out, err = saving.communicate(timeout=300)
+    assert saving.returncode != 0
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "could not be reached" in err, err
+    server.start()  # moto keeps nothing across a restart: the bucket is made again, empty
+    fs = fsspec.filesystem("s3", endpoint_url=server.url, skip_instance_cache=True)
+    fs.mkdir(bucket)
+    assert a.json("dataset", "create", "ds", str(folder))["file_count"] == 1500
+    assert [x["state"] for x in a.json("dataset", "list")] == ["ready"] or \
+        sorted(x["state"] for x in a.json("dataset", "list")) == ["failed", "ready"]
+    assert "0 damaged" in a.run("verify").stdout

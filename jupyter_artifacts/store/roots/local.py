@@ -355,33 +355,43 @@ class LocalRoot:
                     yield BlobInfo(f"blake3:{hexdigest}", st.st_size, st.st_mtime)
 
     # -- documents -------------------------------------------------------------------------
-    def write_doc(self, relpath: str, data: bytes) -> None:
+    def _place(self, relpath: str, data: bytes, exclusive: bool) -> bool:
+        """Write a complete temporary file, then give it the name: a rename (replacing), or a hard
+        link (only if the name is free; False if it is taken). Another host removing the now
+        empty folder meanwhile (delete_doc tidies up) is met by making it again."""
         final = os.path.join(self.path, relpath)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
         tmp = self._tmp_path()
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, final)
+            if not exclusive:
+                os.fsync(handle.fileno())
+        try:
+            for attempt in range(5):
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                try:
+                    if exclusive:
+                        os.link(tmp, final)
+                    else:
+                        os.replace(tmp, final)
+                    return True
+                except FileExistsError:
+                    return False
+                except FileNotFoundError:
+                    if attempt == 4:
+                        raise
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return False
+
+    def write_doc(self, relpath: str, data: bytes) -> None:
+        self._place(relpath, data, exclusive=False)
 
     def claim(self, relpath: str, data: bytes) -> bool:
         """Create a document only if none exists (the content complete before it has a name);
         False if it exists. Two processes claiming one name: exactly one wins."""
-        final = os.path.join(self.path, relpath)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
-        tmp = self._tmp_path()
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, final)
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
-        return True
+        return self._place(relpath, data, exclusive=True)
 
     def read_doc(self, relpath: str) -> bytes | None:
         try:
