@@ -16,14 +16,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Conflict, InvalidInput, NotFound
+from ..progress import Progress
 from ..store.names import KINDS, check_kind, check_name
-
-Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
 
 FOLDERS = {"checkpoint": "checkpoint", "model": "models", "dataset": "data"}
 PATH_ENV = {"checkpoint": "ML_CHECKPOINT_PATH", "model": "ML_MODEL_PATH", "dataset": "ML_DATA_PATH"}
@@ -95,8 +93,7 @@ class Session:
         """The store named by the kernel's environment (JUPYTER_ARTIFACTS_ROOT, else the default)."""
         if self.fixed_store is not None:
             return self.fixed_store
-        from ..store import StoreSettings
-        from ..store import Store
+        from ..store import Store, StoreSettings
 
         settings = StoreSettings.from_env()
         if self._store is not None and self._store_root == settings.root:

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ArtifactsError, NotFound, quote
+from ..progress import Progress
 
 STATES = ("queued", "running", "succeeded", "failed")
-Progress = Callable[[int, int, int, int], None]
 
 
 @dataclass

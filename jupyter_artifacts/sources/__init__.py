@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 
 from ..errors import InvalidInput
+from ..progress import Progress
 from ..store import Artifact, Store
-from ..store.snapshot import Progress
 
 _EXPORTS = {"ACCEPTED_FORMS": ".spec", "SOURCE_TYPES": ".spec", "SourceSpec": ".spec", "parse_source": ".spec",
             "fetch_public": ".public", "get_public": ".public", "list_public": ".public"}

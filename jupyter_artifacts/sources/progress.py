@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from ..errors import LimitExceeded
+from ..progress import Progress, Report
 from ..units import format_size
-
-Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
 
 
 class Tracker:
@@ -34,7 +32,7 @@ class Tracker:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._shown: tuple | None = None
+        self._shown: Report | None = None
 
     # -- counting --------------------------------------------------------------------------
     def set_totals(self, total_bytes: int | None, total_files: int | None) -> None:
@@ -61,27 +59,25 @@ class Tracker:
         with self._lock:
             self.files += 1
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> Report:
         with self._lock:
-            return {"phase": self.phase, "bytes": self.bytes, "files": self.files,
-                    "total_bytes": self.total_bytes, "total_files": self.total_files}
+            return Report(self.phase, self.bytes, self.files, self.total_bytes, self.total_files)
 
     # -- reporting -------------------------------------------------------------------------
     def report(self, force: bool = False) -> None:
         state = self.snapshot()
-        key = tuple(state.values())
-        if key == self._shown and not force:
+        if state == self._shown and not force:
             return
-        self._shown = key
+        self._shown = state
         if self.store is not None and self.artifact_id:
             try:
-                self.store.catalog.set_progress(self.artifact_id, state)
+                self.store.catalog.set_progress(self.artifact_id, state.to_dict())
             except Exception:  # progress is best effort; a busy catalog must not fail the fetch
                 pass
         if self.progress:
-            total_bytes = state["total_bytes"] if state["total_bytes"] is not None else state["bytes"]
-            total_files = state["total_files"] if state["total_files"] is not None else state["files"]
-            self.progress(state["bytes"], state["files"], total_bytes, total_files)
+            total_bytes = state.total_bytes if state.total_bytes is not None else state.bytes
+            total_files = state.total_files if state.total_files is not None else state.files
+            self.progress(state.bytes, state.files, total_bytes, total_files)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

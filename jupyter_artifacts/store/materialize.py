@@ -7,7 +7,8 @@ import threading
 from collections import Counter
 
 from ..errors import Conflict, InvalidInput, quote
-from .snapshot import LARGE_FILE, Progress, run_in_lanes
+from ..progress import Progress
+from .snapshot import LARGE_FILE, run_in_lanes
 from .validation import leads_outside
 
 METHODS = ("auto", "copy", "reflink", "hardlink")

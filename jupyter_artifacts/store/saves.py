@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from ..progress import Progress
 from .records import Tree
-from .snapshot import FolderScan, Progress, ScannedFile, scan
+from .snapshot import FolderScan, ScannedFile, scan
 
 if TYPE_CHECKING:
     from .store import Store

@@ -13,18 +13,18 @@ from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 import blake3
 
 from ..errors import InvalidInput, NotFound
+from ..progress import Progress
 from .roots import NotRegularFile, SourceChanged
 
 if TYPE_CHECKING:
     from .catalog import StatRow
 
-Progress = Callable[[int, int, int, int], None]  # (bytes done, files done, bytes total, files total)
 S_ISREG = stat.S_ISREG
 STORED_MODE = 0o1777  # permissions and the sticky bit: setuid and setgid never come back from a store
 LARGE_FILE = 8 << 20  # files at least this big are stored one per task, ahead of the small ones

@@ -16,28 +16,52 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from .. import database, procs
-from ..errors import (Conflict, DiskFull, InUse, InvalidInput, LimitExceeded, NotFound, QuotaExceeded, Unavailable,
-                      quote)
+from ..errors import (
+    Conflict,
+    DiskFull,
+    InUse,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    QuotaExceeded,
+    Unavailable,
+    quote,
+)
+from ..progress import Progress, Report
+from . import saves
 from .blobcache import FOLDER as BLOB_CACHE_FOLDER
 from .blobcache import BlobCache
 from .catalog import Catalog
-from .digest import hash_file
-from .materialize import check_destination, materialize
-from .names import KINDS, Ref, check_alias, check_kind, check_name, is_artifact_id, parse_ref
-from .records import Artifact, Tree, dumps, manifest_in_record
 from .collect import collect_local, collect_shared, running_gc
+from .digest import hash_file
 from .holds import Holds
 from .journal import Journal, host_name
-from .layout import GC_LOCK, MARKER, alias_path, link_path, pending_path, record_path, version_path
-from .roots import CONTENT_FOLDERS, open_root, random_id
+from .layout import (
+    GC_LOCK,
+    MARKER,
+    alias_path,
+    link_path,
+    pending_path,
+    record_path,
+    version_path,
+)
+from .materialize import check_destination, materialize
+from .names import (
+    KINDS,
+    Ref,
+    check_alias,
+    check_kind,
+    check_name,
+    is_artifact_id,
+    parse_ref,
+)
+from .records import Artifact, Tree, dumps, manifest_in_record
+from .roots import CONTENT_FOLDERS, SourceChanged, open_root, random_id
 from .settings import SHARED_ENV, StoreSettings, default_catalog_path, format_size
-from . import saves
-from .roots import SourceChanged
-from .snapshot import Progress, SnapshotResult, scan, store_files, walk
-from .upload import upload_files
+from .snapshot import SnapshotResult, scan, store_files, walk
 from .sync import RootReader, Syncer
+from .upload import upload_files
 from .validation import LINK_HOPS, check_metadata, resolve_inside
-
 
 T = TypeVar("T")
 log = logging.getLogger("jupyter_artifacts")
@@ -424,8 +448,8 @@ class Store:
             nonlocal last
             if time.monotonic() - last >= interval:
                 last = time.monotonic()
-                self.catalog.set_progress(artifact.id, {"phase": "saving", "bytes": done_bytes, "files": done_files,
-                                                        "total_bytes": total_bytes, "total_files": total_files})
+                self.catalog.set_progress(artifact.id, Report("saving", done_bytes, done_files, total_bytes,
+                                                              total_files).to_dict())
             if progress:
                 progress(done_bytes, done_files, total_bytes, total_files)
 

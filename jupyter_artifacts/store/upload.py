@@ -13,10 +13,11 @@ import stat
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import InvalidInput
-from .digest import hash_file
+from ..progress import Progress
 from .catalog import StatRow
+from .digest import hash_file
 from .roots import NotRegularFile, Root, SourceChanged
-from .snapshot import STORED_MODE, Progress, ScannedFile, SnapshotResult, not_regular_message
+from .snapshot import STORED_MODE, ScannedFile, SnapshotResult, not_regular_message
 
 UPLOADS = 16  # requests in flight: object stores answer each slowly, but many at once
 

@@ -14,7 +14,16 @@ from contextlib import contextmanager
 import blake3
 
 from ..digest import hash_bytes, hash_file
-from . import BlobInfo, Capabilities, NotRegularFile, SourceChanged, Tagged, blob_name, blob_relpath, random_id
+from . import (
+    BlobInfo,
+    Capabilities,
+    NotRegularFile,
+    SourceChanged,
+    Tagged,
+    blob_name,
+    blob_relpath,
+    random_id,
+)
 
 SMALL_FILE = 1 << 20  # read whole, hash, then write only if new
 _FICLONE = 0x40049409

@@ -19,7 +19,16 @@ import blake3
 
 from ...errors import InvalidInput
 from ..digest import hash_bytes, hash_file
-from . import PREFIX, BlobInfo, Capabilities, NotRegularFile, SourceChanged, Tagged, blob_relpath, digest_from_relpath
+from . import (
+    PREFIX,
+    BlobInfo,
+    Capabilities,
+    NotRegularFile,
+    SourceChanged,
+    Tagged,
+    blob_relpath,
+    digest_from_relpath,
+)
 
 # backends whose exclusive create ('xb') is a conditional request the service enforces
 _ATOMIC_CREATE = {"gs": "gcsfs sends ifGenerationMatch=0", "gcs": "gcsfs sends ifGenerationMatch=0",
