@@ -11,7 +11,7 @@ for 20,000 lines).
 
     python benchmarks/bench_manifest.py [--lines 100000] [--target 2.0]
 
-Prints the times, the ratio, and PASS or FAIL against the target (exit status 1 on FAIL).
+Prints the best of three times, the ratio, and PASS or FAIL against the target (exit status 1 on FAIL).
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ def main() -> int:
         for name, urls in (("remote URLs", REMOTE), ("with local paths", local)):
             files = {n: write_manifest(root, n, urls) for n in (small, args.lines)}
             validate(files[small], small, root)  # warm-up: imports, first package look-ups
-            runs[name] = {n: validate(files[n], n, root) for n in (small, args.lines)}
+            # the best of three: the check is CPU-bound, and other work on a shared machine only adds
+            runs[name] = {n: min(validate(files[n], n, root) for _ in range(3)) for n in (small, args.lines)}
     ok = runs["remote URLs"][args.lines] <= args.target
     for name, times in runs.items():
         print(f"{name}: {small:,} lines {times[small]:.2f} s, {args.lines:,} lines {times[args.lines]:.2f} s "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -40,15 +41,27 @@ def _check_path(path: object) -> str:
 
 def parse_manifest_text(text: str, label: str = "manifest", *, cwd: str | None = None,
                         local_roots: list[str] | None = None) -> list[ManifestEntry]:
-    """Validate every line; all problems are reported (with line numbers) before anything is fetched."""
+    """Validate every line; all problems are reported (with line numbers) before anything is fetched.
+
+    The cyclic garbage collector is paused meanwhile: the entries hold no cycles, and its passes
+    over a growing heap made 100,000 lines take seven times as long as 20,000."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_lines(text, label, cwd, local_roots)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse_lines(text: str, label: str, cwd: str | None, local_roots: list[str] | None) -> list[ManifestEntry]:
     entries: list[ManifestEntry] = []
     errors: list[str] = []
     paths = _PathIndex()
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
+    for number, raw, data in _decoded_lines(text):
         try:
-            data = json.loads(raw)
+            if isinstance(data, json.JSONDecodeError):
+                raise data
             if not isinstance(data, dict):
                 raise ValueError('each line must be a JSON object {"url": ..., "path": ...}')
             unknown = set(data) - LINE_KEYS
@@ -80,6 +93,27 @@ def parse_manifest_text(text: str, label: str = "manifest", *, cwd: str | None =
     if not entries:
         raise InvalidInput(f'{label} lists no files: write one JSON object per line, {{"url": ..., "path": ...}}.')
     return entries
+
+
+def _decoded_lines(text: str) -> list[tuple[int, str, object]]:
+    """(line number, line, its JSON value or the JSONDecodeError) of every line that is not blank or
+    a comment. All lines are decoded in one call when they are all valid, line by line otherwise
+    (only then is each line's own error needed)."""
+    lines = [(number, raw) for number, raw in enumerate(text.splitlines(), start=1)
+             if raw.strip() and not raw.lstrip().startswith("#")]
+    try:
+        values = json.loads("[" + ",".join(raw for _number, raw in lines) + "]")
+        if len(values) == len(lines):
+            return [(number, raw, value) for (number, raw), value in zip(lines, values)]
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    decoded = []
+    for number, raw in lines:
+        try:
+            decoded.append((number, raw, json.loads(raw)))
+        except json.JSONDecodeError as exc:
+            decoded.append((number, raw, exc))
+    return decoded
 
 
 class _PathIndex:

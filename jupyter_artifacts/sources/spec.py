@@ -129,7 +129,7 @@ def infer_type(path: str, *, endpoint: str | None = None, kaggle_type: str | Non
         return "azure"
     if scheme in ("ssh", "git", "git+ssh", "ssh+git") or (scheme is None and _SCP_GIT_RE.match(path)):
         return "git"
-    if scheme in ("http", "https", "file") and urlsplit(lower).path.rstrip("/").endswith(".git"):
+    if scheme in ("http", "https", "file") and ".git" in lower and urlsplit(lower).path.rstrip("/").endswith(".git"):
         return "git"
     if scheme in ("http", "https", "ftp", "ftps"):
         return "web"
