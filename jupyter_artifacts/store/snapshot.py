@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import blake3
 
@@ -86,6 +86,26 @@ def scan(folder: str) -> list[ScannedFile]:
         return [ScannedFile(os.path.basename(folder), folder, st.st_ino, st.st_size, st.st_mtime_ns,
                             st.st_ctime_ns, st.st_mode & STORED_MODE)]
     return walk(folder).files()
+
+
+T = TypeVar("T")
+
+
+def read_file_once(f: ScannedFile, step: Callable[[str], T], tries: int = 3) -> T:
+    """Run a step that reads one file (storing or hashing it), again if the file changed meanwhile;
+    what the user must fix (a file that keeps changing, went away, or is a pipe) is one line."""
+    for attempt in range(tries):
+        try:
+            return step(f.path)
+        except SourceChanged:
+            if attempt == tries - 1:
+                raise InvalidInput(f"{f.relpath} kept changing while it was being saved; "
+                                   "save it again once whatever writes it has finished.") from None
+        except FileNotFoundError:
+            raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
+        except NotRegularFile:
+            raise InvalidInput(not_regular_message(f.relpath)) from None
+    raise AssertionError("unreachable")
 
 
 def not_regular_message(path: str) -> str:
@@ -237,18 +257,7 @@ def store_files(root, files: list[ScannedFile], cache: dict[str, StatRow], progr
 
     def compute(f: ScannedFile) -> tuple:
         """Store one file (in this process or a worker process): only plain data comes back."""
-        for attempt in range(3):
-            try:
-                digest, written, st = store_file(f.path)
-                break
-            except SourceChanged:
-                if attempt == 2:
-                    raise InvalidInput(f"{f.relpath} kept changing while it was being saved; "
-                                       "save it again once whatever writes it has finished.") from None
-            except FileNotFoundError:
-                raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
-            except NotRegularFile:
-                raise InvalidInput(not_regular_message(f.relpath)) from None
+        digest, written, st = read_file_once(f, store_file)
         return digest, written, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode & STORED_MODE
 
     def absorb(f: ScannedFile, result: tuple) -> None:

@@ -17,21 +17,20 @@ from ..progress import Progress
 from .catalog import StatRow
 from .digest import hash_file
 from .roots import NotRegularFile, Root, SourceChanged
-from .snapshot import STORED_MODE, ScannedFile, SnapshotResult, not_regular_message
+from .snapshot import STORED_MODE, ScannedFile, SnapshotResult, read_file_once
 
 UPLOADS = 16  # requests in flight: object stores answer each slowly, but many at once
 
 
-def _hash(f: ScannedFile) -> tuple[str, os.stat_result]:
-    for _attempt in range(3):
-        before = os.stat(f.path, follow_symlinks=False)
-        if not stat.S_ISREG(before.st_mode):
-            raise NotRegularFile(f.path)
-        digest = hash_file(f.path, before.st_size)
-        after = os.stat(f.path, follow_symlinks=False)
-        if (before.st_size, before.st_mtime_ns, before.st_ctime_ns) == (after.st_size, after.st_mtime_ns, after.st_ctime_ns):
-            return digest, before
-    raise SourceChanged(f.path)
+def _hash(path: str) -> tuple[str, os.stat_result]:
+    before = os.stat(path, follow_symlinks=False)
+    if not stat.S_ISREG(before.st_mode):
+        raise NotRegularFile(path)
+    digest = hash_file(path, before.st_size)
+    after = os.stat(path, follow_symlinks=False)
+    if (before.st_size, before.st_mtime_ns, before.st_ctime_ns) != (after.st_size, after.st_mtime_ns, after.st_ctime_ns):
+        raise SourceChanged(path)
+    return digest, before
 
 
 def upload_files(root: Root, files: list[ScannedFile], cache: dict[str, StatRow],
@@ -61,15 +60,7 @@ def upload_files(root: Root, files: list[ScannedFile], cache: dict[str, StatRow]
             todo.append(f)
 
     def hashed(f: ScannedFile) -> tuple[str, os.stat_result]:
-        try:
-            return _hash(f)
-        except SourceChanged:
-            raise InvalidInput(f"{f.relpath} kept changing while it was being saved; "
-                               "save it again once whatever writes it has finished.") from None
-        except FileNotFoundError:
-            raise InvalidInput(f"{f.relpath} disappeared while it was being saved; save the folder again.") from None
-        except NotRegularFile:
-            raise InvalidInput(not_regular_message(f.relpath)) from None
+        return read_file_once(f, _hash)
 
     sources: dict[str, ScannedFile] = {}
     with ThreadPoolExecutor(max_workers=max(1, min(workers, (os.cpu_count() or 1) * 2))) as pool:
