@@ -1060,6 +1060,8 @@ class Store:
             counters[key] = max(counters.get(key, 0), artifact.version)
         taken = {key: aid for aid, key in self.catalog.unfinished_versions()}
         records = reader.one_per_version(records, taken)
+        if not self.catalog.read_only:
+            reader.claim_unclaimed(records)
         known = {a.id: (a.kind, a.name) for a in records}
         links, aliases = reader.links(set(known)), reader.aliases(known)
         self.catalog.rebuild(records, links, aliases, counters)

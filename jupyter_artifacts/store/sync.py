@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from .journal import Entry, Journal
 from .layout import alias_path, link_path, record_path, version_path
 from .names import is_artifact_id
-from .records import Artifact
+from .records import Artifact, dumps
 from .validation import InvalidRecord, check_alias_doc, check_record
 
 if TYPE_CHECKING:
@@ -89,8 +89,9 @@ class RootReader:
         return ids, found
 
     def counters(self) -> dict[tuple[str, str], int]:
-        """The highest version claimed for each (kind, name)."""
+        """The highest version claimed for each (kind, name); `self.claimed` every claim seen."""
         counters: dict[tuple[str, str], int] = {}
+        self.claimed: set[tuple[str, str, int]] = set()
         for doc in self.root.list_docs("versions"):
             parts = doc.split("/")
             try:
@@ -102,7 +103,20 @@ class RootReader:
                 continue
             key = (parts[1], parts[2])
             counters[key] = max(counters.get(key, 0), int(parts[3][:-5]))
+            self.claimed.add((parts[1], parts[2], int(parts[3][:-5])))
         return counters
+
+    def claim_unclaimed(self, records: list[Artifact]) -> None:
+        """Records whose version has no claim (a root written before claims, or by hand) are
+        reported and their claims made now, so that the number is never given again."""
+        for artifact in records:
+            key = (artifact.kind, artifact.name, artifact.version)
+            if key in self.claimed:
+                continue
+            if self.root.claim(version_path(*key), dumps({"artifact_id": artifact.id})):
+                self.skipped.append(f"{record_path(artifact.id)}: {artifact.kind} {artifact.reference} had no version "
+                                    "claim; claimed now.")
+            self.claimed.add(key)
 
     def claim_holder(self, kind: str, name: str, version: int) -> str | None:
         claim = self.pointer(version_path(kind, name, version))
@@ -286,6 +300,7 @@ class Syncer:
         ids, new = reader.records(lambda artifact_id: artifact_id not in known)
         new = reader.one_per_version(new, self.catalog.version_holders())
         counters = reader.counters()
+        reader.claim_unclaimed(new)
         with self.catalog.transaction() as db:
             for artifact_id in known - ids:
                 self.catalog.drop(db, artifact_id)

@@ -229,3 +229,42 @@ def test_a_new_host_starts_from_the_snapshot_gc_wrote_and_the_journal_since(team
     assert names == ["after:v1"] + [f"d{i}:v1" for i in range(5)]
     assert len(records_read) == 1, records_read  # only the record published after the snapshot
     assert newcomer.get("d0:best").name == "d0"
+
+
+def test_a_hostile_record_planted_in_the_root_is_skipped_by_every_host(team, tmp_path, caplog):
+    from jupyter_artifacts.store.journal import entry_key
+
+    a, b = team.host("a"), team.host("b")
+    good = a.json("dataset", "create", "ds", str(write_tree(tmp_path / "ds", {"x.csv": "1,2"})))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    store = a.store()
+    planted = json.loads(store.root.read_doc(f"artifacts/{good['id']}.json"))
+    planted.update(id="1" * 32, name="planted")
+    planted["manifest"] = {"x.csv": {"digest": "blake3:" + "../" * 12 + str(victim).lstrip("/"), "size": 3, "mode": 0o644}}
+    store.root.write_doc(f"artifacts/{'1' * 32}.json", json.dumps(planted).encode())
+    store.root.write_doc(entry_key("record", "1" * 32), b"")  # and tell every host to read it
+    assert b.names() == ["ds:v1"]
+    server = b.store()
+    with caplog.at_level("WARNING"):
+        assert [x.name for x in server.list()[0]] == ["ds"]
+    b.run("dataset", "delete", "ds", "--yes")
+    assert victim.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("team", ["s3"], indirect=True)
+def test_a_remote_root_does_not_take_the_servers_folders_for_the_store(team, tmp_path):
+    work = tmp_path / "notebooks" / "models"
+    write_tree(work, {"w.bin": "1"})
+    store = team.host("a").store()
+    store.check_not_store(str(work))  # no error: the store is in a bucket
+    assert store.create("model", "m", str(work)).version == 1
+
+
+def test_a_root_whose_service_cannot_be_shared_is_refused_with_the_reason(tmp_path):
+    from jupyter_artifacts.errors import InvalidInput
+    from jupyter_artifacts.store import Store
+
+    with pytest.raises(InvalidInput, match="cannot be shared by several hosts: memory:// has no exclusive create"):
+        Store(root="memory://not-shareable", catalog_path=str(tmp_path / "c.sqlite"), shared=True)
+    assert not Store(root="memory://not-shareable", catalog_path=str(tmp_path / "d.sqlite")).shared

@@ -326,3 +326,15 @@ def test_errors_quote_at_most_about_a_hundred_characters(store):
 
 def test_hash_bytes_digest_is_valid_for_split():
     assert split(hash_bytes(b"x"))[1] == hash_bytes(b"x")[7:]
+
+
+def test_a_record_without_a_version_claim_is_reported_and_claimed_by_reindex(store, store_root, make_tree):
+    """A root written before version claims (or by hand): reindex says so, claims it, and the number
+    is not given again."""
+    first = store.create("model", "m", str(make_tree({"a": "1"})))
+    (store_root / "versions" / "model" / "m" / "0000000001.json").unlink()
+    result = store.reindex()
+    assert any("had no version claim" in s and first.id in s for s in result["skipped"]), result["skipped"]
+    assert (store_root / "versions" / "model" / "m" / "0000000001.json").exists()
+    assert store.reindex()["skipped"] == []
+    assert store.create("model", "m", str(make_tree({"a": "2"}, name="two"))).version == 2
