@@ -173,8 +173,17 @@ class JobsDB:
                 db.execute("INSERT INTO workers (job_id, idx, state, params, created_at, history) "
                            "VALUES (?, ?, 'queued', ?, ?, ?)",
                            (job["id"], w["idx"], json.dumps(w["params"]), now, json.dumps([["queued", now]])))
-            db.executemany("INSERT OR IGNORE INTO job_inputs (job_id, artifact_id, role) VALUES (?, ?, ?)",
-                           ((job["id"], i["id"], i["role"]) for i in inputs if i.get("id")))
+            self._insert_inputs(db, job["id"], inputs)
+
+    def add_inputs(self, job_id: str, inputs: list[dict]) -> None:
+        """Artifacts a job used besides those it was given (read through artifact:// by a worker)."""
+        with self.transaction() as db:
+            self._insert_inputs(db, job_id, inputs)
+
+    @staticmethod
+    def _insert_inputs(db: sqlite3.Connection, job_id: str, inputs: list[dict]) -> None:
+        db.executemany("INSERT OR IGNORE INTO job_inputs (job_id, artifact_id, role) VALUES (?, ?, ?)",
+                       ((job_id, i["id"], i["role"]) for i in inputs if i.get("id")))
 
     def job(self, job_id: str) -> dict | None:
         row = self.conn.execute(f"SELECT {', '.join(_JOB_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()

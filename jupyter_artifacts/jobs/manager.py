@@ -22,6 +22,7 @@ from .layout import JobsLayout
 from .logs import LogChunk, append_log
 from .logs import read as read_logs
 from .reconcile import reconcile
+from .resume import resume_inputs
 from .spec import GC_FIELDS, JobInfo, JobSpec, lease_holder
 
 
@@ -158,8 +159,8 @@ class JobManager:
                                f"{inventory.count} ({inventory.source} inventory); ask for at most {inventory.count}.")
         spec.workdir = os.path.abspath(os.path.expanduser(spec.workdir or os.getcwd()))
         spec.python = spec.python or sys.executable
-        inputs = self._resolve_inputs(spec)
         params = spec.worker_params()
+        inputs = self._resolve_inputs(spec) + resume_inputs(self.store, self.db, spec, len(params), self._job_id)
         job_id = uuid.uuid4().hex
         now = time.time()
         info = JobInfo(
@@ -240,8 +241,9 @@ class JobManager:
         held = []
         try:
             for item in inputs:
-                if item["id"] is None:
-                    continue  # a public checkpoint not fetched yet: the supervisor leases it after fetching
+                if item["id"] is None or item.get("worker", idx) != idx:
+                    continue  # a public checkpoint not fetched yet (the supervisor leases it after fetching),
+                    # or the checkpoint another worker resumes from
                 held.append(self.store.acquire_lease(item["id"], lease_holder(name, job_id, idx), pid=proc.pid))
         finally:
             fields["leases"] = held

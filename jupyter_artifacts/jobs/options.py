@@ -163,6 +163,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("stop_grace", 10.0, types=("number",), doc="Seconds between SIGTERM and SIGKILL on stop (default 10).",
            arg=Arg("--stop-grace", type=float, metavar="SECONDS", help="SIGTERM to SIGKILL delay on stop (default 10)"),
            magic=None),
+    # Not in the REST body yet: the panel's types are generated from openapi.json (labextension/).
+    Option("resume", doc="Continue from an earlier run: true for the newest earlier job of this name, or a job's "
+                         "id or name; each worker gets the last checkpoint its worker there saved.",
+           arg=Arg("--resume", nargs="?", const=True, metavar="JOB",
+                   help="continue each worker from the last checkpoint its worker of JOB saved "
+                        "(default: the newest earlier job of this name)")),
 )
 BY_NAME = {o.name: o for o in OPTIONS}
 SPEC_FIELDS = tuple(o for o in OPTIONS if o.spec)

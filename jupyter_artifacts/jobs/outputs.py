@@ -56,7 +56,7 @@ def lineage(job: dict, idx: int, params: dict, step: float | None = None) -> tup
     if spec.get("public_checkpoints"):
         produced_by["public_checkpoints"] = spec["public_checkpoints"]
     inputs = [{"id": i["id"], "role": i["role"], "reference": i["reference"]}
-              for i in info.get("inputs") or [] if i.get("id")]
+              for i in info.get("inputs") or [] if i.get("id") and i.get("worker", idx) == idx]
     return produced_by, inputs
 
 

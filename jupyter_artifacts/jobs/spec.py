@@ -133,6 +133,7 @@ class JobSpec:
     save_trial_latest: int
     env: dict[str, str]
     stop_grace: float
+    resume: bool | str | None  # True: the newest earlier job of this name; else a job's id or name
 
     def __init__(self, type: str, name: str, command: str, **fields: object) -> None:
         self.type, self.name, self.command = type, name, command
@@ -280,6 +281,11 @@ class JobSpec:
             self.stop_grace = float(self.stop_grace)
         except (TypeError, ValueError):
             raise InvalidInput("stop_grace must be a number of seconds.") from None
+        if self.resume is False:
+            self.resume = None
+        elif self.resume is not None and self.resume is not True and not (isinstance(self.resume, str) and
+                                                                            self.resume.strip()):
+            raise InvalidInput("resume must be true (the newest earlier job of this name) or a job's id or name.")
         if self.workdir is not None and not os.path.isdir(os.path.expanduser(self.workdir)):
             raise InvalidInput(f"The working folder {self.workdir} does not exist.")
         return self
@@ -334,3 +340,7 @@ class JobInfo:
 
     def has_input(self, role: str) -> bool:
         return any(item["role"] == role for item in self.inputs)
+
+    def inputs_of(self, idx: int) -> list[dict]:
+        """Worker `idx`'s inputs: the job's, and the checkpoint it resumes from (an item with `worker`)."""
+        return [item for item in self.inputs if item.get("worker", idx) == idx]

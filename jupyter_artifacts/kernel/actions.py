@@ -211,8 +211,8 @@ class Session:
              aliases: list[str] = (), metadata: dict | None = None) -> Any:
         """Copy a folder of the notebook (models/, output/, or any path) into a new version of NAME.
 
-        The artifacts attached in this kernel are recorded as its inputs, so its lineage shows
-        what the notebook worked from.
+        What this kernel worked from (`inputs`) is recorded as the new artifact's inputs, so its
+        lineage shows what the notebook worked from.
         """
         check_kind(kind)
         check_name(name)
@@ -222,11 +222,19 @@ class Session:
         if not os.path.isdir(path):
             raise NotFound(f"There is no {folder.strip()}/ folder in {self.cwd}; create it and write your "
                            f"files there, or name another folder ({', '.join(SAVE_FOLDERS)} or a path).")
-        inputs = [{"id": a.artifact.id, "kind": a.kind, "reference": a.reference, "role": "attached"}
-                  for a in self.attachments()]
         return self.store.create(kind, name, path, aliases=list(aliases), metadata=metadata,
                                  source={"type": "local", "path": os.path.abspath(path)},
-                                 inputs=inputs, progress=progress)
+                                 inputs=self.inputs(), progress=progress)
+
+    def inputs(self) -> list[dict]:
+        """What this kernel worked from, recorded as the inputs of what it saves: the artifacts attached
+        in it, then those whose files it read through artifact:// URLs."""
+        from ..filesystem import read_artifacts
+
+        attached = [{"id": a.artifact.id, "kind": a.kind, "reference": a.reference, "role": "attached"}
+                    for a in self.attachments()]
+        held = {item["id"] for item in attached}
+        return attached + [item for item in read_artifacts(self.store.root.url) if item["id"] not in held]
 
     # -- artifacts -------------------------------------------------------------------------
     def list_artifacts(self, kind: str | None = None, query: str | None = None, limit: int = 100,

@@ -50,7 +50,7 @@ def fetch_manifest(worker: Worker) -> None:
 
 def materialize(worker: Worker) -> None:
     """Copy every input where the worker finds it, then mark it running."""
-    inputs, manifest = worker.info.inputs, worker.spec.data_manifest
+    inputs, manifest = worker.info.inputs_of(worker.idx), worker.spec.data_manifest
     if not inputs and not manifest:
         return
     store = worker.store() if inputs else None
@@ -65,3 +65,30 @@ def materialize(worker: Worker) -> None:
     if manifest:
         fetch_manifest(worker)
     worker.set_state("running")
+
+
+def describe(worker: Worker) -> None:
+    """Write what the worker's code asks about its job (`worker.attached()`): the store's settings,
+    which artifact:// URLs read, and each attached input with its folder and, for a checkpoint, the
+    step it was saved at and when, which `worker.resume_path()` ranks by."""
+    import json
+
+    used: dict[str, set] = {}
+    store = None
+    described = []
+    for item in worker.info.inputs_of(worker.idx):
+        path = destination(worker, item, used)  # in materialize's order: the same folders
+        if item.get("id") is None:
+            continue
+        entry = {key: item.get(key) for key in ("id", "role", "reference", "name", "version", "resume")}
+        entry["path"] = path
+        if item["role"] == "checkpoint":
+            store = store or worker.store()
+            found = store.catalog.get(item["id"])
+            if found is not None:
+                entry.update(step=found.metadata.get("step"), created_at=found.created_at)
+        described.append(entry)
+    target = os.path.join(worker.folder.folder, "attached.json")
+    with open(f"{target}.tmp", "w", encoding="utf-8") as handle:
+        json.dump({"store": worker.info.store, "inputs": described}, handle, indent=1, default=str)
+    os.replace(f"{target}.tmp", target)

@@ -67,16 +67,17 @@ class Supervisor:
 
     def prepare(self) -> None:
         """Build the environment the job asks for, then copy its inputs in (each module imported only
-        by the jobs that need it: most start without)."""
+        by the jobs that need it: most start without), and say what was attached (worker.attached())."""
+        from . import inputs
+
         spec, info = self.worker.spec, self.worker.info
         if spec.requirements:
             from . import build
 
             build.build_env(self.worker)
         if info.inputs or spec.data_manifest:
-            from . import inputs
-
             inputs.materialize(self.worker)
+        inputs.describe(self.worker)
 
     def execute(self) -> int:
         """Run the command where `executor_class` runs it; its exit code."""

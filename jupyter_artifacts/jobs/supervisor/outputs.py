@@ -42,8 +42,33 @@ class Spool:
 
 
 def lineage(worker: Worker, step: float | None = None) -> tuple[dict, list[dict]]:
+    """What a checkpoint or the output records: the job, and its inputs with what the worker read
+    through artifact:// so far (also noted as the job's inputs, for `used_by`)."""
     row = worker.row()
-    return outputs.lineage(worker.job, worker.idx, row["params"] if row else {}, step)
+    produced_by, inputs = outputs.lineage(worker.job, worker.idx, row["params"] if row else {}, step)
+    return produced_by, inputs + reads(worker, {i["id"] for i in inputs})
+
+
+def reads(worker: Worker, known: set[str]) -> list[dict]:
+    """The artifacts of the job's store that the worker read through artifact:// (its `reads.jsonl`),
+    except those among `known`."""
+    found: dict[str, dict] = {}
+    try:
+        with open(os.path.join(worker.folder.folder, "reads.jsonl"), "rb") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue  # a line being written
+        if isinstance(item, dict) and isinstance(item.get("id"), str) and item["id"] not in known \
+                and item.get("root") == worker.store().root.url:
+            found.setdefault(item["id"], {"id": item["id"], "role": "read", "reference": str(item.get("reference"))})
+    if found:
+        worker.db.add_inputs(worker.job_id, list(found.values()))
+    return list(found.values())
 
 
 def store_checkpoint(worker: Worker, request: dict) -> None:

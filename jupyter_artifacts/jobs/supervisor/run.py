@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 
@@ -82,7 +83,12 @@ def environment(worker: Worker) -> dict[str, str]:
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     if worker.env_bin:
         env["VIRTUAL_ENV"] = os.path.dirname(worker.env_bin)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), worker.layout.pylib) if p)
+    # The job's Python imports the package the supervisor runs (artifact:// URLs, the framework
+    # integrations); another Python, or an environment built for the job, gets the helper alone.
+    same = not worker.env_bin and os.path.realpath(worker.python) == os.path.realpath(sys.executable)
+    package = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), package if same else worker.layout.pylib)
+                                        if p)
     env.update(spec.env or {})
     return env
 
