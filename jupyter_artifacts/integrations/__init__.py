@@ -3,8 +3,9 @@ writes into checkpoint artifacts, and finds the one to continue from.
 
     from jupyter_artifacts.integrations.lightning import ArtifactsCheckpoint
     from jupyter_artifacts.integrations.transformers import ArtifactsCallback
+    from jupyter_artifacts.integrations.keras import ArtifactsCallback
 
-Both save through `save`: inside a job, `worker.save_checkpoint` (the job names the artifact, its
+All save through `save`: inside a job, `worker.save_checkpoint` (the job names the artifact, its
 checkpoint GC ranks by the job's metric); outside one, a checkpoint artifact with what the notebook
 worked from as its inputs. Nothing here imports a framework: each module imports its own.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,4 +57,25 @@ def save(path: str, step: int, metrics: dict, name: str, best: bool = False) -> 
     return artifact.reference
 
 
-__all__ = ["numbers", "save"]
+def resume_folder(ref: str | None = None) -> str | None:
+    """The folder of the checkpoint a run continues from: in a job (or without `ref`),
+    `worker.resume_path(ref)`; outside a job, checkpoint `ref` attached to the notebook (as
+    `%attach_checkpoint` does: held while the kernel lives, an input of what it saves next)."""
+    if ref is None or worker.in_job():
+        return worker.resume_path(ref)
+    from ..kernel.actions import session
+
+    return session().attach("checkpoint", ref).path
+
+
+def latest(names: list[str], preferred: str | None = None) -> str:
+    """The file to resume from among a checkpoint's: `preferred` where it is there, else the last by
+    name with numbers as numbers (`epoch=10` after `epoch=9`)."""
+    chosen = [n for n in names if os.path.basename(n) == preferred]
+    if chosen:
+        return chosen[0]
+    return max(names, key=lambda n: [(0, int(part), "") if part.isdigit() else (1, 0, part)
+                                     for part in re.split(r"(\d+)", n)])
+
+
+__all__ = ["latest", "numbers", "resume_folder", "save"]

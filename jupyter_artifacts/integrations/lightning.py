@@ -20,12 +20,11 @@ callback is made from whichever the process uses.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Any
 
 from .. import worker
-from . import numbers, save
+from . import latest, numbers, save
 
 
 def _lightning():
@@ -92,23 +91,13 @@ def resume_path(ref: str | None = None) -> str | None:
         if not files:
             raise FileNotFoundError(f"Checkpoint {artifact.reference} holds no .ckpt file; resume from a checkpoint "
                                     "that ArtifactsCheckpoint saved.")
-        return url("checkpoint", artifact.id, _pick(files))
+        return url("checkpoint", artifact.id, latest(files, "last.ckpt"))
     folder = worker.resume_path(ref)
     if folder is None:
         return None
     files = [os.path.relpath(os.path.join(top, f), folder) for top, _dirs, names in os.walk(folder)
              for f in names if f.endswith(".ckpt")]
-    return os.path.join(folder, _pick(files)) if files else None
-
-
-def _pick(files: list[str]) -> str:
-    """`last.ckpt` where Lightning wrote one, else the last by name, numbers as numbers
-    (`epoch=10-step=...` after `epoch=9-...`)."""
-    last = [f for f in files if os.path.basename(f) == "last.ckpt"]
-    if last:
-        return last[0]
-    return max(files, key=lambda f: [(0, int(part), "") if part.isdigit() else (1, 0, part)
-                                     for part in re.split(r"(\d+)", f)])
+    return os.path.join(folder, latest(files, "last.ckpt")) if files else None
 
 
 __all__ = ["ArtifactsCheckpoint", "resume_path"]

@@ -22,7 +22,7 @@ from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .. import worker
-from . import numbers, save
+from . import numbers, resume_folder, save
 
 
 def last_logged(log_history: list[dict], step: int) -> dict:
@@ -76,11 +76,7 @@ def resume_path(ref: str | None = None) -> str | None:
     (`checkpoint/<name>/`, held while the kernel lives, an input of what it saves next, as
     `%attach_checkpoint` does: the Trainer reads a folder); without, the newest attached one.
     """
-    if ref is not None and not worker.in_job():
-        from ..kernel.actions import session
-
-        return session().attach("checkpoint", ref).path
-    return worker.resume_path(ref)
+    return resume_folder(ref)
 
 
 __all__ = ["ArtifactsCallback", "last_logged", "resume_path"]
