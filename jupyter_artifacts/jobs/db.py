@@ -18,7 +18,7 @@ ACTIVE = ("queued", "building", "running", "uploading")
 TERMINAL = ("finished", "failed", "stopped")
 STATES = ACTIVE + TERMINAL
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS workers (
     output_url TEXT,
     kept_output TEXT,
     leases TEXT NOT NULL DEFAULT '[]',
+    placement TEXT,
     created_at REAL NOT NULL,
     started_at REAL,
     ended_at REAL,
@@ -83,14 +84,16 @@ CREATE INDEX IF NOT EXISTS checkpoints_by_job ON checkpoints (job_id, created_at
 # what takes a database of version N-1 to version N
 MIGRATIONS = {
     2: "ALTER TABLE workers ADD COLUMN kept_output TEXT",  # {path, produced_by, inputs} of an output not saved
+    3: "ALTER TABLE workers ADD COLUMN placement TEXT",  # {submission_id, node_id, node} of a worker on a Ray cluster
 }
 
 _WORKER_COLUMNS = ("seq", "job_id", "idx", "state", "error", "params", "gpus", "cpus", "supervisor", "worker_pid",
                    "exit_code", "stop_requested", "save_on_stop", "output_id", "output_url", "kept_output", "leases",
-                   "created_at", "started_at", "ended_at", "history")
+                   "created_at", "started_at", "ended_at", "history", "placement")
 _JOB_COLUMNS = ("id", "name", "type", "state", "error", "spec", "info", "gc_policy", "gc_done", "gc_result",
                 "created_by", "created_at", "started_at", "ended_at", "history")
-_JSON = {"params", "gpus", "cpus", "leases", "history", "spec", "info", "gc_policy", "gc_result", "kept_output"}
+_JSON = {"params", "gpus", "cpus", "leases", "history", "spec", "info", "gc_policy", "gc_result", "kept_output",
+         "placement"}
 
 
 def _where(query: str, conditions: list[tuple[str, list | None]]) -> tuple[str, list]:
@@ -162,15 +165,17 @@ class JobsDB:
 
     # -- jobs ------------------------------------------------------------------------------
     def insert_job(self, job: dict, workers: list[dict], inputs: list[dict]) -> None:
+        """Add a job and these workers; a job or worker already there is left as it is (a Ray node adds
+        the job once per worker it runs)."""
         now = job["created_at"]
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO jobs (id, name, type, state, spec, info, gc_policy, created_by, created_at, history) "
-                "VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO jobs (id, name, type, state, spec, info, gc_policy, created_by, created_at, "
+                "history) VALUES (?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)",
                 (job["id"], job["name"], job["type"], json.dumps(job["spec"]), json.dumps(job["info"]),
                  json.dumps(job["gc_policy"]), job.get("created_by"), now, json.dumps([["queued", now]])))
             for w in workers:
-                db.execute("INSERT INTO workers (job_id, idx, state, params, created_at, history) "
+                db.execute("INSERT OR IGNORE INTO workers (job_id, idx, state, params, created_at, history) "
                            "VALUES (?, ?, 'queued', ?, ?, ?)",
                            (job["id"], w["idx"], json.dumps(w["params"]), now, json.dumps([["queued", now]])))
             self._insert_inputs(db, job["id"], inputs)
@@ -265,16 +270,17 @@ class JobsDB:
         return _row(_WORKER_COLUMNS, rows[0]) if rows else None
 
     def update_worker(self, job_id: str, idx: int, state: str | None = None, db: sqlite3.Connection | None = None,
-                      only_if_active: bool = False, **fields) -> str | None:
-        """Change a worker's fields and state (noting when), then the job's state; returns the job's new
-        state when it changed. With only_if_active, a worker already ended is left alone."""
+                      only_if_active: bool = False, at: float | None = None, **fields) -> str | None:
+        """Change a worker's fields and state (noting when: now, or `at`, the time another host saw it
+        change), then the job's state; returns the job's new state when it changed. With
+        only_if_active, a worker already ended is left alone."""
         if db is None:
             with self.transaction() as tx:
-                return self.update_worker(job_id, idx, state, tx, only_if_active, **fields)
+                return self.update_worker(job_id, idx, state, tx, only_if_active, at, **fields)
         row = db.execute("SELECT state, history FROM workers WHERE job_id = ? AND idx = ?", (job_id, idx)).fetchone()
         if row is None or (only_if_active and row[0] in TERMINAL):
             return None
-        now = time.time()
+        now = time.time() if at is None else at
         if state and state != row[0]:
             history = json.loads(row[1])
             history.append([state, now])

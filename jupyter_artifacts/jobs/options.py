@@ -17,6 +17,7 @@ supervisor reads `JobSpec`, whose fields come from here, on its way to the worke
 from __future__ import annotations
 
 JOB_TYPES = ("training", "inference")
+EXECUTORS = ("local", "ray")  # where workers run: this host's GPUs, or a Ray cluster (jobs/supervisor/ray.py)
 MAX_COUNT = 10**6  # a GC policy count, as a REST body may give it
 CLI, MAGIC, REST = "cli", "magic", "rest"
 
@@ -160,6 +161,12 @@ OPTIONS: tuple[Option, ...] = (
     _count("save_trial_latest", "latest", "each worker", 1),
     Option("env", {}, types=("object",), schema={"additionalProperties": {"type": "string"}}, many="append",
            arg=Arg("--env", metavar="KEY=VALUE", help="an extra environment variable (repeatable)")),
+    Option("executor", types=("string", "null"), schema={"enum": [*EXECUTORS, None]},
+           doc="Where the workers run: local (this host's GPUs) or ray (the Ray cluster at RAY_ADDRESS); default: "
+               "the server's executor setting, else $JUPYTER_ARTIFACTS_EXECUTOR, else local.",
+           arg=Arg("--executor", choices=EXECUTORS,
+                   help="where the workers run: local (this host's GPUs) or ray (the Ray cluster at $RAY_ADDRESS); "
+                        "default $JUPYTER_ARTIFACTS_EXECUTOR, else local")),
     Option("stop_grace", 10.0, types=("number",), doc="Seconds between SIGTERM and SIGKILL on stop (default 10).",
            arg=Arg("--stop-grace", type=float, metavar="SECONDS", help="SIGTERM to SIGKILL delay on stop (default 10)"),
            magic=None),
@@ -225,5 +232,5 @@ def from_args(args: object, face: str = CLI) -> dict[str, object]:
     return found
 
 
-__all__ = ["BY_NAME", "CLI", "GROUPS", "JOB_TYPES", "MAGIC", "OPTIONS", "REST", "SPEC_FIELDS", "Arg", "Option",
+__all__ = ["BY_NAME", "CLI", "EXECUTORS", "GROUPS", "JOB_TYPES", "MAGIC", "OPTIONS", "REST", "SPEC_FIELDS", "Arg", "Option",
            "add_arguments", "arguments", "from_args", "parse_env"]

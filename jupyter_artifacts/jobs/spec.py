@@ -16,7 +16,7 @@ import os
 
 from ..errors import InvalidInput
 from ..units import parse_size
-from .options import JOB_TYPES, OPTIONS, SPEC_FIELDS
+from .options import EXECUTORS, JOB_TYPES, OPTIONS, SPEC_FIELDS
 
 OUTPUT_KINDS = ("checkpoint", "model")
 MAX_JOB_NAME = 150  # leaves room for " Worker <n> Checkpoint" in artifact names
@@ -132,6 +132,7 @@ class JobSpec:
     save_trial_best: int
     save_trial_latest: int
     env: dict[str, str]
+    executor: str | None  # local or ray (None: the manager's setting), filled in when submitted
     stop_grace: float
     resume: bool | str | None  # True: the newest earlier job of this name; else a job's id or name
 
@@ -281,6 +282,8 @@ class JobSpec:
             self.stop_grace = float(self.stop_grace)
         except (TypeError, ValueError):
             raise InvalidInput("stop_grace must be a number of seconds.") from None
+        if self.executor is not None and self.executor not in EXECUTORS:
+            raise InvalidInput(f"Unknown executor {self.executor!r}: use {' or '.join(EXECUTORS)}.")
         if self.resume is False:
             self.resume = None
         elif self.resume is not None and self.resume is not True and not (isinstance(self.resume, str) and
@@ -315,10 +318,11 @@ class JobInfo:
     workers, the host's devices, the resolved inputs, how workers are confined, the code, and the
     settings of the store it was submitted to (so its supervisors open the same store, configured alike)."""
 
-    __slots__ = ("workdir", "workers", "devices", "inventory", "inputs", "memory_limits", "cgroups", "code", "store")
+    __slots__ = ("workdir", "workers", "devices", "inventory", "inputs", "memory_limits", "cgroups", "code", "store",
+                 "cluster")
 
     def __init__(self, workdir: str, workers: int, devices: list[int], inventory: str, inputs: list[dict],
-                 memory_limits: str | None, cgroups: str, code: dict, store: dict) -> None:
+                 memory_limits: str | None, cgroups: str, code: dict, store: dict, cluster: str | None = None) -> None:
         self.workdir = workdir
         self.workers = workers
         self.devices = devices  # every GPU index of the inventory
@@ -328,12 +332,13 @@ class JobInfo:
         self.cgroups = cgroups  # auto or off
         self.code = code  # {command, workdir[, git_commit, git_dirty, git_root]}
         self.store = store  # StoreSettings' fields
+        self.cluster = cluster  # the Ray cluster's job submission address (executor ray), else None
 
     @classmethod
     def from_dict(cls, data: dict) -> "JobInfo":
         return cls(data["workdir"], data["workers"], list(data.get("devices") or []), data.get("inventory", "none"),
                    list(data.get("inputs") or []), data.get("memory_limits"), data.get("cgroups") or "auto",
-                   dict(data.get("code") or {}), dict(data.get("store") or {}))
+                   dict(data.get("code") or {}), dict(data.get("store") or {}), data.get("cluster"))
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}

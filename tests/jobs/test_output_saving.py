@@ -113,10 +113,11 @@ def test_a_jobs_database_from_before_kept_outputs_gets_the_column(tmp_path):
 
     path = str(tmp_path / "jobs.sqlite")
     with sqlite3.connect(path) as conn:
-        conn.executescript(db.SCHEMA.replace("    kept_output TEXT,\n", "") + "PRAGMA user_version = 1;")
+        schema = db.SCHEMA.replace("    kept_output TEXT,\n", "").replace("    placement TEXT,\n", "")
+        conn.executescript(schema + "PRAGMA user_version = 1;")
         conn.execute("INSERT INTO workers (job_id, idx, state, created_at) VALUES ('j', 0, 'failed', 0)")
     jobs_db = db.JobsDB(path)
-    assert jobs_db.worker("j", 0)["kept_output"] is None
+    assert jobs_db.worker("j", 0)["kept_output"] is None and jobs_db.worker("j", 0)["placement"] is None
     jobs_db.update_worker("j", 0, None, kept_output={"path": "/kept"})
     assert db.JobsDB(path).worker("j", 0)["kept_output"] == {"path": "/kept"}
     assert jobs_db.conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA_VERSION

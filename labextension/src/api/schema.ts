@@ -766,6 +766,11 @@ export interface components {
             env?: {
                 [key: string]: string;
             };
+            /**
+             * @description Where the workers run: local (this host's GPUs) or ray (the Ray cluster at RAY_ADDRESS); default: the server's executor setting, else $JUPYTER_ARTIFACTS_EXECUTOR, else local.
+             * @enum {string|null}
+             */
+            executor?: "local" | "ray" | null;
             /** @description Seconds between SIGTERM and SIGKILL on stop (default 10). */
             stop_grace?: number;
         };
@@ -790,6 +795,14 @@ export interface components {
             worker_pid?: number | null;
             /** @description The folder of an output that could not be saved, kept for POST jobs/{id}/save-output; null otherwise. */
             kept_output?: string | null;
+            /** @description Where a worker of a Ray job runs: the cluster's address, its Ray Job (submission_id) and, once placed, its node (node_id, node); null for local jobs. */
+            placement?: {
+                executor?: string;
+                cluster?: string;
+                submission_id?: string;
+                node_id?: string;
+                node?: string;
+            } | null;
         };
         Job: {
             id: string;
@@ -816,6 +829,13 @@ export interface components {
             workers: components["schemas"]["Worker"][];
             checkpoints?: Record<string, unknown>[];
             outputs?: Record<string, unknown>[];
+            /**
+             * @description Where the workers run.
+             * @enum {string}
+             */
+            executor?: "local" | "ray";
+            /** @description The host that submitted a Ray job another host of the team sees in the shared root; null for this host's jobs. */
+            submitted_from?: string | null;
         };
         JobPage: {
             jobs: components["schemas"]["Job"][];
