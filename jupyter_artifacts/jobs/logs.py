@@ -81,4 +81,23 @@ def read(logs: list[tuple[int, str, bool]], offset: int | str | None, prefixed: 
     return "".join(parts), next_offset, at_end
 
 
-__all__ = ["CHUNK", "LogChunk", "append_log", "read", "read_chunk"]
+def last_metrics(path: str) -> dict | None:
+    """The last whole line of a worker's metrics.jsonl (what `worker.report` wrote last), or None."""
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - 8192))
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return None
+
+
+__all__ = ["CHUNK", "LogChunk", "append_log", "last_metrics", "read", "read_chunk"]

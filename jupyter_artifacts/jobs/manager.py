@@ -19,11 +19,14 @@ from . import cgroups, gpus, leases, outputs
 from .db import ACTIVE, TERMINAL, JobsDB
 from .gc import collect_job
 from .layout import JobsLayout
-from .logs import LogChunk, append_log
+from .logs import LogChunk, append_log, last_metrics
 from .logs import read as read_logs
+from .options import EXECUTORS
 from .reconcile import reconcile
 from .resume import resume_inputs
 from .spec import GC_FIELDS, JobInfo, JobSpec, lease_holder
+
+EXECUTOR_ENV = "JUPYTER_ARTIFACTS_EXECUTOR"
 
 
 class Job:
@@ -65,22 +68,6 @@ def _git_info(workdir: str) -> dict:
     return {"git_commit": head.stdout.strip(), "git_dirty": bool(dirty.stdout.strip()), "git_root": folder}
 
 
-def _last_metrics(path: str) -> dict | None:
-    try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            handle.seek(max(0, size - 8192))
-            lines = handle.read().splitlines()
-    except OSError:
-        return None
-    for line in reversed(lines):
-        try:
-            return json.loads(line)
-        except ValueError:
-            continue
-    return None
-
-
 def _metrics_history(path: str, limit: int) -> list[dict]:
     """Every report of a worker's metrics.jsonl, oldest first; past `limit`, evenly thinned (the last kept)."""
     points = []
@@ -106,6 +93,16 @@ def _ended(workers: list[dict]) -> bool:
     return all(w["state"] in TERMINAL for w in workers) and not any(procs.alive(w["supervisor"]) for w in workers)
 
 
+def executor_setting(value: str | None = None) -> str:
+    """Where jobs run unless a job says: the setting given (the server's trait), else
+    $JUPYTER_ARTIFACTS_EXECUTOR, else local."""
+    text = (value or os.environ.get(EXECUTOR_ENV) or "local").strip().lower()
+    if text not in EXECUTORS:
+        raise InvalidInput(f"Unknown executor {text!r} (the executor setting or {EXECUTOR_ENV}): use "
+                           f"{' or '.join(EXECUTORS)}.")
+    return text
+
+
 def _worker_index(workers: list[dict], worker: Any) -> int:
     """A worker index given by a user, checked against the job's workers."""
     try:
@@ -121,13 +118,18 @@ class JobManager:
     """Jobs for one store: submit, list, show, stop, logs, the GC policy, and the host's GPUs.
 
     `inventory` is an `Inventory`, a setting string (`auto`, `none`, `fake:N`), or None for
-    $JUPYTER_ARTIFACTS_GPUS (default `auto`). Jobs live in `jobs.sqlite` and `jobs/` in the store's
-    `state_dir` (jobs/layout.py) and are run by detached supervisors, so they outlive this object
-    and its process.
+    $JUPYTER_ARTIFACTS_GPUS (default `auto`). `executor` is where jobs run unless a job says: `local`
+    or `ray` (the Ray cluster at $RAY_ADDRESS; jobs/supervisor/ray.py), None for
+    $JUPYTER_ARTIFACTS_EXECUTOR (default `local`). Jobs live in `jobs.sqlite` and `jobs/` in the
+    store's `state_dir` (jobs/layout.py) and are run by detached supervisors, so they outlive this
+    object and its process. On a shared root, the Ray jobs other hosts of the team submitted are
+    listed, shown, followed and stopped too (jobs/teamjobs.py).
     """
 
-    def __init__(self, store, inventory: gpus.Inventory | str | None = None) -> None:
+    def __init__(self, store, inventory: gpus.Inventory | str | None = None, executor: str | None = None) -> None:
         self.store = store
+        self.executor = executor_setting(executor)
+        self._team = None
         self.layout = JobsLayout(store.state_dir)
         self.db_path, self.jobs_dir = self.layout.db_path, self.layout.jobs_dir
         self.db = JobsDB(self.db_path)
@@ -142,6 +144,21 @@ class JobManager:
             self._inventory = gpus.as_inventory(self._inventory_setting)
         return self._inventory
 
+    @property
+    def team(self):
+        """The Ray jobs in the shared root (other hosts' too), or None on a root of one host."""
+        if self._team is None and self.store.shared:
+            from .teamjobs import TeamJobs
+
+            self._team = TeamJobs(self.store, self.layout)
+        return self._team
+
+    def _publish(self, job_id: str, done: tuple[int, ...] = ()) -> None:
+        """A Ray job's summary in the shared root, from this host's database."""
+        from .teamjobs import publish
+
+        publish(self.team.record, self.db, self.layout, job_id, done)
+
     # -- submitting ------------------------------------------------------------------------
     def submit(self, spec: JobSpec | dict) -> Job:
         """Validate, attach inputs (with leases), and queue one worker per parameter combination."""
@@ -153,10 +170,20 @@ class JobManager:
             return self._submit(spec)
 
     def _submit(self, spec: JobSpec) -> Job:
-        inventory = self.inventory
-        if spec.gpus > inventory.count:
-            raise InvalidInput(f"The job asks for {spec.gpus} GPU{'s' if spec.gpus != 1 else ''} but this host has "
-                               f"{inventory.count} ({inventory.source} inventory); ask for at most {inventory.count}.")
+        spec.executor = spec.executor or self.executor
+        cluster = None
+        if spec.executor == "ray":
+            from .raycluster import check_submission
+
+            cluster = check_submission(self.store, spec)  # a shared root, a cluster that answers, a node that fits
+            devices, source = [], "ray"
+        else:
+            inventory = self.inventory
+            if spec.gpus > inventory.count:
+                raise InvalidInput(f"The job asks for {spec.gpus} GPU{'s' if spec.gpus != 1 else ''} but this host "
+                                   f"has {inventory.count} ({inventory.source} inventory); ask for at most "
+                                   f"{inventory.count}.")
+            devices, source = [d.index for d in inventory.devices], inventory.source
         spec.workdir = os.path.abspath(os.path.expanduser(spec.workdir or os.getcwd()))
         spec.python = spec.python or sys.executable
         params = spec.worker_params()
@@ -164,12 +191,12 @@ class JobManager:
         job_id = uuid.uuid4().hex
         now = time.time()
         info = JobInfo(
-            workdir=spec.workdir, workers=len(params), devices=[d.index for d in inventory.devices],
-            inventory=inventory.source, inputs=inputs,
+            workdir=spec.workdir, workers=len(params), devices=devices, inventory=source, inputs=inputs,
             memory_limits=cgroups.mode_from_env() if spec.memory else None, cgroups=cgroups.cgroups_from_env(),
             code={"command": spec.command, "workdir": spec.workdir, **_git_info(spec.workdir)},
             # every store setting (the public mirror the server was given, ...) reaches the supervisor
             store={**dataclasses.asdict(self.store.settings), "catalog_path": self.store.catalog.path},
+            cluster=cluster.address if cluster else None,
         ).to_dict()
         from ..store.store import current_user
 
@@ -179,6 +206,8 @@ class JobManager:
         for idx in range(len(params)):
             os.makedirs(self.layout.worker(job_id, idx).folder, exist_ok=True)
         self.db.insert_job(job, [{"idx": i, "params": p} for i, p in enumerate(params)], inputs)
+        if cluster is not None:
+            self._publish(job_id)  # every host of the team sees it from now on
         for idx in range(len(params)):
             self._spawn(job_id, idx, spec.name, inputs)
         return self._job(job_id)
@@ -263,6 +292,8 @@ class JobManager:
                     self.store.release_lease(lease_id)
             try:
                 collect_job(self.db, self.layout, job_id, lambda: self.store)
+                if any(w["placement"] for w in workers):
+                    self._publish(job_id, tuple(w["idx"] for w in workers))  # its supervisors cannot now
             except Exception:
                 pass
         return ended
@@ -270,21 +301,46 @@ class JobManager:
     def _job_id(self, job_ref: str) -> str:
         if not isinstance(job_ref, str) or not job_ref.strip():
             raise InvalidInput("Give a job's id or name.")
-        ids = self.db.find_job_ids(job_ref.strip())
+        ids = self.db.find_job_ids(job_ref.strip()) or (self.team.find(job_ref.strip()) if self.team else [])
         if not ids:
             raise NotFound(f"No job {job_ref!r}; list them with `jupyter artifacts job list`.")
         if len(ids) > 1:
             raise Conflict(f"{job_ref!r} matches several job ids; give more characters.")
         return ids[0]
 
-    def _job(self, job_id: str) -> Job:
+    def _rows(self, job_id: str, doc: dict | None = None) -> tuple[dict, list[dict], dict | None]:
+        """A job's row and its workers' rows: this host's database's, else (a Ray job another host of
+        the team submitted) the root's summary's (`doc`, if read already), with the summary."""
         row = self.db.job(job_id)
-        if row is None:
+        if row is not None:
+            return row, self.db.workers(job_id), None
+        doc = doc or (self.team.get(job_id) if self.team else None)
+        if doc is None:
             raise NotFound(f"No job {job_id!r}.")
+        return doc["job"], doc["workers"], doc
+
+    @staticmethod
+    def _ended(workers: list[dict], doc: dict | None) -> bool:
+        """`_ended`, or for another host's Ray job, what its summary says."""
+        from .teamjobs import TeamJobs
+
+        return TeamJobs.ended(doc, [w["idx"] for w in workers]) if doc else _ended(workers)
+
+    def _foreign(self, job_id: str, doc: dict | None, action: str) -> None:
+        """Refuse what only the host that submitted a Ray job can do."""
+        if doc is not None:
+            raise Conflict(f"Job {doc['job']['name']!r} ({job_id[:8]}) was submitted from {doc['host']}: {action} "
+                           "there.")
+
+    def _job(self, job_id: str, doc: dict | None = None) -> Job:
+        row, rows, doc = self._rows(job_id, doc)
+        if doc is not None:
+            self.store.sync()  # its outputs and checkpoints are another host's artifacts
+        checkpoint_rows = doc["checkpoints"] if doc else self.db.checkpoints(job_id)
         workers = []
-        for w in self.db.workers(job_id):
+        for w in rows:
             folder = self.layout.worker(job_id, w["idx"])
-            last = _last_metrics(folder.metrics)
+            last = w.get("last_metrics") if doc else last_metrics(folder.metrics)
             output = None
             if w["output_id"]:
                 artifact = self.store.catalog.get(w["output_id"])
@@ -300,9 +356,10 @@ class JobManager:
                 "supervisor_pid": int(w["supervisor"].split(":")[1]) if w["supervisor"] else None,
                 "worker_pid": w["worker_pid"],
                 "kept_output": w["kept_output"]["path"] if w["kept_output"] else None,
+                "placement": w.get("placement"),
             })
         checkpoints = []
-        for c in self.db.checkpoints(job_id):
+        for c in checkpoint_rows:
             artifact = self.store.catalog.get(c["artifact_id"]) if c["deleted_at"] is None else None
             checkpoints.append({"id": c["artifact_id"], "worker": c["worker"], "step": c["step"],
                                 "metrics": c["metrics"], "created_at": c["created_at"],
@@ -318,6 +375,7 @@ class JobManager:
             "workdir": row["info"].get("workdir"), "gc_policy": row["gc_policy"], "gc_result": row["gc_result"],
             "workers": workers, "checkpoints": checkpoints,
             "outputs": [w["output"] for w in workers if w["output"]],
+            "executor": spec.get("executor") or "local", "submitted_from": doc["host"] if doc else None,
         }
         return Job(data)
 
@@ -335,7 +393,13 @@ class JobManager:
             raise InvalidInput("limit must be between 1 and 10000 and offset at least 0.")
         with self._lock:
             self.reconcile()
-            return [self._job(row["id"]) for row in self.db.jobs(limit, offset, state, name)]
+            if self.team is None:
+                return [self._job(row["id"]) for row in self.db.jobs(limit, offset, state, name)]
+            found = [self._job(row["id"]) for row in self.db.jobs(limit + offset, 0, state, name)]
+            found += [self._job(d["job"]["id"], d) for d in self.team.all() if self.db.job(d["job"]["id"]) is None
+                      and state in (None, d["job"]["state"]) and name in (None, d["job"]["name"])]
+            found.sort(key=lambda j: j.created_at, reverse=True)
+            return found[offset:offset + limit]
 
     def wait(self, job_ref: str, timeout: float | None = None, poll: float = 0.1) -> Job:
         """Block until the job is `finished` (ended, its supervisors gone: its outputs saved, its
@@ -344,7 +408,8 @@ class JobManager:
         deadline = None if timeout is None else time.monotonic() + timeout
         last_reconcile = time.monotonic()
         while True:
-            if _ended(self.db.workers(job_id)):
+            _row, workers, doc = self._rows(job_id)
+            if self._ended(workers, doc):
                 return self.get(job_id)
             if deadline is not None and time.monotonic() > deadline:
                 return self.get(job_id)
@@ -359,10 +424,10 @@ class JobManager:
         with self._lock:
             job_id = self._job_id(job_ref)
             self.reconcile()
-            workers = self.db.workers(job_id)
+            _row, workers, doc = self._rows(job_id)
         if worker is not None:
             worker = _worker_index(workers, worker)
-        return _ended([w for w in workers if worker in (None, w["idx"])])
+        return self._ended([w for w in workers if worker in (None, w["idx"])], doc)
 
     # -- acting ----------------------------------------------------------------------------
     def stop(self, job_ref: str, save_output: bool = False) -> Job:
@@ -372,10 +437,15 @@ class JobManager:
 
         with self._lock:
             job_id = self._job_id(job_ref)
-            workers = self.db.workers(job_id, states=ACTIVE)
+            row, workers, doc = self._rows(job_id)
+            workers = [w for w in workers if w["state"] in ACTIVE]
             if not workers:
-                row = self.db.job(job_id)
                 raise Conflict(f"Job {row['name']!r} ({job_id[:8]}) has already ended ({row['state']}).")
+            if doc is not None:  # another host's Ray job: its supervisors and Ray are told
+                self.team.stop(doc, save_output)
+                return self._job(job_id)
+            if row["spec"].get("executor") == "ray":
+                self.team.record.ask_stop(job_id, save_output, f"{procs.hostname()} ({self.store.host_id})")
             for w in workers:
                 self.db.update_worker(job_id, w["idx"], None, stop_requested=1, save_on_stop=int(bool(save_output)))
                 token = w["supervisor"]
@@ -393,8 +463,8 @@ class JobManager:
         remove the kept folder. Without `worker`, every worker's kept output is saved."""
         with self._lock:
             job_id = self._job_id(job_ref)
-            job = self.db.job(job_id)
-            workers = self.db.workers(job_id)
+            job, workers, doc = self._rows(job_id)
+            self._foreign(job_id, doc, "save its output")
             if worker is not None:
                 worker = _worker_index(workers, worker)
             chosen = [w["idx"] for w in workers if w["kept_output"] and worker in (None, w["idx"])]
@@ -421,6 +491,9 @@ class JobManager:
             problem, _ = outputs.check_folder(path, None, "The kept output")
             if problem:
                 raise Conflict(f"{problem}; it cannot be saved. Put the output back in {path} as a folder.")
+            if not os.path.isdir(path) and kept.get("node"):
+                raise Conflict(f"The output of worker {idx} is kept on node {kept['node']} of the Ray cluster, in "
+                               f"{path}: save it from there (`jupyter artifacts checkpoint create NAME {path}`).")
             if not os.path.isdir(path):
                 raise NotFound(f"The kept output of worker {idx}, {path}, is gone; there is nothing to save.")
             failed = f"Saving the output of worker {idx} failed again"
@@ -446,10 +519,13 @@ class JobManager:
         with self._lock:
             job_id = self._job_id(job_ref)
             self.reconcile()
-            row = self.db.job(job_id)
-            if not _ended(self.db.workers(job_id)):
+            row, workers, doc = self._rows(job_id)
+            self._foreign(job_id, doc, "delete it")
+            if not _ended(workers):
                 raise Conflict(f"Job {row['name']!r} ({job_id[:8]}) is {row['state']}; stop it, then delete it "
                                "once it has ended.")
+            if row["spec"].get("executor") == "ray":
+                self.team.record.forget(job_id)
             self.db.delete_job(job_id)
         shutil.rmtree(os.path.join(self.jobs_dir, job_id), ignore_errors=True)
         return {"id": job_id, "name": row["name"], "state": row["state"]}
@@ -458,10 +534,12 @@ class JobManager:
         """Every worker's reported metrics over its steps (what `worker.report` wrote), for charts."""
         with self._lock:
             job_id = self._job_id(job_ref)
-            workers = self.db.workers(job_id)
+            _row, workers, doc = self._rows(job_id)
+        paths = {w["idx"]: self.team.metrics(doc, w["idx"]) if doc else self.layout.worker(job_id, w["idx"]).metrics
+                 for w in workers}
         return {"id": job_id, "workers": [
-            {"index": w["idx"], "params": w["params"],
-             "points": _metrics_history(self.layout.worker(job_id, w["idx"]).metrics, limit)} for w in workers]}
+            {"index": w["idx"], "params": w["params"], "points": _metrics_history(paths[w["idx"]], limit)}
+            for w in workers]}
 
     def logs(self, job_ref: str, worker: int | None = None, offset: int | str = 0) -> LogChunk:
         """New log text from `offset`, the offset to ask from next time, whether the job (or `worker`)
@@ -475,12 +553,14 @@ class JobManager:
         with self._lock:
             job_id = self._job_id(job_ref)
             self.reconcile()  # a worker whose supervisor died ends now, so its log can finish
-            workers = self.db.workers(job_id)
-            job_state = self.db.job(job_id)["state"]
+            row, workers, doc = self._rows(job_id)
+            job_state = row["state"]
         if worker is not None:
             worker = _worker_index(workers, worker)
         chosen = [w for w in workers if worker in (None, w["idx"])]
-        ended = _ended(chosen)  # decided before reading: once it holds, nothing more is written to the log
+        ended = self._ended(chosen, doc)  # decided before reading: once it holds, nothing more is written
+        if doc is not None:
+            self.team.fetch_logs(doc, [w["idx"] for w in chosen])  # Ray's log while it runs, then the root's
         text, next_offset, read_all = read_logs(
             [(w["idx"], self.layout.worker(job_id, w["idx"]).log, w["state"] in TERMINAL) for w in chosen],
             offset, prefixed=len(chosen) > 1)
@@ -520,7 +600,8 @@ class JobManager:
 
         with self._lock:
             job_id = self._job_id(job_ref)
-            row = self.db.job(job_id)
+            row, _workers, doc = self._rows(job_id)
+            self._foreign(job_id, doc, "change its GC policy")
             policy = dict(row["gc_policy"])
             for key, value in zip(GC_FIELDS, (save_experiment_best, save_trial_best, save_trial_latest)):
                 if value is not None:
@@ -539,13 +620,18 @@ class JobManager:
             return result
 
     def gpus(self) -> dict:
-        """Each device of the inventory, who holds it, and its memory use where known."""
+        """Each device of the inventory, who holds it, and its memory use where known; with the ray
+        executor, the cluster's nodes and GPUs and which job holds which."""
+        if self.executor == "ray":
+            return self._cluster_gpus()
         inventory = self.inventory
         with self._lock:
             self.reconcile()
             used = inventory.memory_used()
             holders: dict[int, dict] = {}
             for w in self.db.workers(states=("building", "running", "uploading")):
+                if w["placement"]:
+                    continue  # on a cluster's GPUs
                 job = self.db.job(w["job_id"])
                 for index in w["gpus"] or []:
                     holders[index] = {"job_id": w["job_id"], "job_name": job["name"] if job else None,
@@ -559,10 +645,32 @@ class JobManager:
             queued = []
             for w in self.db.workers(states=("queued",)):
                 job = self.db.job(w["job_id"])
-                if job and job["spec"].get("gpus"):
+                if job and job["spec"].get("gpus") and job["spec"].get("executor") != "ray":
                     queued.append({"job_id": w["job_id"], "job_name": job["name"], "worker": w["idx"],
                                    "gpus": job["spec"]["gpus"]})
         return {"source": inventory.source, "count": inventory.count, "devices": devices, "queue": queued}
+
+    def _cluster_gpus(self) -> dict:
+        """The Ray cluster's nodes and GPUs, held by this team's workers (this host's and, on a shared
+        root, the others'), by other Ray work, or free; and the workers queued for them."""
+        from .raycluster import RayCluster, gpus_view
+
+        with self._lock:
+            self.reconcile()
+            placed, queued = [], []
+            docs = [d for d in self.team.all() if self.db.job(d["job"]["id"]) is None] if self.team else []
+            jobs = [(self.db.job(r["id"]), self.db.workers(r["id"])) for r in self.db.jobs(10000, 0)
+                    if r["spec"].get("executor") == "ray" and r["state"] not in TERMINAL]
+            jobs += [(d["job"], d["workers"]) for d in docs if d["job"]["state"] not in TERMINAL]
+            for job, workers in jobs:
+                for w in workers:
+                    holder = {"job_id": job["id"], "job_name": job["name"], "worker": w["idx"], "state": w["state"]}
+                    if w["state"] == "queued" and job["spec"].get("gpus"):
+                        queued.append({**holder, "gpus": job["spec"]["gpus"]})
+                    elif w["state"] in ACTIVE and w.get("placement"):
+                        placed.append({**holder, "gpus": w["gpus"] or [], "placement": w["placement"],
+                                       "wants": job["spec"].get("gpus") or 0})
+        return gpus_view(RayCluster(), placed, queued)
 
 
 __all__ = ["Job", "JobManager"]

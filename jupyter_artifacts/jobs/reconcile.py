@@ -30,6 +30,7 @@ def reconcile(db: JobsDB, layout: JobsLayout) -> list[str]:
         folder = layout.worker(w["job_id"], w["idx"])
         if not cgroups.end_recorded(folder.folder, w["worker_pid"]):
             continue  # something of it still runs: it keeps its GPUs until a later look ends it
+        stop_on_cluster(w["placement"])
         pid = token.split(":")[1] if token else "?"
         if w["stop_requested"]:
             state, reason = "stopped", None
@@ -45,4 +46,18 @@ def reconcile(db: JobsDB, layout: JobsLayout) -> list[str]:
     return ended
 
 
-__all__ = ["SPAWN_GRACE", "reconcile"]
+def stop_on_cluster(placement: dict | None) -> None:
+    """A worker sent to a Ray cluster runs on there without its supervisor: stop its Ray Job (the node
+    ends the worker as a stop does); a cluster out of reach has lost it already."""
+    if not placement or not placement.get("submission_id"):
+        return
+    from ..errors import ArtifactsError
+    from .raycluster import RayCluster
+
+    try:
+        RayCluster(placement.get("cluster"), timeout=5.0).stop(placement["submission_id"])
+    except ArtifactsError:
+        pass
+
+
+__all__ = ["SPAWN_GRACE", "reconcile", "stop_on_cluster"]

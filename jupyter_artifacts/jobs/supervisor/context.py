@@ -46,6 +46,7 @@ class Worker:
         os.makedirs(self.folder.folder, exist_ok=True)
         self.stop_flag = False  # set by SIGTERM / SIGINT, from `job stop`
         self.gpus: dict[int, int] = {}  # GPU index -> the descriptor of its flocked lock file
+        self.given_gpus: list[int] | None = None  # the GPUs a cluster gave it (Ray); None: those flocked here
         self.cpus: list[int] | None = None  # the cores it is pinned to (with a cpu request)
         self.python = self.spec.python or sys.executable
         self.env_bin: str | None = None  # the bin folder of the environment built from requirements.txt
@@ -66,6 +67,10 @@ class Worker:
     def set_state(self, state: str | None, **fields: object) -> str | None:
         """Record the worker's state (None: only `fields`); returns the job's new state when it changed."""
         return self.db.update_worker(self.job_id, self.idx, state, **fields)
+
+    def visible_gpus(self) -> list[int]:
+        """The GPUs the worker's CUDA_VISIBLE_DEVICES names."""
+        return sorted(self.gpus) if self.given_gpus is None else self.given_gpus
 
     def row(self) -> dict | None:
         """The worker's row as the jobs database holds it now."""

@@ -16,6 +16,7 @@ class Supervisor:
     freed, its state recorded and, if it was the job's last, the job's checkpoints collected."""
 
     executor_class: type[run.Executor] = LocalExecutor
+    worker_class: type[Worker] = Worker  # the worker as this supervisor's stages see it
 
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
@@ -51,10 +52,14 @@ class Supervisor:
     def wait_turn(self) -> bool:
         """Leave the queue with GPUs and cores; False when the worker will not run (stopped, gone)."""
         self.keep_leases()
-        turn = queue.wait_turn(self.worker)
+        turn = queue.wait_turn(self.worker, self.lane())
         if turn == queue.STOPPED and self.job_ended():
             self.collect()
         return turn == queue.STARTED
+
+    def lane(self) -> queue.Lane:
+        """The queue the worker waits in for its GPUs: this host's."""
+        return queue.Lane()
 
     def keep_leases(self) -> None:
         """On a root shared by several hosts, renew the worker's leases on its inputs from a thread

@@ -63,7 +63,7 @@ class LocalExecutor(Executor):
             import resource
 
             # CUDA reserves huge address ranges: with GPUs, limit data, not address space
-            rlimit = resource.RLIMIT_DATA if worker.gpus else resource.RLIMIT_AS
+            rlimit = resource.RLIMIT_DATA if worker.visible_gpus() else resource.RLIMIT_AS
         supervisor_pid = os.getpid()
         libc = None
         if sys.platform.startswith("linux"):
@@ -171,7 +171,7 @@ class LocalExecutor(Executor):
             worker.log(f"memory limit {format_size(memory)} for all of worker {worker.idx}'s processes together "
                        f"({self.cgroup.describe()})")
             return False
-        name = "RLIMIT_DATA" if worker.gpus else "RLIMIT_AS"
+        name = "RLIMIT_DATA" if worker.visible_gpus() else "RLIMIT_AS"
         worker.log(f"memory limit {format_size(memory)} for each of worker {worker.idx}'s processes ({name}; "
                    f"no memory cgroup: {memory_reason})")
         return True

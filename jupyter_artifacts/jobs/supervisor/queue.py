@@ -1,5 +1,6 @@
 """Waiting its turn: queued workers that need GPUs start first in, first out, whenever enough are
-free; workers without GPUs never wait. Every decision is taken under the schedule lock."""
+free (this host's, or a cluster's: a `Lane`); workers without GPUs never wait. Every decision is
+taken under the schedule lock."""
 
 from __future__ import annotations
 
@@ -16,15 +17,44 @@ RUNNING = ("building", "running", "uploading")
 STARTED, STOPPED, GONE = "started", "stopped", "gone"
 
 
-def wait_turn(worker: Worker) -> str:
-    """Hold the worker's GPUs (flocks) and cores, and leave the queue: STARTED; STOPPED when a stop
-    came while it waited (its state is recorded); GONE when its row is no longer queued."""
+class Lane:
+    """Where queued workers wait for GPUs: this host's, held by flocks (this class), or a cluster's
+    (`ray.ClusterLane`). Each executor's workers form a queue of their own, first in, first out."""
+
+    executor = "local"
+    poll = QUEUE_POLL  # seconds between looks while waiting
+
+    def stop_requested(self, worker: Worker) -> bool:
+        return worker.stop_requested()
+
+    def take(self, worker: Worker, wanted: int) -> list[int] | None:
+        """The GPUs the head of the queue gets now, held (the schedule lock is held), or None to wait."""
+        db = worker.db
+        # a device whose flock is free but that a worker not yet ended still names may
+        # still run a crashed supervisor's leftovers, until reconcile has killed them
+        # (a worker placed on a cluster names the cluster's GPUs, not this host's)
+        taken = {d for w in db.workers(states=RUNNING) if not w["placement"] for d in w["gpus"]}
+        free = [d for d in worker.info.devices if d not in taken]
+        held = leases.acquire(worker.layout.locks, free, wanted)
+        if held is None:
+            return None
+        worker.gpus = held
+        return sorted(held)
+
+    def start(self, worker: Worker, devices: list[int]) -> None:
+        start(worker, devices)
+
+
+def wait_turn(worker: Worker, lane: Lane | None = None) -> str:
+    """Hold the worker's GPUs and cores, and leave the queue: STARTED; STOPPED when a stop came while
+    it waited (its state is recorded); GONE when its row is no longer queued."""
+    lane = lane or Lane()
     wanted = worker.spec.gpus
-    gpus_by_job: dict[str, int] = {worker.job_id: wanted}
+    lanes: dict[str, tuple[int, str]] = {worker.job_id: (wanted, lane.executor)}  # job -> (GPUs, executor)
     last_reconcile = time.time()  # a worker that starts at once leaves reconciling to the others
     db = worker.db
     while True:
-        if worker.stop_requested():
+        if lane.stop_requested(worker):
             worker.set_state("stopped", only_if_active=True)
             worker.log("stopped while queued")
             return STOPPED
@@ -37,27 +67,24 @@ def wait_turn(worker: Worker) -> str:
             if row is None or row["state"] != "queued":
                 return GONE
             if wanted == 0:
-                start(worker, [])
+                lane.start(worker, [])
                 return STARTED
             head = None
             for w in db.workers(states=("queued",)):
-                if w["job_id"] not in gpus_by_job:
+                if w["job_id"] not in lanes:
                     job = db.job(w["job_id"])
-                    gpus_by_job[w["job_id"]] = JobSpec.from_stored(job["spec"]).gpus if job else 0
-                if gpus_by_job[w["job_id"]] > 0:
+                    spec = JobSpec.from_stored(job["spec"]) if job else None
+                    lanes[w["job_id"]] = (spec.gpus, spec.executor or "local") if spec else (0, "local")
+                gpus, executor = lanes[w["job_id"]]
+                if gpus > 0 and executor == lane.executor:
                     head = w
                     break
             if head is not None and head["seq"] == row["seq"]:
-                # a device whose flock is free but that a worker not yet ended still names may
-                # still run a crashed supervisor's leftovers, until reconcile has killed them
-                taken = {d for w in db.workers(states=RUNNING) for d in w["gpus"]}
-                free = [d for d in worker.info.devices if d not in taken]
-                held = leases.acquire(worker.layout.locks, free, wanted)
-                if held is not None:
-                    worker.gpus = held
-                    start(worker, sorted(held))
+                devices = lane.take(worker, wanted)
+                if devices is not None:
+                    lane.start(worker, devices)
                     return STARTED
-        time.sleep(QUEUE_POLL)
+        time.sleep(lane.poll)
 
 
 def pick_cpus(worker: Worker, count: int) -> list[int]:

@@ -66,7 +66,7 @@ def environment(worker: Worker) -> dict[str, str]:
         "ML_WORKER_INDEX": str(worker.idx),
         "ML_PARAMS_PATH": folder.params,
         "ML_OUTPUT_PATH": out_dir,
-        "CUDA_VISIBLE_DEVICES": ",".join(str(d) for d in sorted(worker.gpus)),
+        "CUDA_VISIBLE_DEVICES": ",".join(str(d) for d in worker.visible_gpus()),
         "PYTHONUNBUFFERED": "1",
         "JUPYTER_ARTIFACTS_WORKER_DIR": folder.folder,
     })
