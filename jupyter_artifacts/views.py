@@ -58,7 +58,8 @@ GPU_HEADERS = ["GPU", "NAME", "MEMORY", "HELD BY"]
 
 
 def gpu_rows(info: dict) -> list[tuple]:
-    """One row per device of `JobManager.gpus()`: who holds it and its memory use."""
+    """One row per device of `JobManager.gpus()`: who holds it and its memory use (a cluster's GPUs are
+    named by their node and their index there)."""
     rows = []
     for d in info["devices"]:
         holder = d["holder"]
@@ -68,5 +69,5 @@ def gpu_rows(info: dict) -> list[tuple]:
         memory = format_size(d["memory_total"]) if d.get("memory_total") else ""
         if d.get("memory_used") is not None:
             memory = f"{format_size(d['memory_used'])} of {memory}"
-        rows.append((d["index"], d["name"], memory, held))
+        rows.append((f"{d['node']} {d['index']}" if d.get("node") else d["index"], d["name"], memory, held))
     return rows

@@ -72,6 +72,8 @@ def describe(job: dict) -> str:
         f"  resources: {res['gpus']} GPU(s), cpu {res['cpu'] if res['cpu'] else 'any'}, "
         f"memory {format_size(res['memory'])}",
         f"  output:    {job['spec']['output']}",
+        f"  executor:  {job.get('executor', 'local')}" + (f" (submitted from {job['submitted_from']})"
+                                                          if job.get("submitted_from") else ""),
         "  history:   " + ", ".join(f"{s} {output.when(t)}" for s, t in job["history"]),
     ]
     if job["inputs"]:
@@ -81,6 +83,8 @@ def describe(job: dict) -> str:
         line = f"  worker {w['index']}: {w['state']}"
         if w["gpus"]:
             line += f" on GPU {','.join(map(str, w['gpus']))}"
+        if (w.get("placement") or {}).get("node"):
+            line += f" of node {w['placement']['node']} (Ray job {w['placement']['submission_id']})"
         if w["params"]:
             line += f" params {json.dumps(w['params'], sort_keys=True)}"
         if metrics:
@@ -171,6 +175,9 @@ def cmd_gpus(args: argparse.Namespace) -> int:
     if args.json:
         output.print_json(info)
         return 0
+    if info["source"] == "ray":
+        print(f"Ray cluster at {info['cluster']}: " + ", ".join(
+            f"{n['node']}{' (head)' if n['head'] else ''} {n['gpus']:g} GPU(s)" for n in info["nodes"]))
     if not info["devices"]:
         print(f"No GPUs ({info['source']}). Set JUPYTER_ARTIFACTS_GPUS=fake:N to simulate N devices.")
         return 0

@@ -88,6 +88,23 @@ class ArtifactsApp(ExtensionApp):
         help="GPU inventory: 'auto' (detect with NVML or nvidia-smi), 'none', or 'fake:N' (N pretend GPUs, "
              "for tests and demos). Default: $JUPYTER_ARTIFACTS_GPUS, else 'auto'.",
     ).tag(config=True)
+    executor = Unicode(
+        None, allow_none=True,
+        help="Where jobs' workers run unless a job says: 'local' (this host's GPUs) or 'ray' (the Ray cluster "
+             "whose job submission address is $RAY_ADDRESS; the store root must be shared by its nodes). "
+             "Default: $JUPYTER_ARTIFACTS_EXECUTOR, else 'local'.",
+    ).tag(config=True)
+
+    @validate("executor")
+    def _check_executor(self, proposal: dict) -> Any:
+        from ..jobs.manager import executor_setting
+
+        try:
+            executor_setting(proposal["value"])
+        except ArtifactsError as exc:
+            raise TraitError(f"c.ArtifactsApp.executor: {exc.message}") from None
+        return proposal["value"]
+
     max_job_workers = Int(
         1000,
         help="Most workers (hyperparameter combinations) one job submitted over REST may have; a bigger grid "
@@ -105,7 +122,7 @@ class ArtifactsApp(ExtensionApp):
     job_manager_class = Type(
         default_value="jupyter_artifacts.jobs.JobManager", klass="jupyter_artifacts.jobs.JobManager",
         help="The jobs API class (a subclass of jupyter_artifacts.jobs.JobManager), made with the store and the "
-             "gpus setting.",
+             "gpus and executor settings.",
     ).tag(config=True)
     operation_workers = Int(2, help="How many long operations (snapshots, fetches) run at once; the rest queue.").tag(config=True)
     max_operations = Int(1000, help="How many finished operations are remembered for GET operations/{id}.").tag(config=True)
@@ -168,7 +185,7 @@ class ArtifactsApp(ExtensionApp):
         """The jobs API for this store, made on first use (it keeps its database next to the catalog)."""
         with self._job_lock:
             if self._job_manager is None:
-                self._job_manager = self.job_manager_class(self.store, inventory=self.gpus)
+                self._job_manager = self.job_manager_class(self.store, inventory=self.gpus, executor=self.executor)
             return self._job_manager
 
     def initialize_handlers(self) -> None:
