@@ -1,5 +1,5 @@
-/** What the views show as text: sizes, times, states, progress, pages, GPUs and metrics. */
-import type { ArtifactProgress, GpuDevice, Operation, ReportedMetrics } from './api/types';
+/** What the views show as text: sizes, times, states, progress, pages, GPUs, holders, digests, the store's use. */
+import type { ArtifactProgress, GpuDevice, HolderDetail, Operation } from './api/types';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
 
@@ -188,17 +188,42 @@ export function gpuMemoryText(gpu: GpuDevice): string {
   return `${formatSize(used)} / ${formatSize(total)}${percent}`;
 }
 
-/** A worker's last report, one line each: ["step 3", "accuracy=0.9", "loss=0.12"]; [] before any. */
-export function metricsLines(last: ReportedMetrics | null | undefined): string[] {
-  const entries = Object.entries(last?.metrics ?? {});
-  if (!entries.length) {
-    return [];
+/** Who holds an artifact, as a person reads it: a kernel by its notebook, a job by its name and worker. */
+export function holderLabel(holder: HolderDetail): string {
+  if (holder.kind === 'kernel') {
+    return holder.notebook ? `notebook ${holder.notebook} (kernel ${holder.pid})` : `kernel ${holder.pid} in ${holder.cwd}`;
   }
-  const step = last?.step;
-  return [
-    ...(step !== null && step !== undefined ? [`step ${step}`] : []),
-    ...entries.map(
-      ([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toPrecision(6)) : JSON.stringify(value)}`
-    )
-  ];
+  if (holder.kind === 'job') {
+    return `job ${holder.job_name}, worker ${holder.worker}`;
+  }
+  return holder.holder;
 }
+
+/** A digest short enough for one line: "blake3:1a2b3c4d…9f0e". */
+export function shortDigest(digest: string | null | undefined): string {
+  if (!digest) {
+    return '—';
+  }
+  const [algorithm, hex] = digest.includes(':') ? digest.split(':', 2) : ['', digest];
+  const short = hex.length > 16 ? `${hex.slice(0, 12)}…${hex.slice(-4)}` : hex;
+  return algorithm ? `${algorithm}:${short}` : short;
+}
+
+/** The store's use: "1.2 GB used of 10 GB (12%)", or "1.2 GB used" without a quota. */
+export function usageText(used: number | null | undefined, quota: number | null | undefined): string {
+  if (used === null || used === undefined) {
+    return '';
+  }
+  if (!quota) {
+    return `${formatSize(used)} used`;
+  }
+  return `${formatSize(used)} used of ${formatSize(quota)} (${Math.round((used / quota) * 100)}%)`;
+}
+
+/** The notebook line that attaches an artifact: `%attach_checkpoint name:v2` (the magics of `%load_ext jupyter_artifacts`). */
+export function attachLine(artifact: { kind: string; reference: string }): string {
+  return `%attach_${artifact.kind} ${artifact.reference}`;
+}
+
+/** The MIME type of an artifact dragged out of the panel (its kind and reference as JSON). */
+export const ARTIFACT_MIME = 'application/x-jupyter-artifact';

@@ -1,15 +1,19 @@
 import type { GpuDevice } from '../src/api/types';
+import { TOAST_LENGTH, toastText } from '../src/model/notify';
 import {
+  attachLine,
   formatDuration,
   formatSize,
   gpuList,
   gpuMemoryText,
+  holderLabel,
   holderText,
   isActiveState,
-  metricsLines,
   pageInfo,
   progressFraction,
   progressText,
+  shortDigest,
+  usageText,
   stateLabel
 } from '../src/format';
 
@@ -110,16 +114,33 @@ describe('GPUs', () => {
   });
 });
 
-describe('metrics', () => {
-  it("shows a worker's last report as the server sends it (a metrics.jsonl line)", () => {
-    expect(metricsLines({ step: 3, metrics: { accuracy: 0.30000000000000004, loss: 0.125, note: 'ok' }, time: 1.7e9 })).toEqual([
-      'step 3',
-      'accuracy=0.3',
-      'loss=0.125',
-      'note="ok"'
-    ]);
-    expect(metricsLines({ step: null, metrics: { auc: 0.91 }, time: 1.7e9 })).toEqual(['auc=0.91']);
-    expect(metricsLines({ step: 1, metrics: {} })).toEqual([]);
-    expect(metricsLines(null)).toEqual([]);
+describe('what the panel shows of holders, digests, the store and the notebook', () => {
+  it('names a kernel by its notebook and a job by its name and worker', () => {
+    expect(holderLabel({ holder: 'kernel 7 (/w)', kind: 'kernel', pid: 7, cwd: '/w', notebook: 'work/train.ipynb' })).toBe(
+      'notebook work/train.ipynb (kernel 7)'
+    );
+    expect(holderLabel({ holder: 'kernel 7 (/w)', kind: 'kernel', pid: 7, cwd: '/w', notebook: null })).toBe('kernel 7 in /w');
+    expect(holderLabel({ holder: 'job fit (0123abcd) worker 1', kind: 'job', job_name: 'fit', job_id: '0123abcd', worker: 1 })).toBe(
+      'job fit, worker 1'
+    );
+    expect(holderLabel({ holder: 'someone', kind: 'other' })).toBe('someone');
+  });
+
+  it('shortens a digest to one line, and says how full the store is', () => {
+    expect(shortDigest(`blake3:${'ab'.repeat(32)}`)).toBe('blake3:abababababab…abab');
+    expect(shortDigest(null)).toBe('—');
+    expect(usageText(1_200_000_000, 10_000_000_000)).toBe('1.2 GB used of 10.0 GB (12%)');
+    expect(usageText(1_200_000_000, null)).toBe('1.2 GB used');
+    expect(usageText(undefined, null)).toBe('');
+    expect(attachLine({ kind: 'checkpoint', reference: 'warm:v2' })).toBe('%attach_checkpoint warm:v2');
+    expect(attachLine({ kind: 'dataset', reference: 'rows:best' })).toBe('%attach_dataset rows:best');
+  });
+
+  it('cuts a long error for its toast, at a word', () => {
+    expect(toastText('short')).toBe('short');
+    const long = `${'word '.repeat(40)}end`;
+    const cut = toastText(long);
+    expect(cut.length).toBeLessThanOrEqual(TOAST_LENGTH + 1);
+    expect(cut.endsWith('word…')).toBe(true);
   });
 });

@@ -1,5 +1,18 @@
 import { createRequest, ICreateForm, validateCreateForm } from '../src/dialogs/createForm';
-import { defaultJobName, IJobForm, jobRequest, newJobForm, shellQuote, validateJobForm } from '../src/dialogs/jobForm';
+import {
+  defaultJobName,
+  formFromJob,
+  gridText,
+  IJobForm,
+  jobRequest,
+  newJobForm,
+  shellQuote,
+  validateJobForm,
+  workerGrid
+} from '../src/dialogs/jobForm';
+import { jsonError } from '../src/dialogs/json';
+import { comparisonOrder } from '../src/dialogs/compare';
+import type { Artifact, Job } from '../src/api/types';
 import { defaultSaveName, snapshotRequest, validateSaveForm } from '../src/dialogs/saveForm';
 import { focusSelector, validateAlias, validateName } from '../src/dialogs/validation';
 
@@ -89,27 +102,39 @@ describe('validation', () => {
 });
 
 describe('save to', () => {
-  it('builds the snapshot request of a notebook or a folder', () => {
-    const form = { kind: 'model' as const, folder: 'output' as const, name: 'nb' };
-    expect(snapshotRequest({ path: 'work/train.ipynb', type: 'notebook' }, form)).toEqual({
-      notebook: 'work/train.ipynb',
-      folder: 'output',
-      kind: 'model',
-      name: 'nb'
-    });
-    expect(snapshotRequest({ path: 'work', type: 'directory' }, form)).toMatchObject({ dir: 'work' });
+  const notebook = { path: 'work/train.ipynb', type: 'notebook', name: 'train.ipynb' };
+  const folder = { path: 'work/models', type: 'directory', name: 'models' };
+
+  it("saves a folder itself, and a notebook's models/ or output/ folder", () => {
+    const form = { kind: 'model' as const, folder: 'output', name: 'nb' };
+    expect(snapshotRequest(notebook, form)).toEqual({ notebook: 'work/train.ipynb', folder: 'output', kind: 'model', name: 'nb' });
+    // Right-clicking models/ saves models/ (not a models/ inside it).
+    expect(snapshotRequest(folder, { ...form, folder: '' })).toEqual({ dir: 'work/models', kind: 'model', name: 'nb' });
   });
 
   it('proposes a valid default name', () => {
-    expect(defaultSaveName('work/Train Me (1).ipynb')).toBe('Train Me -1-');
-    expect(validateName(defaultSaveName('work/Train Me (1).ipynb'))).toBeUndefined();
-    expect(defaultSaveName('')).toBe('snapshot');
-    expect(defaultSaveName('é.ipynb')).toBe('snapshot');
+    const nb = (path: string) => ({ path, type: 'notebook', name: path });
+    expect(defaultSaveName(nb('work/Train Me (1).ipynb'))).toBe('Train Me -1-');
+    expect(validateName(defaultSaveName(nb('work/Train Me (1).ipynb')))).toBeUndefined();
+    expect(defaultSaveName(nb(''))).toBe('snapshot');
+    expect(defaultSaveName(nb('é.ipynb'))).toBe('snapshot');
+    // A models/ or output/ folder says less than the folder holding it.
+    expect(defaultSaveName(folder)).toBe('work');
+    expect(defaultSaveName({ path: 'runs/resnet', type: 'directory', name: 'resnet' })).toBe('resnet');
   });
 
-  it('validates the form', () => {
-    expect(validateSaveForm({ kind: 'checkpoint', folder: 'models', name: 'x' })).toEqual({});
-    expect(Object.keys(validateSaveForm({ kind: 'x' as any, folder: 'y' as any, name: '' }))).toEqual(['name', 'kind', 'folder']);
+  it('validates the form: a notebook needs one of the folders next to it', () => {
+    expect(validateSaveForm(notebook, { kind: 'checkpoint', folder: 'models', name: 'x' }, ['models'])).toEqual({});
+    expect(validateSaveForm(folder, { kind: 'checkpoint', folder: '', name: 'x' }, [])).toEqual({});
+    expect(Object.keys(validateSaveForm(notebook, { kind: 'x' as any, folder: 'y', name: '' }, ['models']))).toEqual([
+      'name',
+      'kind',
+      'folder'
+    ]);
+    // None there: the dialog says so, and how to save a folder instead.
+    expect(validateSaveForm(notebook, { kind: 'model', folder: '', name: 'x' }, []).folder).toMatch(
+      /no models\/ or output\/ folder next to train.ipynb.*right-click/
+    );
   });
 });
 
@@ -176,5 +201,87 @@ describe('new job', () => {
     const name = defaultJobName('training', new Date(2024, 4, 1, 15, 32, 7));
     expect(name).toBe('training-20240501-153207');
     expect(validateName(name)).toBeUndefined();
+  });
+
+  it('says where hyperparameters stop being JSON, by line and column', () => {
+    expect(jsonError('{"lr": 0.1}')).toBeNull();
+    expect(jsonError('{"lr": 0.1,\n "depth": [3, 4,]}')).toEqual({ line: 2, column: 17, message: 'remove the comma before ]' });
+    expect(jsonError("{'lr': 1}")).toEqual({ line: 1, column: 2, message: 'a key in double quotes is expected here' });
+    expect(jsonError('{"lr" 1}')).toMatchObject({ line: 1, column: 7, message: "':' is expected after the key" });
+    expect(jsonError('{"lr": 1')).toMatchObject({ line: 1, column: 9, message: "the text ends before the object's }" });
+    expect(jsonError('{"lr": 1} x')).toMatchObject({ column: 11, message: 'unexpected text after the value' });
+    expect(jsonError('{"a": tru}')).toMatchObject({ column: 7, message: 'a value is expected here' });
+    expect(validateJobForm(jobForm({ params: '{"lr": 0.1,\n "depth": [3, 4,]}' })).params).toBe(
+      'Hyperparameters, line 2, column 17: remove the comma before ].'
+    );
+  });
+
+  it('tells how many workers the hyperparameters make', () => {
+    expect(workerGrid('')).toEqual({ workers: 1, axes: [] });
+    const grid = workerGrid('{"lr": [0.1, 0.01, 0.001], "depth": [3, 4], "epochs": 5}');
+    expect(grid).toEqual({ workers: 6, axes: [['lr', 3], ['depth', 2]] });
+    expect(gridText(grid)).toBe('This makes 6 workers (lr × 3, depth × 2).');
+    expect(gridText(workerGrid('{"epochs": 5}'))).toBe('This makes 1 worker.');
+    expect(workerGrid('{"lr": []}').error).toMatch(/lr has an empty list/);
+    expect(workerGrid('[1, 2]').error).toMatch(/a JSON object/);
+    expect(gridText(workerGrid('{'))).toBe('');
+  });
+
+  it('fills the form again from a job already run (Run again)', () => {
+    const job = {
+      id: 'j',
+      name: 'sweep',
+      type: 'training',
+      state: 'finished',
+      workers: [],
+      spec: {
+        command: "'work/report metrics.py'",
+        gpus: 1,
+        cpu: 2,
+        memory: 8_000_000_000,
+        model: 'base:v1',
+        checkpoints: ['warm:best'],
+        public_checkpoints: [],
+        data: ['rows:v1'],
+        output: 's3://bucket/out',
+        params: { epochs: 3 },
+        hyperparameters: { lr: [0.1, 0.2] }
+      }
+    } as unknown as Job;
+    const form = formFromJob(job);
+    expect(form).toMatchObject({
+      type: 'training',
+      name: 'sweep',
+      run: 'command',
+      command: "'work/report metrics.py'",
+      gpus: '1',
+      cpu: '2',
+      memory: '8G',
+      model: 'base:v1',
+      checkpoints: ['warm:best'],
+      publicCheckpoints: false,
+      data: ['rows:v1'],
+      output: 'url',
+      outputUri: 's3://bucket/out'
+    });
+    expect(JSON.parse(form.params)).toEqual({ epochs: 3, lr: [0.1, 0.2] });
+    expect(validateJobForm(form)).toEqual({});
+    // The same request goes out again.
+    expect(jobRequest(form)).toMatchObject({ command: "'work/report metrics.py'", resources: { gpus: 1, cpu: 2, memory: '8G' } });
+    expect(formFromJob({ ...job, spec: { ...job.spec, memory: 1500, public_checkpoints: ['gpt2'] } })).toMatchObject({
+      memory: '1500',
+      checkpoints: ['gpt2'],
+      publicCheckpoints: true
+    });
+  });
+});
+
+describe('compare', () => {
+  it('reads the older version first', () => {
+    const v = (version: number) => ({ id: `${version}`, reference: `a:v${version}`, version }) as Artifact;
+    const versions = [v(3), v(2), v(1)];
+    expect(comparisonOrder(v(2), 'a:v1', versions)).toEqual(['a:v1', 'a:v2']);
+    expect(comparisonOrder(v(2), 'a:v3', versions)).toEqual(['a:v2', 'a:v3']);
+    expect(comparisonOrder(v(2), 'other:best', versions)).toEqual(['a:v2', 'other:best']);
   });
 });

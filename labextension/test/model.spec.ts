@@ -2,7 +2,8 @@ import { Notification } from '@jupyterlab/apputils';
 
 import { ArtifactsClient } from '../src/api/client';
 import type { Artifact, Job, Operation } from '../src/api/types';
-import { jobDuration, jobGpus } from '../src/model/jobs';
+import { jobDuration, jobGpus, JobsModel } from '../src/model/jobs';
+import { ERROR_SHOWN } from '../src/model/notify';
 import { PanelModel } from '../src/model/panel';
 import { Call, fakeServer, json } from './server';
 
@@ -33,12 +34,19 @@ function artifact(patch: Partial<Artifact> = {}): Artifact {
   };
 }
 
-/** A model on a fake server that answers GET and DELETE from a table of route -> answers in turn. */
+/**
+ * A model on a fake server that answers from a table of route -> answers in turn. What jobs made
+ * (`origin=job`) is its own route, empty unless given; the store's status answers a small store.
+ */
 function modelOn(routes: Record<string, (Response | (() => Response))[]>) {
   const served: Record<string, number> = {};
+  const defaults: Record<string, Response[]> = {
+    'GET artifacts origin=job': [page()],
+    'GET status': [json({ used: 3_000_000, quota: null })]
+  };
   const { settings, calls } = fakeServer((call: Call) => {
-    const key = `${call.method} ${call.path}`;
-    const answers = routes[key];
+    const key = `${call.method} ${call.path}${call.url.includes('origin=job') ? ' origin=job' : ''}`;
+    const answers = routes[key] ?? defaults[key];
     if (!answers) {
       return json({ message: `no route ${key}` }, 404);
     }
@@ -52,6 +60,8 @@ function modelOn(routes: Record<string, (Response | (() => Response))[]>) {
 
 const page = (...artifacts: Artifact[]) =>
   json({ artifacts, total: artifacts.length, limit: 50, offset: 0, next_offset: null });
+/** The calls of the user's list (not what jobs made). */
+const userLists = (calls: Call[]) => calls.filter(c => c.path === 'artifacts' && c.url.includes('origin=user'));
 
 /** GET gpus as JobManager.gpus answers it. */
 const inventory = {
@@ -91,12 +101,12 @@ describe('PanelModel: operations', () => {
 
     await model.refresh();
     expect(model.operations.tracked[0]).toMatchObject({ state: 'running', bytes_done: 1_000_000 });
-    expect(model.artifacts.page?.artifacts[0].state).toBe('downloading');
+    expect(model.artifacts.mine.page?.artifacts[0].state).toBe('downloading');
     expect(shown).toEqual([]);
 
     await model.refresh();
     expect(model.operations.tracked[0].state).toBe('succeeded');
-    expect(model.artifacts.page?.artifacts[0].state).toBe('ready');
+    expect(model.artifacts.mine.page?.artifacts[0].state).toBe('ready');
     expect(shown).toEqual(['success: Saved checkpoint nb-ckpt:v1.']);
 
     // Ended operations are not asked about again, and leave the list after a few seconds.
@@ -109,7 +119,7 @@ describe('PanelModel: operations', () => {
     expect(shown).toHaveLength(1);
   });
 
-  it("shows a failed operation's error until dismissed", async () => {
+  it("shows a failed operation's error for a while (it stays in the notification centre)", async () => {
     const shown = notifications();
     const { model } = modelOn({
       'GET operations/op1': [json(op({ state: 'failed', error: { status: 507, message: 'The store is full.' } }))],
@@ -121,7 +131,7 @@ describe('PanelModel: operations', () => {
       'error: Save models/ of work/train.ipynb as checkpoint nb-ckpt failed: The store is full.'
     ]);
     const [shownError] = Notification.manager.notifications;
-    expect(shownError.options.autoClose).toBe(false);
+    expect(shownError.options.autoClose).toBe(ERROR_SHOWN);
   });
 });
 
@@ -146,7 +156,7 @@ describe('PanelModel: refresh', () => {
     down = false;
     await model.refresh();
     expect(model.lastError).toBeNull();
-    expect(model.artifacts.page?.total).toBe(1);
+    expect(model.artifacts.mine.page?.total).toBe(1);
   });
 
   it('asks only for what is on screen', async () => {
@@ -158,7 +168,10 @@ describe('PanelModel: refresh', () => {
     await model.refresh();
     model.setTab('gpus');
     await model.refresh();
-    expect(calls.map(c => c.path)).toEqual(['artifacts', 'gpus']);
+    // Both sections of the list and the store's use; then the GPUs alone (the store's use is asked
+    // at most every 10 s, and jobs are watched by their own poll).
+    expect(calls.map(c => c.path)).toEqual(['artifacts', 'artifacts', 'status', 'gpus']);
+    expect(model.status?.used).toBe(3_000_000);
     expect(model.gpus.inventory?.devices).toHaveLength(1);
   });
 });
@@ -221,11 +234,11 @@ describe('PanelModel: signals', () => {
       detailsSelection: model.details.selectionChanged,
       details: model.details.changed,
       jobList: model.jobs.listChanged,
-      jobSelection: model.jobs.selectionChanged,
-      job: model.jobs.jobChanged,
       gpus: model.gpus.changed,
       operations: model.operations.changed,
-      refresh: model.refreshRequested
+      status: model.statusChanged,
+      refresh: model.refreshRequested,
+      open: model.openRequested
     };
     for (const [name, signal] of Object.entries(signals)) {
       counts[name] = 0;
@@ -235,28 +248,17 @@ describe('PanelModel: signals', () => {
   }
 
   it('a refresh tells only the views of what it fetched', async () => {
-    const job: Job = { id: 'j1', name: 'fit', type: 'training', state: 'running', workers: [] };
     const { model } = modelOn({
       'GET artifacts': [page(artifact())],
-      'GET jobs': [json({ jobs: [job], limit: 100, offset: 0, next_offset: null })],
-      'GET jobs/j1': [json(job)],
       'GET gpus': [json(inventory)]
     });
     let counts = counting(model);
     await model.refresh();
-    expect(counts).toMatchObject({ list: 1, details: 0, jobList: 0, job: 0, gpus: 0, operations: 0, tab: 0 });
-
-    model.showJob('j1');
-    counts = counting(model);
-    await model.refresh();
-    // The list and the open job; not the tabs, nor the artifact list, nor the GPUs.
-    expect(counts).toMatchObject({ jobList: 1, job: 1, list: 0, gpus: 0, tab: 0, jobSelection: 0, detailsSelection: 0 });
-    expect(model.jobs.job?.id).toBe('j1');
-
+    expect(counts).toMatchObject({ list: 1, status: 1, details: 0, jobList: 0, gpus: 0, operations: 0, tab: 0 });
     model.setTab('gpus');
     counts = counting(model);
     await model.refresh();
-    expect(counts).toMatchObject({ gpus: 1, list: 0, jobList: 0, job: 0, tab: 0 });
+    expect(counts).toMatchObject({ gpus: 1, list: 0, jobList: 0, tab: 0, status: 0 });
   });
 
   it('asks for a refresh when what is shown changes, and says what changed', () => {
@@ -269,9 +271,10 @@ describe('PanelModel: signals', () => {
     // Opened again (to reload it): its details, not the frame around them.
     model.details.select('a:v1');
     expect(counts).toMatchObject({ detailsSelection: 1, details: 2, refresh: 3 });
-    // Clicking the tab shown goes back to its list, keeping the filter.
+    // Clicking the tab shown goes back to its list, keeping the filter; the row it came from is known.
     model.setTab('checkpoint');
     expect(model.details.reference).toBeNull();
+    expect(model.details.previous).toBe('a:v1');
     expect(model.artifacts.filter).toBe('res');
     expect(counts.tab).toBe(0);
     model.reveal('model', 'm:v2');
@@ -280,6 +283,95 @@ describe('PanelModel: signals', () => {
     expect(model.artifacts.kind).toBe('model');
     expect(model.artifacts.filter).toBe('');
     expect(model.details.reference).toBe('m:v2');
+  });
+
+  it('asks the application to open jobs, artifacts and comparisons in the main area', () => {
+    const { model } = modelOn({});
+    const asked: unknown[] = [];
+    model.openRequested.connect((_, request) => asked.push(request));
+    model.openJob('j1');
+    model.openArtifact('a:v1', 'model');
+    model.openCompare('a:v1', 'a:v2', 'model');
+    expect(asked).toEqual([
+      { view: 'job', id: 'j1' },
+      { view: 'artifact', reference: 'a:v1', kind: 'model' },
+      { view: 'compare', a: 'a:v1', b: 'a:v2', kind: 'model' }
+    ]);
+  });
+});
+
+describe('the artifact list', () => {
+  const v = (name: string, version: number, patch: Partial<Artifact> = {}) =>
+    artifact({ id: `${name}${version}`.padEnd(32, '0'), name, version, reference: `${name}:v${version}`, ...patch });
+  const byJob = (name: string, version: number) =>
+    v(name, version, { produced_by: { type: 'job', job_id: 'j'.repeat(32), job_name: 'sweep', worker: 0 } });
+
+  it('asks for what people saved and counts what jobs made, then lists that only when asked', async () => {
+    const { model, calls } = modelOn({
+      'GET artifacts': [page(v('mine', 2), v('mine', 1))],
+      'GET artifacts origin=job': [page(byJob('Job - sweep', 2), byJob('Job - sweep', 1))]
+    });
+    await model.refresh();
+    const job = () => calls.filter(c => c.path === 'artifacts' && c.url.includes('origin=job'));
+    expect(userLists(calls)[0].url).toContain('limit=50');
+    expect(job()[0].url).toContain('limit=1'); // counted only
+    expect(model.artifacts.groups.map(g => [g.name, g.versions.length])).toEqual([['mine', 2]]);
+    model.artifacts.toggleJobOutputs();
+    await model.refresh();
+    expect(job()[1].url).toContain('limit=50');
+    expect(model.artifacts.jobGroups.map(g => [g.jobName, g.count, g.groups.map(n => n.name)])).toEqual([
+      ['sweep', 2, ['Job - sweep']]
+    ]);
+  });
+
+  it("fetches every version of an expanded name's group", async () => {
+    const { model, calls } = modelOn({
+      'GET artifacts': [page(v('mine', 3))]
+    });
+    await model.refresh();
+    model.artifacts.toggle('name:mine');
+    expect(model.artifacts.isExpanded('name:mine')).toBe(true);
+    await model.refresh();
+    const versions = calls.find(c => c.url.includes('name=mine'))!;
+    expect(versions.url).toContain('kind=checkpoint');
+    // (the fake answers the same page: the group holds what that answer held)
+    expect(model.artifacts.groups[0].versions.map(a => a.reference)).toEqual(['mine:v3']);
+    model.artifacts.toggle('name:mine');
+    expect(model.artifacts.isExpanded('name:mine')).toBe(false);
+  });
+
+  it('sends a reference typed in the filter as it is (the server matches name:v2 and name:alias)', async () => {
+    const { model, calls } = modelOn({ 'GET artifacts': [page(v('mine', 2))] });
+    model.artifacts.setFilter(' mine:best ');
+    await model.refresh();
+    expect(new URL(userLists(calls)[0].url).searchParams.get('q')).toBe('mine:best');
+  });
+});
+
+describe('the jobs watch', () => {
+  const job = (id: string, state: string, created_at = 2e9): Job => ({ id, name: `job-${id}`, type: 'training', state, created_at, workers: [] } as Job);
+
+  it('announces each job that ends once, not those that had ended before it looked', async () => {
+    const answers = [
+      [job('a', 'running'), job('old', 'failed', 1)],
+      [job('a', 'running'), job('b', 'finished'), job('old', 'failed', 1)],
+      [job('a', 'stopped'), job('b', 'finished'), job('old', 'failed', 1)],
+      [job('a', 'stopped'), job('b', 'finished'), job('old', 'failed', 1)]
+    ];
+    let i = 0;
+    const { settings } = fakeServer(() => json({ jobs: answers[Math.min(i++, answers.length - 1)] }));
+    const jobs = new JobsModel(new ArtifactsClient(settings), () => 2e9 - 10);
+    const ended: string[] = [];
+    jobs.ended.connect((_, j) => ended.push(`${j.id} ${j.state}`));
+    await jobs.refresh();
+    expect(jobs.running).toBe(1);
+    expect(ended).toEqual([]); // the first look only learns the states
+    await jobs.refresh();
+    expect(ended).toEqual(['b finished']); // it started and ended between two looks
+    await jobs.refresh();
+    await jobs.refresh();
+    expect(ended).toEqual(['b finished', 'a stopped']);
+    expect(jobs.running).toBe(0);
   });
 });
 

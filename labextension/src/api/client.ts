@@ -5,19 +5,24 @@ import type {
   Artifact,
   ArtifactKind,
   ArtifactPage,
+  ArtifactQuery,
   CreateArtifact,
   Deleted,
+  DeletedJob,
+  Diff,
   FileEntry,
   FilePage,
   GpuInventory,
   Job,
   JobLogs,
+  JobMetrics,
   JobPage,
   JobSpec,
   Lineage,
   Operation,
   PublicCheckpoints,
-  Snapshot
+  Snapshot,
+  StoreStatus
 } from './types';
 
 /** The REST API of the server extension: one method per route the panel uses. */
@@ -32,20 +37,10 @@ export class ArtifactsClient {
     return requestAPI<T>(endPoint, { method, json, query }, this.settings);
   }
 
-  listArtifacts(options: {
-    kind?: ArtifactKind;
-    q?: string;
-    name?: string;
-    limit: number;
-    offset?: number;
-  }): Promise<ArtifactPage> {
-    return this.get('artifacts', {
-      kind: options.kind,
-      q: options.q?.trim(),
-      name: options.name,
-      limit: options.limit,
-      offset: options.offset ?? 0
-    });
+  /** A page of artifacts, newest first (`q`: part of a name, an id, an alias or a reference). */
+  listArtifacts(options: ArtifactQuery & { limit: number }): Promise<ArtifactPage> {
+    const { kind, q, name, state, origin, job, limit, offset } = options;
+    return this.get('artifacts', { kind, q: q?.trim(), name, state, origin, job, limit, offset: offset ?? 0 });
   }
 
   getArtifact(ref: string, kind?: ArtifactKind): Promise<Artifact> {
@@ -62,6 +57,20 @@ export class ArtifactsClient {
 
   addAlias(ref: string, alias: string, kind?: ArtifactKind): Promise<Artifact> {
     return this.send('POST', `artifacts/${encodePath(ref)}/aliases`, { alias }, { kind });
+  }
+
+  removeAlias(ref: string, alias: string, kind?: ArtifactKind): Promise<Artifact> {
+    return this.send('DELETE', `artifacts/${encodePath(ref)}/aliases/${encodePath(alias)}`, undefined, { kind });
+  }
+
+  /** Files added, removed and changed from `a` to `b`, each with its sizes. */
+  diff(a: string, b: string, kind?: ArtifactKind): Promise<Diff> {
+    return this.get(`artifacts/${encodePath(a)}/diff/${encodePath(b)}`, { kind });
+  }
+
+  /** The store's use against its quota. */
+  status(): Promise<StoreStatus> {
+    return this.get('status');
   }
 
   lineage(ref: string, kind?: ArtifactKind): Promise<Lineage> {
@@ -130,6 +139,16 @@ export class ArtifactsClient {
 
   submitJob(body: JobSpec): Promise<Job> {
     return this.send('POST', 'jobs', body);
+  }
+
+  /** Forget an ended job (what it made stays). */
+  deleteJob(id: string): Promise<DeletedJob> {
+    return this.send('DELETE', `jobs/${encodeURIComponent(id)}`);
+  }
+
+  /** Every worker's reported metrics over its steps. */
+  jobMetrics(id: string): Promise<JobMetrics> {
+    return this.get(`jobs/${encodeURIComponent(id)}/metrics`);
   }
 
   stopJob(id: string): Promise<Job> {

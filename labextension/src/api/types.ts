@@ -24,6 +24,14 @@ export type FileEntry = Schemas['FileEntry'];
 export type FilePage = Schemas['FilePage'];
 export type Deleted = Reply<'deleteArtifact', 200>;
 
+/** Who holds an artifact, with a kernel's notebook or a job's id (GET artifacts/{ref} only). */
+export type HolderDetail = NonNullable<Artifact['holder_details']>[number];
+export type ArtifactQuery = NonNullable<operations['listArtifacts']['parameters']['query']>;
+
+/** GET artifacts/{a}/diff/{b}. */
+export type Diff = Reply<'diffArtifacts', 200>;
+export type DiffFile = NonNullable<Diff['files']>[number];
+
 export type Lineage = Schemas['Lineage'];
 export type LineageNode = Schemas['LineageNode'];
 /** A job that took the artifact as an input. */
@@ -39,6 +47,40 @@ export type PublicCheckpoints = Reply<'listPublicCheckpoints', 200>;
 
 export type JobSpec = Schemas['JobSpec'];
 export type JobLogs = Schemas['JobLogs'];
+export type JobMetrics = Schemas['JobMetrics'];
+export type MetricsPoint = Schemas['MetricsPoint'];
+export type DeletedJob = Reply<'deleteJob', 200>;
+/** A checkpoint a job's GC deleted or kept (`gc.collect`'s entries). */
+export interface GcEntry {
+  id: string;
+  worker?: number;
+  step?: number | null;
+  metric?: number | null;
+  reference?: string | null;
+  reason?: string;
+}
+/** What a job's checkpoint GC did (`gc_result`): what it deleted and what it kept, and why. */
+export type GcResult = Omit<Schemas['GcResult'], 'deleted' | 'protected'> & { deleted?: GcEntry[]; protected?: GcEntry[] };
+/** A checkpoint a worker saved (`JobManager._job`'s `checkpoints`). */
+export interface JobCheckpoint {
+  id: string;
+  worker: number;
+  step: number | null;
+  metrics: Record<string, unknown>;
+  created_at: number;
+  deleted: boolean;
+  reference: string | null;
+}
+/** What a worker made, as a job's `workers[].output` names it. */
+export interface OutputRef {
+  id: string;
+  kind: ArtifactKind | null;
+  reference: string | null;
+  state: string;
+}
+
+/** GET status: the store's use against its quota. */
+export type StoreStatus = Reply<'getStatus', 200>;
 
 /** A line of a worker's metrics.jsonl, as `jupyter_artifacts.worker.report` writes it. */
 export interface ReportedMetrics {
@@ -48,12 +90,17 @@ export interface ReportedMetrics {
 }
 
 /** A worker: `JobManager._job` sends every field (the document marks none required). */
-export type Worker = Schemas['Worker'] & {
+export type Worker = Omit<Schemas['Worker'], 'output'> & {
   index: number;
   state: string;
   last_metrics?: ReportedMetrics | null;
+  output?: OutputRef | null;
 };
-export type Job = Omit<Schemas['Job'], 'workers'> & { workers: Worker[] };
+export type Job = Omit<Schemas['Job'], 'workers' | 'checkpoints' | 'gc_result'> & {
+  workers: Worker[];
+  checkpoints?: JobCheckpoint[];
+  gc_result?: GcResult | null;
+};
 export type JobPage = Omit<Schemas['JobPage'], 'jobs'> & { jobs: Job[] };
 
 /** Who holds a GPU (`JobManager.gpus`): a worker of a job, or a job still starting up. */

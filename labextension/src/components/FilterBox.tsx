@@ -18,7 +18,9 @@ export function FilterBox(props: { model: ArtifactListModel }): React.ReactEleme
     <input
       className="jp-mod-styled jp-Artifacts-filter"
       type="search"
-      placeholder="Filter by name, alias or id"
+      aria-label="Filter by name, alias, id or reference (name:v2, name:best)"
+      title="A part of a name, an alias, an id, or a reference such as name:v2 or name:best"
+      placeholder="Filter"
       value={text}
       onChange={event => setText(event.target.value)}
     />

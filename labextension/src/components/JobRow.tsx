@@ -17,6 +17,7 @@ export function JobRow(props: { job: Job; onSelect: () => void }): React.ReactEl
       tabIndex={0}
       onClick={onSelect}
       onKeyDown={event => event.key === 'Enter' && onSelect()}
+      title={`Open job ${job.name}`}
     >
       <div className="jp-Artifacts-rowMain">
         <span className="jp-Artifacts-name">{job.name}</span>

@@ -2,11 +2,11 @@ import * as React from 'react';
 
 import { BackButton } from './BackButton';
 
-/** Details not loaded yet: Back, and what is loading. */
-export function LoadingDetails(props: { what?: string; onBack: () => void }): React.ReactElement {
+/** Details not loaded yet: Back (in the sidebar), and what is loading. */
+export function LoadingDetails(props: { what?: string; onBack?: () => void }): React.ReactElement {
   return (
     <div className="jp-Artifacts-details">
-      <BackButton onClick={props.onBack} />
+      {props.onBack && <BackButton onClick={props.onBack} />}
       <div className="jp-Artifacts-empty">Loading{props.what ? ` ${props.what}` : ''}…</div>
     </div>
   );

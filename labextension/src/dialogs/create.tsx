@@ -8,6 +8,7 @@ import { createRequest, ICreateForm, KAGGLE_TYPES, SOURCE_TYPES, validateCreateF
 import { SelectField } from './fields/SelectField';
 import { TextField } from './fields/TextField';
 import { showForm } from './form';
+import { defaultSaveName } from './saveForm';
 import { FormErrors } from './validation';
 
 const KIND_LABELS: Record<ArtifactKind, string> = {
@@ -16,10 +17,15 @@ const KIND_LABELS: Record<ArtifactKind, string> = {
   dataset: 'Dataset'
 };
 
-/** The Create dialog: the operation the server started, or null when cancelled. */
+/** Asks for a folder of the Jupyter root folder (the file browser's folder dialog); null when cancelled. */
+export type ChooseFolder = () => Promise<string | null>;
+
+/** The Create dialog: the operation the server started, or null when cancelled. `chooseFolder` adds
+ * Choose a folder… to a local path. */
 export async function createDialog(
   client: ArtifactsClient,
-  kind: ArtifactKind
+  kind: ArtifactKind,
+  chooseFolder?: ChooseFolder
 ): Promise<Operation | null> {
   let publicCheckpoints: PublicCheckpoint[] = [];
   let publicMessage = '';
@@ -53,12 +59,18 @@ export async function createDialog(
       form.sourceType === 'public'
         ? client.fetchPublicCheckpoint(form.path.trim())
         : client.createArtifact(createRequest(form)),
+    actions: chooseFolder && {
+      chooseFolder: async form => {
+        const path = await chooseFolder();
+        return path === null ? form : { ...form, path, name: form.name || defaultSaveName({ path, type: 'directory', name: path }) };
+      }
+    },
     render: form => {
       const type = SOURCE_TYPES.find(t => t.value === form.value.sourceType) ?? SOURCE_TYPES[0];
       return (
         <div className="jp-Artifacts-createForm">
           <SelectField form={form} name="kind" label="Kind" options={KINDS.map(k => [k, KIND_LABELS[k]])} />
-          {type.value !== 'public' && <TextField form={form} name="name" label="Name" placeholder="my-model" />}
+          {type.value !== 'public' && <TextField form={form} name="name" label="Name" hint="e.g. resnet-cifar; saving a name again makes its next version" />}
           <SelectField
             form={form}
             name="sourceType"
@@ -78,15 +90,21 @@ export async function createDialog(
               ]}
             />
           ) : (
-            <TextField form={form} name="path" label="Path" hint={type.hint} placeholder={type.placeholder} />
+            <div className="jp-Artifacts-pathRow">
+              <TextField form={form} name="path" label="Path" hint={type.hint} />
+              {type.value === 'local' && chooseFolder && (
+                <button type="button" className="jp-Button jp-mod-styled jp-Artifacts-chooseFolder" onClick={() => form.act('chooseFolder')}>
+                  Choose a folder…
+                </button>
+              )}
+            </div>
           )}
           {type.fields.includes('endpoint') && (
             <TextField
               form={form}
               name="endpoint"
               label="Endpoint"
-              hint="https://s3.REGION.wasabisys.com"
-              placeholder="https://s3.eu-central-1.wasabisys.com"
+              hint="https://s3.REGION.wasabisys.com, e.g. https://s3.eu-central-1.wasabisys.com"
             />
           )}
           {type.fields.includes('branch') && (
@@ -95,7 +113,6 @@ export async function createDialog(
               name="branch"
               label="Branch"
               hint="Optional; the default branch when empty"
-              placeholder="main"
             />
           )}
           {type.fields.includes('kaggle_type') && (
@@ -114,7 +131,7 @@ export async function createDialog(
 
 /** Create an artifact of the kind shown (the Create button and command), then follow its progress. */
 export async function openCreate(model: PanelModel): Promise<void> {
-  const op = await createDialog(model.client, isKind(model.tab) ? model.tab : 'checkpoint');
+  const op = await createDialog(model.client, isKind(model.tab) ? model.tab : 'checkpoint', model.chooseFolder);
   if (op) {
     model.operations.track(op);
   }

@@ -11,7 +11,6 @@ export interface ISourceType {
   label: string;
   /** The accepted path forms, shown under the Path field. */
   hint: string;
-  placeholder: string;
   fields: ('endpoint' | 'branch' | 'kaggle_type')[];
 }
 
@@ -20,70 +19,60 @@ export const SOURCE_TYPES: ISourceType[] = [
     value: 'local',
     label: 'Local',
     hint: 'A file or folder inside the Jupyter root folder, relative to it (models/run1) or absolute.',
-    placeholder: 'models/run1',
     fields: []
   },
   {
     value: 'aws',
     label: 'AWS',
     hint: 's3://bucket/key',
-    placeholder: 's3://bucket/path',
     fields: []
   },
   {
     value: 'azure',
     label: 'Azure',
     hint: 'https://ACCOUNT.blob.core.windows.net/CONTAINER/path or az://CONTAINER/path',
-    placeholder: 'az://container/path',
     fields: []
   },
   {
     value: 'gcp',
     label: 'GCP',
     hint: 'gs://bucket/key',
-    placeholder: 'gs://bucket/path',
     fields: []
   },
   {
     value: 'git',
     label: 'Git',
     hint: 'https://host/repo.git, ssh://git@host/repo.git, git@host:repo.git or file:///path/repo.git; optional Branch',
-    placeholder: 'https://github.com/owner/repo.git',
     fields: ['branch']
   },
   {
     value: 'hf',
     label: 'Hugging Face',
     hint: 'NAMESPACE/REPO (or datasets/NAMESPACE/REPO); optional Branch',
-    placeholder: 'openai-community/gpt2',
     fields: ['branch']
   },
   {
     value: 'kaggle',
     label: 'Kaggle',
     hint: 'The short name of a competition, or owner/name of a dataset or kernel, with its Type',
-    placeholder: 'owner/dataset-name',
     fields: ['kaggle_type']
   },
   {
     value: 'wasabi',
     label: 'Wasabi',
     hint: 's3://bucket/key, with the Endpoint https://s3.REGION.wasabisys.com',
-    placeholder: 's3://bucket/path',
     fields: ['endpoint']
   },
   {
     value: 'web',
     label: 'Web',
     hint: 'http://..., https://..., ftp://... or ftps://...',
-    placeholder: 'https://example.org/model.tar.gz',
     fields: []
   },
   {
     value: 'public',
     label: 'Public checkpoint',
     hint: 'The id of a public checkpoint from the list',
-    placeholder: '',
     fields: []
   }
 ];

@@ -1,4 +1,4 @@
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog } from '@jupyterlab/apputils';
 import { ReactWidget } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
@@ -11,6 +11,9 @@ export interface IForm<T> {
   value: T;
   set: (patch: Partial<T>) => void;
   errors: FormErrors;
+  /** Leave the dialog for one of the form's `actions` (another dialog, such as a folder picker); it
+   * comes back with what the action gives. */
+  act: (action: string) => void;
 }
 
 /** The keys of a form that hold a value of type V. */
@@ -24,15 +27,24 @@ class FormBody<T> extends ReactWidget implements Dialog.IBodyWidget<T> {
     private readonly renderForm: Render<T>,
     private value: T,
     private errors: FormErrors,
-    private readonly validate: (value: T) => FormErrors
+    private readonly validate: (value: T) => FormErrors,
+    private readonly leave: () => void = () => undefined
   ) {
     super();
     this.addClass('jp-Artifacts-form');
   }
 
+  /** The action asked for by the form (the dialog then closed without its OK). */
+  action: string | null = null;
+
   getValue(): T {
     return this.value;
   }
+
+  private act = (action: string): void => {
+    this.action = action;
+    this.leave();
+  };
 
   private set = (patch: Partial<T>): void => {
     this.value = { ...this.value, ...patch };
@@ -51,8 +63,12 @@ class FormBody<T> extends ReactWidget implements Dialog.IBodyWidget<T> {
     const formError = this.errors._form;
     return (
       <div>
-        {formError && <div className="jp-Artifacts-formError">{formError}</div>}
-        {this.renderForm({ value: this.value, set: this.set, errors: this.errors })}
+        {formError && (
+          <div className="jp-Artifacts-formError" role="alert">
+            {formError}
+          </div>
+        )}
+        {this.renderForm({ value: this.value, set: this.set, errors: this.errors, act: this.act })}
       </div>
     );
   }
@@ -69,17 +85,26 @@ export async function showForm<T, R>(options: {
   render: Render<T>;
   validate: (value: T) => FormErrors;
   submit: (value: T) => Promise<R>;
+  /** What the form may leave the dialog for (`form.act(name)`): each gives the value to reopen with. */
+  actions?: Record<string, (value: T) => Promise<T>>;
 }): Promise<R | null> {
   let value = options.initial;
   let errors: FormErrors = {};
   for (;;) {
-    const body = new FormBody<T>(options.render, value, errors, options.validate);
-    const result = await showDialog<T>({
+    let dialog: Dialog<T> | null = null;
+    const body = new FormBody<T>(options.render, value, errors, options.validate, () => dialog?.reject());
+    dialog = new Dialog<T>({
       title: options.title,
       body,
       buttons: [Dialog.cancelButton(), Dialog.okButton({ label: options.okLabel })],
       focusNodeSelector: focusSelector(errors)
     });
+    const result = await dialog.launch();
+    const action = body.action && options.actions?.[body.action];
+    if (action) {
+      value = await action(body.getValue());
+      continue;
+    }
     if (!result.button.accept || result.value === null) {
       return null;
     }
@@ -91,11 +116,12 @@ export async function showForm<T, R>(options: {
     try {
       return await options.submit(value);
     } catch (error) {
-      notifyError(error);
       if (error instanceof ApiError && error.status < 500) {
+        // Shown once, in the dialog that reopens with what was typed.
         errors = { _form: error.message };
         continue;
       }
+      notifyError(error);
       return null;
     }
   }

@@ -1,5 +1,6 @@
 /** The New job dialog's form (the fields of the notebook's job form widget) and the POST jobs body. */
-import type { JobSpec } from '../api/types';
+import type { Job, JobSpec } from '../api/types';
+import { jsonError } from './json';
 import { FormErrors, validateName } from './validation';
 
 export interface IJobForm {
@@ -95,18 +96,92 @@ export function validateJobForm(form: IJobForm, maxGpus?: number): FormErrors {
   if (form.output === 'url' && !/^[a-z][a-z0-9+.-]*:\/\/.+/i.test(form.outputUri.trim())) {
     errors.outputUri = 'Give the output URI, such as s3://bucket/folder, or choose Checkpoint or Model.';
   }
-  if (form.params.trim()) {
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(form.params);
-    } catch {
-      parsed = null;
-    }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      errors.params = 'Hyperparameters: a JSON object such as {"lr": 0.1, "degree": [3, 4]}.';
-    }
+  const grid = workerGrid(form.params);
+  if (grid.error) {
+    errors.params = grid.error;
   }
   return errors;
+}
+
+/** How many workers the hyperparameters make: one per combination of their list values. */
+export interface IWorkerGrid {
+  workers: number;
+  /** Each list value's name and length, in the order typed. */
+  axes: [string, number][];
+  /** What is wrong with the text (with its line and column), when something is. */
+  error?: string;
+}
+
+export function workerGrid(params: string): IWorkerGrid {
+  if (!params.trim()) {
+    return { workers: 1, axes: [] };
+  }
+  const mistake = jsonError(params);
+  if (mistake) {
+    return {
+      workers: 0,
+      axes: [],
+      error: `Hyperparameters, line ${mistake.line}, column ${mistake.column}: ${mistake.message}.`
+    };
+  }
+  const parsed: unknown = JSON.parse(params);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { workers: 0, axes: [], error: 'Hyperparameters: a JSON object such as {"lr": 0.1, "degree": [3, 4]}.' };
+  }
+  const axes = Object.entries(parsed as Record<string, unknown>)
+    .filter(([, value]) => Array.isArray(value))
+    .map(([key, value]) => [key, (value as unknown[]).length] as [string, number]);
+  const empty = axes.find(([, n]) => n === 0);
+  if (empty) {
+    return { workers: 0, axes, error: `Hyperparameters: ${empty[0]} has an empty list; give it at least one value.` };
+  }
+  return { workers: axes.reduce((n, [, length]) => n * length, 1), axes };
+}
+
+/** "This makes 6 workers (lr × 3, degree × 2)." */
+export function gridText(grid: IWorkerGrid): string {
+  if (grid.error) {
+    return '';
+  }
+  const axes = grid.axes.length ? ` (${grid.axes.map(([key, n]) => `${key} × ${n}`).join(', ')})` : '';
+  return `This makes ${grid.workers} worker${grid.workers === 1 ? '' : 's'}${axes}.`;
+}
+
+/** The form of a job already run, for Run again: its spec as the form holds it (the name kept). */
+export function formFromJob(job: Job): IJobForm {
+  const spec = (job.spec ?? {}) as Record<string, unknown>;
+  const list = (key: string) => (Array.isArray(spec[key]) ? (spec[key] as unknown[]).map(String) : []);
+  const text = (key: string) => (typeof spec[key] === 'string' ? (spec[key] as string) : '');
+  const output = text('output') || 'checkpoint';
+  const publicCheckpoints = list('public_checkpoints');
+  const params = { ...(spec['params'] as object | undefined), ...(spec['hyperparameters'] as object | undefined) };
+  const memory = spec['memory'];
+  return newJobForm({
+    type: job.type === 'inference' ? 'inference' : 'training',
+    name: job.name,
+    run: 'command',
+    command: text('command'),
+    gpus: String(spec['gpus'] ?? 0),
+    cpu: spec['cpu'] ? String(spec['cpu']) : '',
+    memory: typeof memory === 'number' && memory > 0 ? memoryText(memory) : '',
+    model: text('model'),
+    checkpoints: publicCheckpoints.length ? publicCheckpoints : list('checkpoints'),
+    publicCheckpoints: publicCheckpoints.length > 0,
+    data: list('data'),
+    output: output === 'checkpoint' || output === 'model' ? output : 'url',
+    outputUri: output === 'checkpoint' || output === 'model' ? '' : output,
+    params: Object.keys(params).length ? JSON.stringify(params, null, 1) : ''
+  });
+}
+
+/** Bytes as the Memory field takes them, exactly: 8000000000 -> "8G", 1500 -> "1500". */
+function memoryText(bytes: number): string {
+  for (const [unit, size] of [['T', 1e12], ['G', 1e9], ['M', 1e6], ['K', 1e3]] as [string, number][]) {
+    if (bytes % size === 0) {
+      return `${bytes / size}${unit}`;
+    }
+  }
+  return String(bytes);
 }
 
 /** A word for a POSIX shell, quoted only when it must be: Python's shlex.quote, so that a script

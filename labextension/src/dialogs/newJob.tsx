@@ -2,187 +2,194 @@ import { Notification } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import type { ArtifactsClient } from '../api/client';
-import type { ArtifactKind, Job } from '../api/types';
+import type { Artifact, ArtifactKind, Job } from '../api/types';
+import { IChoice, referenceChoices } from '../model/groups';
 import type { PanelModel } from '../model/panel';
 import { Field } from './fields/Field';
-import { MultiSelectField } from './fields/MultiSelectField';
+import { ReferencePicker } from './fields/ReferencePicker';
 import { SelectField } from './fields/SelectField';
 import { TextField } from './fields/TextField';
 import { showForm } from './form';
-import { defaultJobName, IJobForm, jobRequest, newJobForm, validateJobForm } from './jobForm';
+import { defaultJobName, gridText, IJobForm, jobRequest, newJobForm, validateJobForm, workerGrid } from './jobForm';
 
-async function readyReferences(client: ArtifactsClient, kind: ArtifactKind): Promise<string[]> {
+async function readyArtifacts(client: ArtifactsClient, kind: ArtifactKind): Promise<Artifact[]> {
   try {
-    const page = await client.listArtifacts({ kind, limit: 1000 });
-    return page.artifacts.filter(a => a.state === 'ready').map(a => a.reference);
+    return (await client.listArtifacts({ kind, state: 'ready', limit: 1000 })).artifacts;
   } catch {
     return [];
   }
 }
 
-/** Options whose labels are their values (references). */
-function pairs(values: string[]): [string, string][] {
-  return values.map(v => [v, v]);
-}
+const pairs = (choices: IChoice[]): [string, string][] => choices.map(c => [c.value, c.label]);
 
-/** The job form of the notebook widget: job, resources, model, data, output, hyperparameters. */
-export async function newJobDialog(
-  client: ArtifactsClient,
-  defaults: Partial<IJobForm> = {}
-): Promise<Job | null> {
+/**
+ * The job form of the notebook widget, laid out to fit without scrolling: the job and its resources
+ * on the left; its inputs, output and hyperparameters (with how many workers they make) on the right.
+ */
+export async function newJobDialog(client: ArtifactsClient, defaults: Partial<IJobForm> = {}): Promise<Job | null> {
   const [models, checkpoints, datasets, publicList, gpus] = await Promise.all([
-    readyReferences(client, 'model'),
-    readyReferences(client, 'checkpoint'),
-    readyReferences(client, 'dataset'),
+    readyArtifacts(client, 'model'),
+    readyArtifacts(client, 'checkpoint'),
+    readyArtifacts(client, 'dataset'),
     client.publicCheckpoints().catch(() => null),
     client.gpus().catch(() => null)
   ]);
-  const publicCheckpoints = publicList?.checkpoints ?? [];
+  const [modelChoices, checkpointChoices, datasetChoices] = [models, checkpoints, datasets].map(referenceChoices);
+  const publicChoices = (publicList?.checkpoints ?? []).map(c => ({ value: c.id, label: `${c.id}: ${c.title}` }));
   const maxGpus = gpus ? gpus.count : undefined;
   const initial = newJobForm({
     name: defaultJobName('training'),
     gpus: maxGpus === 0 ? '0' : '1',
     ...defaults
   });
-  const validate = (form: IJobForm) => validateJobForm(form, maxGpus);
   return showForm<IJobForm, Job>({
-    title: 'New job',
+    title: defaults.name ? `Run ${defaults.name} again` : 'New job',
     okLabel: 'Launch',
     initial,
-    validate,
+    validate: form => validateJobForm(form, maxGpus),
     submit: form => client.submitJob(jobRequest(form)),
     render: form => {
       const { value, set, errors } = form;
+      const grid = workerGrid(value.params);
       return (
         <div className="jp-Artifacts-jobForm">
-          <fieldset className="jp-Artifacts-fieldset">
-            <legend>Job</legend>
-            <TextField form={form} name="name" label="Name" />
-            <SelectField
-              form={form}
-              name="type"
-              label="Type"
-              options={[
-                ['training', 'Training'],
-                ['inference', 'Inference']
-              ]}
-            />
-            <SelectField
-              form={form}
-              name="run"
-              label="Run"
-              options={[
-                ['command', 'Command'],
-                ['script', 'Script']
-              ]}
-            />
-            {value.run === 'script' ? (
-              <TextField
+          <div className="jp-Artifacts-formColumn">
+            <fieldset className="jp-Artifacts-fieldset">
+              <legend>Job</legend>
+              <TextField form={form} name="name" label="Name" />
+              <div className="jp-Artifacts-formRow">
+                <SelectField
+                  form={form}
+                  name="type"
+                  label="Type"
+                  options={[
+                    ['training', 'Training'],
+                    ['inference', 'Inference']
+                  ]}
+                />
+                <SelectField
+                  form={form}
+                  name="run"
+                  label="Run"
+                  options={[
+                    ['command', 'A command'],
+                    ['script', 'A script file']
+                  ]}
+                />
+              </div>
+              {value.run === 'script' ? (
+                <TextField
+                  form={form}
+                  name="script"
+                  label="Script"
+                  hint="A .py or .sh file (or any executable) in the Jupyter root folder, e.g. train.py; each worker runs it there"
+                />
+              ) : (
+                <TextField
+                  form={form}
+                  name="command"
+                  label="Command"
+                  hint="Each worker runs it in the Jupyter root folder, e.g. python train.py"
+                />
+              )}
+            </fieldset>
+            <fieldset className="jp-Artifacts-fieldset">
+              <legend>Resources, per worker</legend>
+              <div className="jp-Artifacts-formRow jp-Artifacts-resources">
+                <TextField
+                  form={form}
+                  name="gpus"
+                  label="GPUs"
+                  hint={maxGpus !== undefined ? `This host has ${maxGpus}` : 'Whole GPUs'}
+                />
+                <TextField form={form} name="cpu" label="CPU cores" hint="Empty: any, e.g. 2 or 0.5" />
+                <TextField form={form} name="memory" label="Memory" hint="Empty: no limit, e.g. 8G" />
+              </div>
+            </fieldset>
+            <fieldset className="jp-Artifacts-fieldset">
+              <legend>Output</legend>
+              <SelectField
                 form={form}
-                name="script"
-                label="Script"
-                hint="A .py or .sh file (or any executable) in the Jupyter root folder, run there by each worker"
-                placeholder="train.py"
+                name="output"
+                label="Save each worker's output as"
+                options={[
+                  ['checkpoint', 'A checkpoint'],
+                  ['model', 'A model'],
+                  ['url', 'Files at a URL']
+                ]}
               />
-            ) : (
-              <TextField
+              {value.output === 'url' && (
+                <TextField form={form} name="outputUri" label="Output URL" hint="e.g. s3://bucket/folder" />
+              )}
+            </fieldset>
+          </div>
+          <div className="jp-Artifacts-formColumn">
+            <fieldset className="jp-Artifacts-fieldset">
+              <legend>Inputs</legend>
+              <SelectField
                 form={form}
-                name="command"
-                label="Command"
-                hint="Run by each worker in the Jupyter root folder"
-                placeholder="python train.py"
+                name="model"
+                label="Model"
+                options={[['', '(none)'], ...pairs(modelChoices.mine), ...pairs(modelChoices.fromJobs)]}
               />
-            )}
-          </fieldset>
-          <fieldset className="jp-Artifacts-fieldset jp-Artifacts-row3">
-            <legend>Resources</legend>
-            <TextField
-              form={form}
-              name="gpus"
-              label="GPUs"
-              hint={maxGpus !== undefined ? `this host has ${maxGpus}` : undefined}
-            />
-            <TextField form={form} name="cpu" label="CPU" hint="cores; empty: any" placeholder="2" />
-            <TextField form={form} name="memory" label="Memory" hint="empty: no limit" placeholder="8G" />
-          </fieldset>
-          <fieldset className="jp-Artifacts-fieldset">
-            <legend>Model</legend>
-            <SelectField form={form} name="model" label="Model" options={[['', '(none)'], ...pairs(models)]} />
-            <MultiSelectField
-              form={form}
-              name="checkpoints"
-              label="Checkpoints"
-              options={
-                value.publicCheckpoints
-                  ? publicCheckpoints.map(c => [c.id, `${c.id} - ${c.title}`] as [string, string])
-                  : pairs(checkpoints)
-              }
-              empty={
-                value.publicCheckpoints
-                  ? 'The public checkpoint catalog is not available.'
-                  : 'No ready checkpoints yet.'
-              }
-            />
-            <label className="jp-Artifacts-checkbox">
-              <input
-                type="checkbox"
-                name="publicCheckpoints"
-                checked={value.publicCheckpoints}
-                onChange={event => set({ publicCheckpoints: event.target.checked, checkpoints: [] })}
+              <ReferencePicker
+                form={form}
+                name="checkpoints"
+                label="Checkpoints"
+                mine={value.publicCheckpoints ? publicChoices : checkpointChoices.mine}
+                fromJobs={value.publicCheckpoints ? [] : checkpointChoices.fromJobs}
+                empty={value.publicCheckpoints ? 'The public checkpoint catalog is not available.' : 'No ready checkpoints yet.'}
               />
-              Public (choose from the public checkpoint catalog)
-            </label>
-          </fieldset>
-          <fieldset className="jp-Artifacts-fieldset">
-            <legend>Data</legend>
-            <MultiSelectField
-              form={form}
-              name="data"
-              label="Datasets"
-              options={pairs(datasets)}
-              empty="No ready datasets yet."
-            />
-            <TextField form={form} name="manifest" label="Manifest" hint="A data manifest file (optional)" />
-            <SelectField
-              form={form}
-              name="output"
-              label="Output"
-              options={[
-                ['checkpoint', 'Checkpoint'],
-                ['model', 'Model'],
-                ['url', 'URL']
-              ]}
-            />
-            {value.output === 'url' && (
-              <TextField form={form} name="outputUri" label="Output URI" placeholder="s3://bucket/folder" />
-            )}
-          </fieldset>
-          <Field
-            label="Hyperparameters"
-            name="params"
-            error={errors.params}
-            hint="JSON; list values form a grid, one worker per combination"
-          >
-            <textarea
-              className="jp-mod-styled"
+              <label className="jp-Artifacts-checkbox">
+                <input
+                  type="checkbox"
+                  name="publicCheckpoints"
+                  checked={value.publicCheckpoints}
+                  onChange={event => set({ publicCheckpoints: event.target.checked, checkpoints: [] })}
+                />
+                From the public checkpoint catalog instead
+              </label>
+              <ReferencePicker
+                form={form}
+                name="data"
+                label="Datasets"
+                mine={datasetChoices.mine}
+                fromJobs={datasetChoices.fromJobs}
+                empty="No ready datasets yet."
+              />
+              <TextField form={form} name="manifest" label="Data manifest" hint="Optional: a manifest file in the Jupyter root folder, or a URL" />
+            </fieldset>
+            <Field
+              label="Hyperparameters"
               name="params"
-              rows={2}
-              value={value.params}
-              placeholder='{"lr": 0.01, "degree": [3, 4, 5]}'
-              onChange={event => set({ params: event.target.value })}
-            />
-          </Field>
+              error={errors.params}
+              hint='JSON, e.g. {"lr": 0.01, "degree": [3, 4]}: list values form a grid, one worker per combination.'
+
+            >
+              <textarea
+                className="jp-mod-styled"
+                name="params"
+                rows={3}
+                spellCheck={false}
+                value={value.params}
+                onChange={event => set({ params: event.target.value })}
+              />
+            </Field>
+            <div className="jp-Artifacts-workerCount" data-workers={grid.error ? undefined : grid.workers} aria-live="polite">
+              {grid.error ? !errors.params && <span className="jp-Artifacts-fieldError">{grid.error}</span> : gridText(grid)}
+            </div>
+          </div>
         </div>
       );
     }
   });
 }
 
-/** Launch a job (the New job button and command), then open its details. */
-export async function openNewJob(model: PanelModel): Promise<void> {
-  const job = await newJobDialog(model.client);
+/** Launch a job (the New job button and command, or Run again with a job's form), then open it. */
+export async function openNewJob(model: PanelModel, defaults: Partial<IJobForm> = {}): Promise<void> {
+  const job = await newJobDialog(model.client, defaults);
   if (job) {
     Notification.success(`Launched job ${job.name}.`, { autoClose: 4000 });
-    model.showJob(job.id);
+    model.openJob(job.id);
   }
 }

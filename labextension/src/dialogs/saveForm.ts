@@ -2,13 +2,24 @@
 import type { Snapshot } from '../api/types';
 import { FormErrors, validateName } from './validation';
 
-export interface ISaveForm {
-  kind: Snapshot['kind'];
-  folder: Snapshot['folder'];
+/** A file browser item: a notebook, or a folder. */
+export interface ISaveItem {
+  path: string;
+  type: string;
   name: string;
 }
 
-export function validateSaveForm(form: ISaveForm): FormErrors {
+export interface ISaveForm {
+  kind: Snapshot['kind'];
+  /** For a notebook: models or output, the folder next to it; '' for a folder (saved itself). */
+  folder: string;
+  name: string;
+}
+
+/** The folders a notebook's Save to can save: models/ and output/ next to it. */
+export const SAVE_FOLDERS = ['models', 'output'];
+
+export function validateSaveForm(item: ISaveItem, form: ISaveForm, present: string[]): FormErrors {
   const errors: FormErrors = {};
   const nameError = validateName(form.name);
   if (nameError) {
@@ -17,21 +28,31 @@ export function validateSaveForm(form: ISaveForm): FormErrors {
   if (!['model', 'checkpoint'].includes(form.kind)) {
     errors.kind = 'Choose Checkpoint or Model.';
   }
-  if (!['models', 'output'].includes(form.folder)) {
-    errors.folder = 'Choose models or output.';
+  if (item.type !== 'directory' && !present.includes(form.folder)) {
+    errors.folder = present.length
+      ? 'Choose models or output.'
+      : `There is no models/ or output/ folder next to ${item.name}. Save your files in one, or right-click ` +
+        'the folder you want to save and choose Save to.';
   }
   return errors;
 }
 
-/** The POST snapshots body for a file browser item (a notebook or a folder). */
-export function snapshotRequest(item: { path: string; type: string }, form: ISaveForm): Snapshot {
-  const target = item.type === 'directory' ? { dir: item.path || '.' } : { notebook: item.path };
-  return { ...target, folder: form.folder, kind: form.kind, name: form.name };
+/** The POST snapshots body: a folder is saved itself, a notebook's models/ or output/ folder next to it. */
+export function snapshotRequest(item: ISaveItem, form: ISaveForm): Snapshot {
+  if (item.type === 'directory') {
+    return { dir: item.path, kind: form.kind, name: form.name };
+  }
+  return { notebook: item.path, folder: form.folder as Snapshot['folder'], kind: form.kind, name: form.name };
 }
 
-/** A default name for a save: the notebook's or folder's name without extension. */
-export function defaultSaveName(path: string): string {
-  const base = path.split('/').filter(Boolean).pop() ?? '';
+/** A default name for a save: the notebook's name without extension, or the folder's name (its
+ * parent's for a models/ or output/ folder, which says less). */
+export function defaultSaveName(item: ISaveItem): string {
+  const parts = (item.path || item.name).split('/').filter(Boolean);
+  let base = parts.pop() ?? '';
+  if (item.type === 'directory' && SAVE_FOLDERS.includes(base) && parts.length) {
+    base = parts.pop()!;
+  }
   const stem = base.replace(/\.ipynb$/i, '');
   const cleaned = stem.replace(/[^A-Za-z0-9._ -]+/g, '-').replace(/^[^A-Za-z0-9]+|[ ]+$/g, '');
   return cleaned || 'snapshot';

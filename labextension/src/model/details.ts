@@ -49,7 +49,7 @@ export class ArtifactDetailsModel {
   }
 
   /** Fetch the details of the open artifact; one deleted meanwhile (404) closes them. */
-  async refresh(kind: ArtifactKind): Promise<void> {
+  async refresh(kind?: ArtifactKind): Promise<void> {
     const reference = this._reference;
     if (!reference) {
       return;
@@ -85,6 +85,17 @@ export class ArtifactDetailsModel {
     this.setDetails(reference, { artifact, lineage, files, refusedHolders: previous?.refusedHolders ?? [] });
   }
 
+  /** Remove an alias of the open artifact, and show it again. */
+  async removeAlias(artifact: Artifact, alias: string): Promise<void> {
+    try {
+      await this.client.removeAlias(artifact.reference, alias, artifact.kind);
+      Notification.success(`Removed the alias ${artifact.name}:${alias}.`, { autoClose: 4000 });
+    } catch (error) {
+      notifyError(error, `Cannot remove the alias ${alias}`);
+    }
+    this.select(artifact.reference);
+  }
+
   /** Delete an artifact; a refusal keeps the holders for the details view. */
   async delete(artifact: Artifact): Promise<boolean> {
     try {
@@ -105,8 +116,16 @@ export class ArtifactDetailsModel {
     return true;
   }
 
+  /** The artifact whose details were closed last (its row takes the focus back). */
+  get previous(): string | null {
+    return this._previous;
+  }
+
   private setSelection(reference: string | null): void {
     const changed = reference !== this._reference;
+    if (changed && this._reference) {
+      this._previous = this._reference;
+    }
     this._reference = reference;
     this._current = null;
     if (changed) {
@@ -124,6 +143,7 @@ export class ArtifactDetailsModel {
   }
 
   private _reference: string | null = null;
+  private _previous: string | null = null;
   private _current: IDetails | null = null;
   private _selectionChanged = new Signal<this, string | null>(this);
   private _changed = new Signal<this, void>(this);

@@ -1,9 +1,11 @@
-import { Notification } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import type { ArtifactsClient } from '../api/client';
 import type { Job } from '../api/types';
-import { notifyError } from './notify';
+import { isActiveState } from '../format';
+
+/** How many of the newest jobs the list shows and the watch follows. */
+export const JOBS_SHOWN = 100;
 
 /** The GPUs a job's workers hold, each once. */
 export function jobGpus(job: Job): number[] {
@@ -18,11 +20,14 @@ export function jobDuration(job: Job, now: number = Date.now() / 1000): number |
   return (job.ended_at ?? now) - job.started_at;
 }
 
-/** The list of jobs, and the job whose details are open. */
+/**
+ * The newest jobs, watched: how many run, and which ended since the last look. A job seen running
+ * (or started after the watch began) that is found ended is announced once through `ended`.
+ */
 export class JobsModel {
   constructor(
     private readonly client: ArtifactsClient,
-    private readonly requestRefresh: () => void = () => undefined
+    private readonly now: () => number = () => Date.now() / 1000
   ) {}
 
   /** The list of jobs changed. */
@@ -30,14 +35,9 @@ export class JobsModel {
     return this._listChanged;
   }
 
-  /** A job was opened, or its details closed (its id, or null). */
-  get selectionChanged(): ISignal<this, string | null> {
-    return this._selectionChanged;
-  }
-
-  /** The open job changed. */
-  get jobChanged(): ISignal<this, void> {
-    return this._jobChanged;
+  /** A job ended (finished, failed or stopped) since the last look. */
+  get ended(): ISignal<this, Job> {
+    return this._ended;
   }
 
   /** The jobs, newest first; null before the first answer. */
@@ -45,68 +45,30 @@ export class JobsModel {
     return this._list;
   }
 
-  /** The id of the open job, or null. */
-  get selected(): string | null {
-    return this._selected;
-  }
-
-  /** The open job, null until it is loaded. */
-  get job(): Job | null {
-    return this._job;
-  }
-
-  /** Open a job's details (again: to reload them), or close them with null. */
-  select(id: string | null): void {
-    const changed = id !== this._selected;
-    this._selected = id;
-    this._job = null;
-    if (changed) {
-      this._selectionChanged.emit(id);
-    }
-    this._jobChanged.emit();
-    this.requestRefresh();
+  /** How many of them are queued or running. */
+  get running(): number {
+    return (this._list ?? []).filter(job => isActiveState(job.state)).length;
   }
 
   async refresh(): Promise<void> {
-    const selected = this._selected;
-    const [list, job] = await Promise.all([
-      this.client.jobs(),
-      selected ? this.client.job(selected) : Promise.resolve(null)
-    ]);
+    const list = await this.client.jobs(JOBS_SHOWN);
+    const first = this._seen === null;
+    const seen = this._seen ?? new Map<string, string>();
+    for (const job of first ? [] : list) {
+      const before = seen.get(job.id);
+      const startedSince = before === undefined && (job.created_at ?? 0) >= this._since;
+      if (!isActiveState(job.state) && ((before !== undefined && isActiveState(before)) || startedSince)) {
+        this._ended.emit(job);
+      }
+    }
+    this._seen = new Map(list.map(job => [job.id, job.state]));
     this._list = list;
     this._listChanged.emit();
-    if (job && job.id === this._selected) {
-      this._job = job;
-      this._jobChanged.emit();
-    }
   }
 
-  /** Ask each worker of a job to stop. */
-  async stop(job: Job): Promise<void> {
-    try {
-      await this.client.stopJob(job.id);
-      Notification.info(`Stopping job ${job.name}.`, { autoClose: 3000 });
-      this.select(job.id);
-    } catch (error) {
-      notifyError(error, `Cannot stop ${job.name}`);
-    }
-  }
-
-  /** Save again the output a worker kept because saving it failed. */
-  async saveOutput(job: Job, worker: number): Promise<void> {
-    try {
-      await this.client.saveJobOutput(job.id, worker);
-      Notification.info(`Saved the output of worker ${worker} of ${job.name}.`, { autoClose: 3000 });
-      this.select(job.id);
-    } catch (error) {
-      notifyError(error, `Cannot save the output of worker ${worker}`);
-    }
-  }
-
+  private readonly _since = this.now() - 1;
+  private _seen: Map<string, string> | null = null;
   private _list: Job[] | null = null;
-  private _selected: string | null = null;
-  private _job: Job | null = null;
   private _listChanged = new Signal<this, void>(this);
-  private _selectionChanged = new Signal<this, string | null>(this);
-  private _jobChanged = new Signal<this, void>(this);
+  private _ended = new Signal<this, Job>(this);
 }

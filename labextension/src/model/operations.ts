@@ -3,6 +3,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import type { ArtifactsClient } from '../api/client';
 import type { Artifact, Operation } from '../api/types';
+import { notifyError } from './notify';
 
 /** How long an ended operation stays on screen, in milliseconds. */
 const SHOWN_AFTER_END = 4000;
@@ -48,9 +49,7 @@ export class OperationsModel {
         const what = result?.reference ? `${result.kind} ${result.reference}` : op.description;
         Notification.success(`Saved ${what}.`, { autoClose: 5000 });
       } else if (op.state === 'failed') {
-        Notification.error(`${op.description ?? 'The operation'} failed: ${op.error?.message ?? ''}`, {
-          autoClose: false
-        });
+        notifyError(op.error?.message ?? 'no reason given', `${op.description ?? 'The operation'} failed`);
       }
     }
     const byId = new Map(updated.map(op => [op.id, op]));

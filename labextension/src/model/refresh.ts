@@ -1,5 +1,7 @@
 import { IPoll, Poll } from '@lumino/polling';
 
+import type { SettingsModel } from './settings';
+
 /** The smallest refresh interval the setting accepts (`minimum` in schema/plugin.json). */
 export const MIN_INTERVAL = 500;
 
@@ -27,4 +29,11 @@ export function refreshPoll(
   // Set after construction: the constructor raises `max` to at least Lumino's default (30 s).
   poll.frequency = refreshFrequency(interval);
   return poll;
+}
+
+/** Keep a poll's frequency at the settings' refresh interval (until `owner` is disconnected). */
+export function followSettings(poll: Poll, settings: SettingsModel, owner: unknown): void {
+  settings.changed.connect(() => {
+    poll.frequency = refreshFrequency(settings.refreshInterval);
+  }, owner);
 }
