@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -166,3 +169,82 @@ def aws_credentials(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
+
+
+# -- real `jupyter server` processes, for the tests of jobs that outlive the server ----------------
+SERVER_TOKEN = "restart-test-token"
+
+
+class JupyterServer:
+    """One `jupyter server` subprocess with the extension on a free port, a token, two fake GPUs and
+    the store at `store`; `env` replaces the environment, `args` are more command-line options."""
+
+    def __init__(self, base: Path, root: Path, store: Path | str, name: str, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}/jupyter-artifacts/api/"
+        self.log = base / f"{name}.log"
+        env = {**(os.environ if env is None else env), "JUPYTER_RUNTIME_DIR": str(base / "runtime"),
+               "JUPYTER_CONFIG_DIR": str(base / "config"), "PYTHONUNBUFFERED": "1"}
+        args = [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={SERVER_TOKEN}",
+                f"--ServerApp.root_dir={root}", f"--ArtifactsApp.root_url={store}", "--ArtifactsApp.gpus=fake:2", *args]
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env,
+                                         start_new_session=True)
+        deadline = time.monotonic() + 90
+        while True:
+            assert self.proc.poll() is None, f"{name} exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
+            try:
+                if self.call("status")[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, f"{name} did not answer:\n{self.log.read_text()[-3000:]}"
+            time.sleep(0.2)
+
+    def call(self, path: str, body: dict | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(self.url + path, data=None if body is None else json.dumps(body).encode(),
+                                         method="GET" if body is None else "POST",
+                                         headers={"Authorization": f"token {SERVER_TOKEN}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"{}")
+
+    def ok(self, path: str, body: dict | None = None, expect: int = 200) -> dict:
+        status, data = self.call(path, body)
+        assert status == expect, (path, status, data)
+        return data
+
+    def end(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+        self.proc.wait(30)
+
+    def read_log(self, job_id: str, offset: int, until: str) -> tuple[str, int]:
+        """GET logs from `offset` on until the text read contains `until`."""
+        text = ""
+        deadline = time.monotonic() + 60
+        while until not in text:
+            chunk = self.ok(f"jobs/{job_id}/logs?offset={offset}")
+            text, offset = text + chunk["text"], chunk["offset"]
+            assert time.monotonic() < deadline, f"no {until!r} in the log after {text!r}"
+            time.sleep(0.05)
+        return text, offset
+
+
+
+@pytest.fixture
+def jupyter_server(tmp_path):
+    """Start `JupyterServer`s (root dir, store, name[, env, args]); each still running is killed at the end."""
+    started: list[JupyterServer] = []
+
+    def start(root: Path, store: Path | str, name: str, **kwargs) -> JupyterServer:
+        started.append(JupyterServer(tmp_path, root, store, name, **kwargs))
+        return started[-1]
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            server.end(signal.SIGKILL)

@@ -130,9 +130,11 @@ def team(request, tmp_path, moto_server, aws_credentials) -> Team:
     yield Team("folder", tmp_path, str(root), env, inspect_folder)
 
 
-def wait_until(check, timeout: float = 60, what: str = "condition") -> None:
+def wait_until(check, timeout: float = 60, what: str = "condition"):
+    """Until `check()` is true; what it returned."""
     deadline = time.time() + timeout
-    while not check():
+    while not (value := check()):
         if time.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+    return value
