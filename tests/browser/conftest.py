@@ -101,6 +101,22 @@ for step in (1, 2, 3):
 """
 
 
+SWEEP_SCRIPT = """\
+import os, tempfile, time
+from jupyter_artifacts import worker
+lr = worker.params()["lr"]
+for step in (1, 2, 3):
+    worker.report(step, accuracy=round(lr * step, 3), loss=round(1 / (step * lr), 3))
+    path = os.path.join(tempfile.mkdtemp(), "weights.txt")
+    with open(path, "w") as handle:
+        handle.write(f"lr {lr} step {step}")
+    worker.save_checkpoint(path, step=step)
+    time.sleep(float(os.environ.get("STEP_SECONDS", "0.2")))
+with open(os.path.join(os.environ["ML_OUTPUT_PATH"], "model.txt"), "w") as handle:
+    handle.write(f"lr {lr}" * 100)
+"""
+
+
 def _write_root(root: Path) -> None:
     work = root / "work"
     (work / "models").mkdir(parents=True)
@@ -109,6 +125,7 @@ def _write_root(root: Path) -> None:
     (work / "models" / "config.json").write_text(json.dumps({"layers": 4, "lr": 0.01}))
     (work / "train.py").write_text(TRAIN_SCRIPT)
     (work / "report metrics.py").write_text(REPORT_SCRIPT)
+    (work / "sweep.py").write_text(SWEEP_SCRIPT)
     source = root / "data" / "ckpt_src"
     (source / "sub").mkdir(parents=True)
     (source / "model.pt").write_bytes(os.urandom(200_000))
@@ -232,13 +249,14 @@ def browser(prerequisites):
 
 @contextmanager
 def lab_page(browser, lab: Lab, name: str):
-    """A fresh page on the lab, once its saved layout is restored; a screenshot named after the test
-    when it ends. The page may read what it copies to the clipboard."""
+    """A fresh page on the lab with the default layout, once it is ready; a screenshot named after the
+    test when it ends. The page may read what it copies to the clipboard."""
     context = browser.new_context(viewport={"width": 1400, "height": 900},
                                   permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(20_000)
-    page.goto(f"{lab.url}lab?token={TOKEN}")
+    # A fresh layout for each page (`reset`): views a previous test opened are not restored.
+    page.goto(f"{lab.url}lab?reset&token={TOKEN}")
     page.wait_for_selector("#jp-main-dock-panel", timeout=60_000)
     # The splash screen goes once the saved layout is restored; clicks before then race with it
     # (a sidebar the restore opens is closed again by a click on its tab).
@@ -306,3 +324,49 @@ def open_panel(page):
         page.click(f'.jp-SideBar.jp-mod-left li[data-id="{PANEL_ID}"]')
     panel.wait_for(state="visible")
     return panel
+
+
+def wait_job(lab: Lab, job_id: str, timeout: float = 90, settled: str = "gc") -> dict:
+    """The job once it has ended and its supervisors are done: its log complete and (unless `settled`
+    is "logs") its checkpoints collected."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, job = lab.api(f"jobs/{job_id}")
+        assert status == 200, job
+        logs = lab.api(f"jobs/{job_id}/logs?offset=0")[1]
+        if logs.get("finished") and (settled == "logs" or job.get("gc_result")):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not end in {timeout} s")
+
+
+@pytest.fixture(scope="session")
+def sweep(lab) -> dict:
+    """A finished grid job over two learning rates that took the checkpoint warm-input:v1 (alias best):
+    each worker reported metrics over three steps, saved a checkpoint at each (the GC kept the best
+    and latest: step 3) and an output checkpoint."""
+    warm = lab.create("checkpoint", "warm-input", "work/models")
+    assert lab.api(f"artifacts/{warm['reference']}/aliases?kind=checkpoint", "POST", {"alias": "best"})[0] == 200
+    status, job = lab.api("jobs", "POST", {
+        "type": "training", "name": "sweep", "command": "python work/sweep.py", "resources": {"gpus": 0},
+        "checkpoints": [warm["reference"]], "hyperparameters": {"lr": [0.1, 0.2]}, "metric": "loss",
+        "gc_policy": {"save_experiment_best": 0, "save_trial_best": 1, "save_trial_latest": 1}})
+    assert status == 201, job
+    return wait_job(lab, job["id"])
+
+
+@contextmanager
+def theme(lab: Lab, name: str) -> Iterator[None]:
+    """JupyterLab's theme for the pages opened inside (set before they load), the light one after."""
+    raw = json.dumps({"theme": name})
+    assert lab.request("lab/api/settings/@jupyterlab/apputils-extension:themes", "PUT", {"raw": raw})[0] == 204
+    try:
+        yield
+    finally:
+        lab.request("lab/api/settings/@jupyterlab/apputils-extension:themes", "PUT", {"raw": "{}"})
+
+
+def run_command(page, command: str, **args) -> None:
+    """Start a JupyterLab command (what a menu or the palette would run), without waiting for it to
+    end: a command that opens a dialog ends when the dialog closes."""
+    page.evaluate("([id, args]) => { window.jupyterapp.commands.execute(id, args); }", [command, args])

@@ -96,8 +96,9 @@ def test_create_refused_by_server_shows_its_message(page, lab):
     error = page.locator(".jp-Dialog .jp-Artifacts-formError")
     error.wait_for()
     assert "does-not-exist" in error.inner_text()
-    toast = page.locator(".Toastify__toast", has_text="does-not-exist")
-    toast.first.wait_for()
+    # Said once, in the dialog that stays open with what was typed; not again as a toast.
+    assert page.locator(".jp-Dialog input[name=\"path\"]").input_value() == "data/does-not-exist"
+    assert page.locator(".Toastify__toast", has_text="does-not-exist").count() == 0
     page.locator(".jp-Dialog .jp-mod-reject").click()
 
 
@@ -131,8 +132,11 @@ def test_save_to_from_file_browser(page, lab):
     files.locator("text=weights.bin").wait_for()
     assert "config.json" in files.inner_text()
     assert "train.ipynb" in details.locator('[data-section="source"]').inner_text()
-    assert "Made by" in details.locator('[data-section="lineage"]').inner_text()
     shot(page, "artifact-details")
+    # Its lineage opens in the main area: saved from the notebook.
+    details.get_by_role("button", name="Open the lineage graph").click()
+    graph = page.locator('.jp-Artifacts-artifactView[data-reference="nb-ckpt:v1"] .jp-Artifacts-graph')
+    assert "notebook work/train.ipynb" in graph.locator('[data-type="source"]').text_content()
 
 
 def save_to_entry(page, item):
@@ -212,34 +216,42 @@ def test_save_to_shows_progress_until_ready(page, lab):
         set_refresh_interval(lab, None)
 
 
-def test_delete_refused_while_in_use(page, lab):
-    from jupyter_artifacts.store import StoreSettings
-    from jupyter_artifacts.store import Store
+def test_delete_is_off_while_in_use(page, lab):
+    """Delete is disabled, with the holder, while something holds the artifact (the server would refuse)."""
+    from jupyter_artifacts.store import Store, StoreSettings
 
     status, op = lab.api("snapshots", "POST", {"notebook": "work/train.ipynb", "folder": "models",
                                                "kind": "checkpoint", "name": "held-ckpt"})
     assert status == 202, op
     assert lab.wait_operation(op)["state"] == "succeeded"
     store = Store(StoreSettings.from_env(str(lab.store)))
-    lease = store.acquire_lease("held-ckpt:v1", "job fine-tune (worker 0)", pid=os.getpid(), kind="checkpoint")
+    lease = store.acquire_lease("held-ckpt:v1", "job fine-tune (0123abcd) worker 0", pid=os.getpid(),
+                                kind="checkpoint")
     try:
         panel = open_panel(page)
         show_tab(panel, "Checkpoints")
         artifact_row(panel, "held-ckpt:v1", "ready").click()
         details = panel.locator('.jp-Artifacts-details[data-reference="held-ckpt:v1"]')
         details.wait_for()
-        details.get_by_role("button", name="Delete").click()
-        confirm = page.locator(".jp-Dialog")
-        assert "held-ckpt:v1" in confirm.inner_text() and "cannot be undone" in confirm.inner_text()
-        page.locator(".jp-Dialog .jp-mod-warn").click()
-        refused = details.locator(".jp-Artifacts-inUse")
-        refused.wait_for()
-        assert "fine-tune" in refused.inner_text()
-        page.locator(".Toastify__toast", has_text="in use").first.wait_for()
-        shot(page, "delete-refused")
+        delete = details.get_by_role("button", name="Delete")
+        assert delete.is_disabled()
+        assert "In use by job fine-tune, worker 0" in delete.get_attribute("title")
+        assert "Delete is off while it is in use by job fine-tune, worker 0." in details.locator("[data-held]").inner_text()
+        # The holder is a job: it opens.
+        assert details.locator('[data-holder-kind="job"] button').inner_text() == "job fine-tune, worker 0"
+        shot(page, "delete-held")
         assert lab.api("artifacts/held-ckpt:v1")[0] == 200
     finally:
         store.release_lease(lease)
+    # Let go of, it can be deleted, after a confirmation that says what is lost.
+    delete.wait_for()
+    page.wait_for_function("b => !b.disabled", arg=delete.element_handle(), timeout=30_000)
+    delete.click()
+    confirm = page.locator(".jp-Dialog")
+    assert "held-ckpt:v1" in confirm.inner_text() and "cannot be undone" in confirm.inner_text()
+    page.locator(".jp-Dialog .jp-mod-warn").click()
+    page.locator(".Toastify__toast", has_text="Deleted checkpoint held-ckpt:v1.").first.wait_for()
+    assert lab.api("artifacts/held-ckpt:v1")[0] == 404
 
 
 def test_commands_in_the_palette(page, lab):
