@@ -52,6 +52,8 @@ class ArtifactsCheckpoint(pl.callbacks.ModelCheckpoint):
 
     def __init__(self, *args: Any, name: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.dirpath and "://" in str(self.dirpath) and not str(self.dirpath).startswith("file://"):
+            raise ValueError(f"ArtifactsCheckpoint saves local files: give a folder as dirpath, not {self.dirpath}.")
         self.artifact_name = name
         self.saved: list[str] = []  # the references saved outside a job, in order
 

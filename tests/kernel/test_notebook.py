@@ -102,6 +102,11 @@ def test_demo_notebook_end_to_end(kernel_env, tmp_path):
     assert tree[:2] == ["Job - demo-finetune:v1 (this)", "  demo-notebook-output:v1 (input)"]
     assert sorted(tree[2:]) == ["    demo-base:v1 (input)", "    public.stable-diffusion-v2-1:v1 (input)"]
     assert texts(find(nb, "grid = await")).strip() == "finished [0.01, 0.1]"
+    assert "Saved points/ as dataset demo-points:v1" in texts(find(nb, "import csv"))
+    fit = texts(find(nb, "import importlib.util")).strip().splitlines()  # Lightning in a job
+    assert [line.split()[1] for line in fit] == ["6", "12", "18", "24"], fit
+    assert fit[-1].endswith("kept as Job - demo-lightning Checkpoint:v4")
+    assert sum("deleted by the GC" in line for line in fit) >= 2
     assert widgets_in(find(nb, "from jupyter_artifacts.kernel import")) == 1
     assert widgets_in(find(nb, "ArtifactBrowser")) == 1
     assert "Detached checkpoint demo-base:v1" in texts(find(nb, "%detach_checkpoint"))
@@ -118,6 +123,9 @@ def test_demo_notebook_end_to_end(kernel_env, tmp_path):
     [parent] = lineage["upstream"]
     assert parent["reference"] == "demo-notebook-output:v1" and parent["relation"] == "input"
     assert {c["reference"] for c in parent["children"]} == {"demo-base:v1", "public.stable-diffusion-v2-1:v1"}
+    points = store.get("demo-points", "dataset")
+    kept = store.get("Job - demo-lightning Checkpoint", "checkpoint")
+    assert {"id": points.id, "role": "read", "reference": "demo-points:v1"} in kept.inputs  # read via artifact://
     # the kernel has ended: its lease on the public checkpoint went with it
     store.delete("public.stable-diffusion-v2-1", "checkpoint")
 
