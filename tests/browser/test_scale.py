@@ -74,7 +74,12 @@ def test_ten_thousand_artifacts_are_paged(big_page, big_lab):
     expect(pager).to_contain_text("51–100")
     panel.locator(".jp-Artifacts-filter").fill("dataset-0042")
     artifact_row(panel, "dataset-0042:v10").wait_for()
+    expect(rows).to_have_count(1)  # the name's newest version heads its other nine
+    toggle = artifact_row(panel, "dataset-0042:v10").locator(".jp-Artifacts-versions")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    toggle.click()
     expect(rows).to_have_count(10)
+    expect(rows.nth(9)).to_have_attribute("data-reference", "dataset-0042:v1")
     expect(pager).to_have_count(0)
 
 

@@ -426,6 +426,8 @@ def test_create_chooses_its_folder_and_long_errors_have_details(page, lab):
 # 9 ------------------------------------------------------------------------------------------------
 
 def test_commands_and_keyboard(page, lab, sweep):
+    from playwright.sync_api import expect
+
     # Every command in the palette, under Artifacts.
     palette = page.locator(".lm-CommandPalette-input")
     for _ in range(5):  # a key pressed while the restored layout settles can go unheard
@@ -472,6 +474,7 @@ def test_commands_and_keyboard(page, lab, sweep):
     # Tab reaches the filter (labelled), Create, then the rows; Enter opens one, Escape goes back to it.
     box = panel.get_by_role("searchbox", name=re.compile("Filter by name, alias"))
     box.fill("warm-input")
+    expect(panel.locator(".jp-Artifacts-row")).to_have_count(1)  # the filter applied (the row showed before it)
     artifact_row(panel, "warm-input:v1").wait_for()
     box.focus()
     page.keyboard.press("Tab")

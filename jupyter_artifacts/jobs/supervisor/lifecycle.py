@@ -53,6 +53,8 @@ class Supervisor:
         """Leave the queue with GPUs and cores; False when the worker will not run (stopped, gone)."""
         self.keep_leases()
         turn = queue.wait_turn(self.worker, self.lane())
+        if turn != queue.STARTED:
+            self.release_leases()  # its inputs are free at once (on a shared root, not when the leases expire)
         if turn == queue.STOPPED and self.job_ended():
             self.collect()
         return turn == queue.STARTED
