@@ -54,6 +54,16 @@ def output_lines(job, worker: int | None = None) -> list[str]:
     return lines
 
 
+def gpu_list(indexes: Iterable[int]) -> str:
+    """GPU indexes as every face shows them: "#0, #1" (so that GPU 0 does not read as none), "—" for none."""
+    return ", ".join(f"#{i}" for i in indexes) or "—"
+
+
+def job_gpus(job) -> list[int]:
+    """The GPUs a job's workers hold (or held), each once, in the order they come."""
+    return list(dict.fromkeys(g for w in job_field(job, "workers") for g in (w.get("gpus") or [])))
+
+
 GPU_HEADERS = ["GPU", "NAME", "MEMORY", "HELD BY"]
 
 

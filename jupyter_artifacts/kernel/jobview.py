@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from ..views import GPU_HEADERS, gpu_rows, job_field, workers_summary
+from ..views import GPU_HEADERS, gpu_list, gpu_rows, job_field, job_gpus, workers_summary
 from .display import Table, when
 
 
@@ -24,6 +24,16 @@ def outputs_text(job) -> str:
     outs = [f"{o['kind']} {o['reference']}" for o in job_field(job, "outputs") if o.get("reference")]
     urls = [w["output_url"] for w in job_field(job, "workers") if w.get("output_url")]
     return ", ".join(outs + urls)
+
+
+def short_outputs(job, width: int = 48) -> str:
+    """What a job made, in a table cell: the first output, and how many more."""
+    outs = [f"{o['kind']} {o['reference']}" for o in job_field(job, "outputs") if o.get("reference")]
+    outs += [w["output_url"] for w in job_field(job, "workers") if w.get("output_url")]
+    if not outs:
+        return ""
+    first = outs[0] if len(outs[0]) <= width else outs[0][:width - 1] + "…"
+    return first + (f" (+{len(outs) - 1} more)" if len(outs) > 1 else "")
 
 
 def started_line(job) -> str:
@@ -59,8 +69,8 @@ def log_tail(session, job_id: str, lines: int = 20) -> str:
 
 
 def jobs_table(jobs: list) -> Table:
-    rows = [(j.id[:12], j.name, j.type, j.state, workers_summary(j), j.resources["gpus"], when(j.created_at),
-             outputs_text(j)) for j in jobs]
+    rows = [(j.id[:12], j.name, j.type, j.state, workers_summary(j), gpu_list(job_gpus(j)), when(j.created_at),
+             short_outputs(j)) for j in jobs]
     return Table(["ID", "NAME", "TYPE", "STATE", "WORKERS", "GPUS", "CREATED", "OUTPUT"], rows)
 
 
@@ -76,7 +86,7 @@ def worker_rows(job) -> list[tuple]:
         step = (w.get("last_metrics") or {}).get("step")
         output = w["output"]["reference"] if w.get("output") else (w.get("output_url") or "")
         rows.append((w["index"], w["state"] + (f" ({w['error']})" if w.get("error") else ""),
-                     ",".join(map(str, w.get("gpus") or [])) or "-",
+                     gpu_list(w.get("gpus") or []),
                      json.dumps(w["params"], sort_keys=True) if w.get("params") else "",
                      ("" if step is None else f"step {step} ") + " ".join(f"{k}={_num(v)}" for k, v in metrics.items()),
                      output))

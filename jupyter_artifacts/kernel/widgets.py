@@ -290,24 +290,30 @@ class ArtifactBrowser(widgets.VBox):
         return result
 
 
+# Every label of the job form whole ("Hyperparameters", "Checkpoints"), in one column.
+LABEL = {"description_width": "125px"}
+
+
 def option_field(option) -> widgets.Widget:
     """The form's field for a job option, from the option table's `widget` (kind, label, hint)."""
     kind, label, hint = option.widget
     wide = widgets.Layout(width="60%")
     if kind == "toggle":
         return widgets.ToggleButtons(options=[(v.capitalize(), v) for v in option.schema["enum"]],
-                                     value=option.schema["enum"][0], description=label)
+                                     value=option.schema["enum"][0], description=label, style=LABEL)
     if kind == "count":
-        return widgets.BoundedIntText(value=0, min=0, description=label)
+        return widgets.BoundedIntText(value=0, min=0, description=label, style=LABEL)
     if kind == "number":
-        return widgets.BoundedFloatText(value=0, min=0, max=4096, step=0.5, description=label, tooltip=hint)
+        return widgets.BoundedFloatText(value=0, min=0, max=4096, step=0.5, description=label, tooltip=hint,
+                                        style=LABEL)
     if kind == "choice":
-        return widgets.Dropdown(description=label, options=[("(none)", "")])
+        return widgets.Dropdown(description=label, options=[("(none)", "")], style=LABEL)
     if kind == "choices":
-        return widgets.SelectMultiple(description=label, options=[], rows=5, layout=wide)
+        return widgets.SelectMultiple(description=label, options=[], rows=5, layout=wide, style=LABEL)
     if kind == "json":
-        return widgets.Textarea(description=label, placeholder=hint, layout=widgets.Layout(width="60%", height="5em"))
-    return widgets.Text(description=label, placeholder=hint)
+        return widgets.Textarea(description=label, placeholder=hint, layout=widgets.Layout(width="60%", height="5em"),
+                                style=LABEL)
+    return widgets.Text(description=label, placeholder=hint, style=LABEL)
 
 
 class JobForm(widgets.VBox):
@@ -337,13 +343,14 @@ class JobForm(widgets.VBox):
         self.gpus.max, self.gpus.value, self.gpus.tooltip = max_gpus, min(1, max_gpus), f"this host has {max_gpus}"
         self.datasets.rows = 4
         self.output_type.options = [("Checkpoint", "checkpoint"), ("Model", "model"), ("URL", "url")]
-        self.source = widgets.ToggleButtons(options=["Command", "Script"], value="Command", description="Run")
-        self.script = widgets.Textarea(description="Script", placeholder="import os\n...",
+        self.source = widgets.ToggleButtons(options=["Command", "Script"], value="Command", description="Run",
+                                            style=LABEL)
+        self.script = widgets.Textarea(description="Script", placeholder="import os\n...", style=LABEL,
                                        layout=widgets.Layout(width="60%", height="8em", display="none"))
         self.public = widgets.Checkbox(description="Public", value=False, indent=False,
                                        tooltip="choose from the public checkpoint catalog")
         self.output_uri = widgets.Text(description="Output URI", placeholder=BY_NAME["output"].widget[2], disabled=True,
-                                       layout=widgets.Layout(width="60%"))
+                                       layout=widgets.Layout(width="60%"), style=LABEL)
         self.create_button = widgets.Button(description="Create", button_style="primary", icon="play")
         self.error = widgets.HTML()
         self.result = widgets.VBox()

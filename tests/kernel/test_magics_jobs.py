@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -74,11 +75,17 @@ def test_shell_cell(nb):
 
 def test_jobs_table_and_job(nb):
     assert nb.run("%jobs").strip() == "No jobs yet. Start one with a %%train cell."
-    nb.run("%%train --name one --wait\nprint(1)")
+    nb.run("import json\njson.dump({'lr': [1, 2]}, open('grid2.json', 'w'))")
+    nb.run("%%train --name one --gpus 1 --hyperparams grid2.json --wait\n"
+           "import os\nopen(os.path.join(os.environ['ML_OUTPUT_PATH'], 'w.txt'), 'w').write('w')")
     out = nb.run("%jobs")
     header = out.splitlines()[0].split()
     assert header[:5] == ["ID", "NAME", "TYPE", "STATE", "WORKERS"]
     assert "one" in out and "finished" in out
+    # The GPUs its workers held, as the panel shows them, and the first output with how many more.
+    row = out.splitlines()[1]
+    assert re.search(r" #0(, #1)? ", row), row  # GPU 0 reads as #0; the second worker takes #1, or #0 once free
+    assert "checkpoint Job - one Worker " in row and "(+1 more)" in row
     assert nb.run("%jobs --state running").strip() == "No running jobs."
     out = nb.run("%job one")
     assert out.startswith("Job one (training) finished") and "WORKER" in out

@@ -193,3 +193,5 @@ def test_the_job_form_is_built_from_the_option_table(nb):
             field = form.fields[option.name]
             assert field.description == option.widget[1]
             assert getattr(form, form.ATTRIBUTES.get(option.name, option.name)) is field
+            # Every label whole, in one column ("Hyperparameters" was cut to "Hyper-par…").
+            assert field.style.description_width == widgets.LABEL["description_width"]
