@@ -94,12 +94,34 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    artifact = open_store(args).get(args.ref, args.kind, manifest=args.json)
+    store = open_store(args)
+    if args.files:
+        page = store.files_page(args.ref, args.kind, args.limit, args.offset)
+        if args.json:
+            output.print_json(page)
+        else:
+            print(files_text(page))
+        return 0
+    artifact = store.get(args.ref, args.kind, manifest=args.json)
     if args.json:
         output.print_json(artifact.to_dict())
     else:
         print(describe(artifact))
     return 0
+
+
+def files_text(page: dict) -> str:
+    """A page of files, a line each (size and path, or a link and its target), and where more are."""
+    files, offset, total = page["files"], page["offset"], page["total"]
+    if not files:
+        return f"{page['reference']} has {output.count(total, 'file')}; none from --offset {offset}."
+    lines = [f"{page['reference']}: files {offset + 1:,}-{offset + len(files):,} of {total:,}"]
+    for f in files:
+        lines.append(f"  {'link':>9}  {f['path']} -> {f['link']}" if "link" in f
+                     else f"  {output.size(f['size']):>9}  {f['path']}")
+    if page["next_offset"] is not None:
+        lines.append(f"(see more with --offset {page['next_offset']})")
+    return "\n".join(lines)
 
 
 def cmd_download(args: argparse.Namespace) -> int:
@@ -233,8 +255,11 @@ def register(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
         p.add_argument("--limit", type=int, default=100)
         p.add_argument("--offset", type=int, default=0)
 
-        p = verb("show", cmd_show, f"show one {kind} (--json includes its manifest)")
+        p = verb("show", cmd_show, f"show one {kind} (--json includes its manifest; --files pages its files)")
         p.add_argument("ref", metavar="REF", help="NAME, NAME:vN, NAME:ALIAS or an id")
+        p.add_argument("--files", action="store_true", help="list its files in path order, a page at a time")
+        p.add_argument("--limit", type=int, default=100, help="files a page (with --files; at most 10000)")
+        p.add_argument("--offset", type=int, default=0, help="the first file of the page (with --files)")
 
         p = verb("download", cmd_download, f"copy a {kind}'s files into a new folder you may change freely")
         p.add_argument("ref", metavar="REF")

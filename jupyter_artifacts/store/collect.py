@@ -12,6 +12,7 @@ a gc never lose a blob between them.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -37,9 +38,6 @@ def collect_local(store: "Store", wait: bool = True) -> dict:
                 root.remove_blob(info.digest)
                 removed += 1
         tmp = root.clean_tmp()
-        if not catalog.read_only:  # on a full disk the files go first; the index follows next time
-            with catalog.transaction() as db:
-                catalog.forget_blobs(db, [d for d in catalog.indexed_blobs() if d not in used])
     return {"removed_blobs": removed, "freed_bytes": freed, "removed_tmp": tmp}
 
 
@@ -51,6 +49,8 @@ class GcLock:
         self.root, self.ttl = store.root, store.settings.lease_ttl
         self.tag: str | None = None
         self.started = time.time()
+        self._done = threading.Event()
+        self._renewing = threading.Thread(target=self._keep, name="gc-lock", daemon=True)
 
     def _body(self) -> bytes:
         return dumps({"host": host_name(), "started": self.started, "expires_at": time.time() + self.ttl})
@@ -66,14 +66,21 @@ class GcLock:
             if not self.root.replace_doc(GC_LOCK, self._body(), current.tag if current else None):
                 raise Conflict("Another gc started just now; run it again when that one is done.")
         self.tag = self.root.read_tagged(GC_LOCK).tag
+        self._renewing.start()
         return self
 
-    def renew(self) -> None:
-        current = self.root.read_tagged(GC_LOCK)
-        if current is not None and current.tag == self.tag and self.root.replace_doc(GC_LOCK, self._body(), self.tag):
+    def _keep(self) -> None:
+        """Move the expiry on from a thread, whatever step the gc is at (a save that finds the
+        lock expired does not wait for this gc: a slow step must never let it expire)."""
+        while not self._done.wait(self.ttl / 3):
+            current = self.root.read_tagged(GC_LOCK)
+            if current is None or current.tag != self.tag or not self.root.replace_doc(GC_LOCK, self._body(), self.tag):
+                return
             self.tag = self.root.read_tagged(GC_LOCK).tag
 
     def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._renewing.join()
         self.root.delete_doc(GC_LOCK)
 
 
@@ -104,21 +111,20 @@ def collect_shared(store: "Store", grace: float | None = None) -> dict:
     grace = store.settings.gc_grace if grace is None else grace
     with GcLock(store) as lock:
         blobs = list(root.list_blobs())  # before the records: a blob stored after this is not a candidate
+        # Saves in progress before the records: a save that publishes meanwhile (and drops its
+        # pending document) is then seen by one or the other; one that starts later waits for this gc.
+        pending = store.pending_digests()
         store.syncer.full()
-        used = catalog.used_digests() | store.pending_digests()
+        used = catalog.used_digests() | pending
         previous = _digest_set(root.read_doc(GC_CANDIDATES))
         now = time.time()
         unused = [b for b in blobs if b.digest not in used]
         doomed = [b for b in unused if b.digest in previous and b.mtime < now - grace]
-        for count, blob in enumerate(doomed):
+        for blob in doomed:
             root.remove_blob(blob.digest)
-            if count % 1000 == 999:
-                lock.renew()
         gone = {b.digest for b in doomed}
         root.write_doc(GC_CANDIDATES, dumps({"at": now, "digests": sorted(b.digest for b in unused
                                                                          if b.digest not in gone)}))
-        with catalog.transaction() as db:
-            catalog.forget_blobs(db, gone)
         store.syncer.write_snapshot()  # before pruning: a new host then needs no entry older than it
         pruned = Journal(root).prune(int((now - JOURNAL_RETENTION) * 1000))
         stale = store.clear_stale_documents(now - max(grace, store.settings.lease_ttl))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from ..errors import Conflict, InvalidInput, quote
 from ..progress import Progress
-from .snapshot import LARGE_FILE, run_in_lanes
-from .validation import leads_outside
+from .snapshot import FORK_MIN, LARGE_FILE, REPORTS
+from .validation import InvalidRecord, PathCheck
+from .workers import Pool, workers_for
 
 METHODS = ("auto", "copy", "reflink", "hardlink")
 
@@ -21,64 +23,114 @@ def check_destination(dest: str) -> str:
     return dest
 
 
-def materialize(root, manifest: dict[str, dict], dest: str, method: str = "auto",
-                progress: Progress | None = None, workers: int | None = None) -> dict[str, int]:
+class Materializing:
+    """What to write: an artifact's entries in path order, a batch at a time, and their totals."""
+
+    def __init__(self, batches: Iterable[dict[str, dict]], size: int, count: int) -> None:
+        self.batches, self.size, self.count = batches, size, count
+
+    @classmethod
+    def of(cls, manifest: dict[str, dict]) -> "Materializing":
+        """A manifest held whole (a few files)."""
+        return cls([dict(sorted(manifest.items()))], sum(e.get("size", 0) for e in manifest.values()), len(manifest))
+
+
+def materialize(root, manifest: Materializing | dict[str, dict], dest: str, method: str = "auto",
+                progress: Progress | None = None) -> dict[str, int]:
     """Write the manifest's files under dest; returns how many files each method produced.
 
     `auto` clones (reflink) where the file system can and copies in the kernel otherwise;
-    `hardlink` shares the store's read-only blobs and is only used when asked for.
+    `hardlink` shares the store's read-only blobs and is only used when asked for. Every batch's
+    paths are checked before it is written (records are checked when read: this is the last line
+    of defence), and links are made last, once all of them are known to lead inside.
     """
     if method not in METHODS:
         raise InvalidInput(f"Unknown method {quote(method)}: use one of {', '.join(METHODS)}.")
     dest = check_destination(dest)
-    escape = leads_outside(manifest)  # the last line of defence: records are validated when read
-    if escape is not None:
-        raise InvalidInput(f"The artifact's path {quote(escape)} would be written outside {dest}; nothing was "
-                           "written. Run `jupyter artifacts verify` and report how this artifact was made.")
-    os.makedirs(dest, exist_ok=True)
-    dirs = {os.path.dirname(p) for p in manifest}
-    for d in sorted(dirs):
-        if d:
-            os.makedirs(os.path.join(dest, d), exist_ok=True)
+    entries = manifest if isinstance(manifest, Materializing) else Materializing.of(manifest)
+    check = PathCheck(dest)
     used: Counter = Counter()
-    lock = threading.Lock()
-    done = {"bytes": 0, "files": 0}
-    total_bytes, total_files = sum(e.get("size", 0) for e in manifest.values()), len(manifest)
     state = {"method": method}
+    done = [0, 0]  # bytes, files
+    links: list[tuple[str, str]] = []
+    made: set[str] = set()
     materialize_blob = root.materialize_blob
-    join = os.path.join
 
-    def compute(rel: str) -> str:
-        """Write one file (in this process or a worker process); returns the method used."""
-        entry = manifest[rel]
-        target = join(dest, rel)
-        if "link" in entry:
-            os.symlink(entry["link"], target)
-            return "link"
+    def compute(item: tuple) -> str:
+        """Write one file (here, on a thread or in a worker process); returns the method used."""
+        rel, digest, mode, size = item
         try:
-            how = materialize_blob(entry["digest"], target, entry["mode"], state["method"], entry.get("size"))
+            how = materialize_blob(digest, f"{dest}/{rel}", mode, state["method"], size)
         except FileNotFoundError:
             raise Conflict(f"The stored file for {rel} is missing; run `jupyter artifacts verify`.") from None
         if how == "copy" and state["method"] == "auto":
             state["method"] = "copy"  # this file system does not clone; stop trying
         return how
 
-    def absorb(rel: str, how: str) -> None:
-        with lock:
-            if how == "copy" and state["method"] == "auto":
-                state["method"] = "copy"
+    def refuse(exc: InvalidRecord) -> InvalidInput:
+        return InvalidInput(f"The artifact's path {quote(check.offender)} would be written outside {dest}; nothing "
+                            "outside was written. Run `jupyter artifacts verify` and report how this artifact was made.")
+
+    every = max(1, entries.count // REPORTS)
+
+    def absorb(items: list[tuple], results: list[str]) -> None:
+        for (_rel, _digest, _mode, size), how in zip(items, results):
             used[how] += 1
-            done["files"] += 1
-            done["bytes"] += manifest[rel].get("size", 0)
-            if progress:
-                progress(done["bytes"], done["files"], total_bytes, total_files)
+            done[0] += size
+            done[1] += 1
+            if progress and not done[1] % every:
+                progress(done[0], done[1], entries.size, entries.count)
 
-    def write_one(rel: str) -> None:
-        absorb(rel, compute(rel))
+    large: list[tuple[tuple, Future]] = []
 
-    # Large files on background threads (in-kernel copies, outside the GIL), small ones here.
-    paths = sorted(manifest)
-    large = sorted((p for p in paths if manifest[p].get("size", 0) >= LARGE_FILE), key=lambda p: -manifest[p]["size"])
-    small = [p for p in paths if manifest[p].get("size", 0) < LARGE_FILE]
-    run_in_lanes(large, small, write_one, workers, compute=compute, absorb=absorb)
+    def units(threads: ThreadPoolExecutor) -> Iterator[tuple[list, list[tuple]]]:
+        for batch in entries.batches:
+            try:
+                check.add_paths(list(batch))
+                for rel, entry in batch.items():
+                    if "link" in entry:
+                        check.add_link(rel, entry["link"])
+            except InvalidRecord as exc:
+                raise refuse(exc) from None
+            for rel in batch:
+                folder = rel.rpartition("/")[0]
+                if folder not in made:
+                    os.makedirs(f"{dest}/{folder}" if folder else dest, exist_ok=True)
+                    while folder not in made:
+                        made.add(folder)
+                        folder = folder.rpartition("/")[0]
+            small = []
+            for rel, entry in batch.items():
+                if "link" in entry:
+                    links.append((rel, entry["link"]))
+                    continue
+                item = (rel, entry["digest"], entry["mode"], entry["size"])
+                if entry["size"] >= LARGE_FILE:  # an in-kernel copy on a thread, outside the GIL
+                    large.append((item, threads.submit(compute, item)))
+                else:
+                    small.append(item)
+            yield small, small
+
+    with Pool(compute, workers_for(entries.count, FORK_MIN)) as pool:  # forked before any thread starts
+        with ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 1) - 1)) as threads:
+            try:
+                for items, results in pool.map(units(threads)):
+                    absorb(items, results)
+                for item, future in large:
+                    absorb([item], [future.result()])
+            except BaseException:
+                for _item, future in large:
+                    future.cancel()
+                raise
+    os.makedirs(dest, exist_ok=True)
+    try:
+        check.finish()
+    except InvalidRecord as exc:
+        raise refuse(exc) from None
+    for rel, target in links:
+        os.symlink(target, f"{dest}/{rel}")
+        used["link"] += 1
+    done[1] += len(links)
+    if progress and links:
+        progress(done[0], done[1], entries.size, entries.count)
     return dict(used)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-from array import array
 from copy import deepcopy
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -15,7 +14,6 @@ from .digest import ALGORITHM
 
 STATES = ("pending", "downloading", "ready", "failed")
 RECORD_FORMAT = 1
-MANIFEST_KEY = b',"manifest":'
 
 
 @dataclass
@@ -64,12 +62,10 @@ class Artifact:
         data["manifest"] = self.manifest
         return data
 
-    def record_bytes(self, manifest_json: bytes) -> bytes:
-        """The record as `dumps(self.to_record())` would read back, around a manifest already
-        encoded (re-encoding 20,000 entries costs more than the rest of saving an unchanged folder).
-        The manifest comes last, so `manifest_in_record` finds it again."""
-        head = dumps(self._record_header())
-        return head[:-1] + MANIFEST_KEY + manifest_json + b"}"
+    def record_header(self) -> bytes:
+        """Every field of the record but its manifest, encoded; manifests.record_pieces adds the
+        manifest a line per entry after it."""
+        return dumps(self._record_header())
 
     def _record_header(self) -> dict[str, Any]:
         data = self.to_dict(manifest=False)
@@ -80,7 +76,8 @@ class Artifact:
 
     @classmethod
     def from_record(cls, data: dict[str, Any]) -> "Artifact":
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        """The artifact a checked record describes (its manifest is read as a tree, apart)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "manifest"}
         known["state"] = "ready"
         return cls(**known)
 
@@ -110,55 +107,3 @@ def tree_digest(manifest: dict[str, dict]) -> str:
 
 def dumps(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-
-
-def manifest_in_record(raw: bytes | None, length: int) -> bytes | None:
-    """The encoding of the manifest (`length` bytes) that ends a record written by
-    `Artifact.record_bytes`; None if the record is gone or not laid out so."""
-    if raw is None or not raw.endswith(b"}"):
-        return None
-    start = len(raw) - 1 - length
-    if start < len(MANIFEST_KEY) or raw[start - len(MANIFEST_KEY):start] != MANIFEST_KEY:
-        return None
-    return raw[start:-1]
-
-
-def tree_key(manifest: dict[str, dict], digest: str | None = None) -> str:
-    """Names a manifest by every field of every entry.
-
-    Given the manifest's tree digest (tree_digest: paths, contents, links and the executable bit;
-    a content's size follows from its digest), only the full modes are added.
-    """
-    paths = sorted(manifest)
-    if digest:
-        modes = array("H", [manifest[p]["mode"] & 0xFFFF for p in paths]).tobytes()
-        return "m:" + blake3.blake3(digest.encode() + b"\0" + modes).hexdigest()
-    text = "".join([f"{path}\0{e.get('digest')}\0{e.get('size', 0)}\0{e['mode']}\0{e.get('link')}\n"
-                    for path in paths for e in (manifest[path],)])
-    return blake3.blake3(text.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-@dataclass(slots=True)
-class Tree:
-    """A stored manifest and what follows from it: digest, size, count, catalog key and encoding.
-
-    `manifest` is None when only its encoding is at hand (an unchanged folder saved again).
-    """
-
-    digest: str
-    size: int
-    file_count: int
-    key: str
-    json: bytes
-    manifest: dict[str, dict] | None = None
-
-    @classmethod
-    def of(cls, manifest: dict[str, dict]) -> "Tree":
-        digest = tree_digest(manifest)
-        return cls(digest, sum(e.get("size", 0) for e in manifest.values()), len(manifest),
-                   tree_key(manifest, digest), dumps(manifest), manifest)
-
-    def entries(self) -> dict[str, dict]:
-        if self.manifest is None:
-            self.manifest = json.loads(self.json)
-        return self.manifest

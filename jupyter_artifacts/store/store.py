@@ -31,7 +31,7 @@ from ..progress import Progress, Report
 from . import saves
 from .blobcache import FOLDER as BLOB_CACHE_FOLDER
 from .blobcache import BlobCache
-from .catalog import Catalog
+from .catalog import Catalog, Changes
 from .collect import collect_local, collect_shared, running_gc
 from .digest import hash_file
 from .holds import Holds
@@ -45,7 +45,8 @@ from .layout import (
     record_path,
     version_path,
 )
-from .materialize import check_destination, materialize
+from .manifests import Tree, decode, record_pieces
+from .materialize import Materializing, check_destination, materialize
 from .names import (
     KINDS,
     Ref,
@@ -55,13 +56,14 @@ from .names import (
     is_artifact_id,
     parse_ref,
 )
-from .records import Artifact, Tree, dumps, manifest_in_record
+from .records import Artifact, dumps
 from .roots import CONTENT_FOLDERS, SourceChanged, open_root, random_id
 from .settings import SHARED_ENV, StoreSettings, default_catalog_path, format_size
-from .snapshot import SnapshotResult, scan, store_files, walk
+from .snapshot import FORK_MIN, LastSave, TreeBuilder, Walk, store_walk, walk
 from .sync import RootReader, Syncer
-from .upload import upload_files
+from .upload import upload_walk
 from .validation import LINK_HOPS, check_metadata, resolve_inside
+from .workers import Pool, workers_for
 
 T = TypeVar("T")
 log = logging.getLogger("jupyter_artifacts")
@@ -191,6 +193,8 @@ class Store:
             BlobCache(self.root, os.path.join(self.state_dir, BLOB_CACHE_FOLDER), limit)
         self.blobs = self.blob_cache or self.root
         self._recover()
+        if self.catalog.former_layout:  # a catalog of an earlier version: its index comes back from the root
+            self.reindex()
 
     def _marked_shared(self) -> bool:
         """A local folder is shared once a host said so (its root.json), or when this one does now."""
@@ -370,12 +374,12 @@ class Store:
         folder, an empty folder, a pipe or device, a size over a limit or the quota."""
         check_kind(kind)
         self.check_not_store(path)
-        files = scan(path)
-        if not files:
-            raise InvalidInput(_empty_message(path))
-        cache = self.catalog.statcache_under(path) if os.path.isdir(path) else {}
-        self.check_size(kind, sum(f.size for f in files),
-                        sum(f.size for f in files if f.path not in cache) if self.settings.quota is not None else None)
+        path = os.path.abspath(os.path.expanduser(path))
+        save = saves.plan(self, path, self._walk(path))
+        try:
+            self.check_size(kind, save.size, save.new_bytes())
+        finally:
+            save.close()
 
     def check_size(self, kind: str, total: int, new_bytes: int | None = None) -> None:
         """Refuse before any byte is written when a limit or the quota would be exceeded (the quota
@@ -403,41 +407,49 @@ class Store:
                progress: Progress | None = None) -> Artifact:
         """Snapshot a folder (or one file) into a new, immutable version of `name`.
 
-        A folder whose walk has the fingerprint of its last save (FolderScan.fingerprint) is not
+        A folder whose walk has the fingerprint of its last save (Walk.fingerprint) is not
         matched file by file against the stat cache: that save's tree is published again.
         """
         check_kind(kind)
         check_name(name)
         path = os.path.abspath(os.path.expanduser(path))
         self.check_not_store(path)
-        walked = walk(path) if os.path.isdir(path) else None
-        if walked is not None and not walked.relpaths:
-            raise InvalidInput(_empty_message(path))
+        walked = self._walk(path)
         with self.blob_lock(exclusive=False):  # before the lookup: a known tree's blobs stay put
             save = saves.plan(self, path, walked)
-            self.check_size(kind, save.size, save.new_bytes())
-            artifact = self.begin(kind, name, source=source or {"type": "local", "path": path}, metadata=metadata,
-                                  refs=list(refs), aliases=list(aliases), created_by=created_by,
-                                  produced_by=produced_by, inputs=inputs)
             try:
-                tree, written = save.store_files(self._recording(artifact, progress))
-                with self._relying(artifact, tree, written, save.source):
-                    self.publish(artifact, tree)
-            except BaseException:
-                self.abandon(artifact)
-                raise
-        save.remember(artifact.id, tree)
+                self.check_size(kind, save.size, save.new_bytes())
+                artifact = self.begin(kind, name, source=source or {"type": "local", "path": path}, metadata=metadata,
+                                      refs=list(refs), aliases=list(aliases), created_by=created_by,
+                                      produced_by=produced_by, inputs=inputs)
+                try:
+                    tree = save.store_files(self._recording(artifact, progress))
+                    with self._relying(artifact, tree, save.source):
+                        self.publish(artifact, tree)
+                except BaseException:
+                    self.abandon(artifact)
+                    raise
+                save.remember(path, artifact.id)
+            finally:
+                save.close()
         return artifact
 
-    def last_tree(self, folder: str, fingerprint: str) -> Tree | None:
-        """The tree of a folder's last save, if the folder's walk is the same now and that artifact
-        is still ready; the manifest's encoding is read back from the end of that artifact's record."""
-        found = self.catalog.last_save(folder, fingerprint)
-        if found is None:
-            return None
-        artifact_id, key, digest, size, count, length = found
-        encoded = manifest_in_record(self.root.read_doc(record_path(artifact_id)), length)
-        return None if encoded is None else Tree(digest, size, count, key, encoded)
+    def _walk(self, path: str) -> Walk:
+        """Walk a folder (or one file) to save; an empty folder is refused."""
+        walked = walk(path, self.scratch)
+        if not walked.count:
+            walked.close()
+            raise InvalidInput(_empty_message(path))
+        return walked
+
+    @property
+    def scratch(self) -> str:
+        """Where a save spools what it does not keep in memory (the walk, the tree): the root's
+        tmp/ for a local root (a record is then copied out of it on one file system)."""
+        folder = self.root.local_folder()
+        folder = os.path.join(folder, "tmp") if folder else os.path.join(self.state_dir, "tmp")
+        os.makedirs(folder, exist_ok=True)
+        return folder
 
     def _recording(self, artifact: Artifact, progress: Progress | None, interval: float = 0.25) -> Progress:
         """A save's progress callback that also records its progress on the pending artifact (a few
@@ -458,36 +470,42 @@ class Store:
     @writes_to_store
     def store_folder(self, artifact: Artifact, folder: str, progress: Progress | None = None) -> Artifact:
         """Publish a reserved artifact from a folder that was filled by a source or a job."""
-        files = scan(folder)
-        self.check_size(artifact.kind, sum(f.size for f in files))
-        base = folder if os.path.isdir(folder) else os.path.dirname(folder)
-        with self.blob_lock(exclusive=False):
-            result = self.save_files(files, {}, progress)
-            tree = Tree.of(result.manifest)
-            with self._relying(artifact, tree, result.written, lambda rel: os.path.join(base, rel)):
-                return self.publish(artifact, tree)
+        walked = walk(folder, self.scratch)
+        builder = TreeBuilder(self.scratch)
+        try:
+            self.check_size(artifact.kind, walked.size)
+            with self.blob_lock(exclusive=False):
+                self.save_files(walked, None, builder, progress)
+                tree = builder.finish()
+                with self._relying(artifact, tree, lambda rel: f"{walked.folder}/{rel}"):
+                    return self.publish(artifact, tree)
+        finally:
+            walked.close()
+            builder.close()
 
-    def save_files(self, files: list, cache: dict, progress: Progress | None) -> SnapshotResult:
-        """A local root stores each file in one pass; a remote one hashes them all, asks which
-        blobs it lacks (a listing per prefix, not a request per file), then uploads only those."""
+    def save_files(self, walked: Walk, last: LastSave | None, builder: TreeBuilder, progress: Progress | None) -> None:
+        """Store what a walk found into `builder`.
+
+        A local root stores each file in one pass; a remote one hashes them all, asks which blobs
+        it lacks (a listing per prefix, not a request per file), then uploads only those."""
         if self.root.is_local:
-            return store_files(self.root, files, cache, progress)
-        return upload_files(self.root, files, cache, progress)
+            store_walk(self.root, walked, last, builder, progress)
+        else:
+            upload_walk(self.root, walked, last, builder, progress)
 
     @contextmanager
-    def _relying(self, artifact: Artifact, tree: Tree, written: set[str],
-                 source: Callable[[str], str]) -> Iterator[None]:
-        """Publish a save that relies on blobs it found stored (or trusted from the stat cache) on a
-        shared root, where another host's gc may remove an unused blob at any time.
+    def _relying(self, artifact: Artifact, tree: Tree, source: Callable[[str], str]) -> Iterator[None]:
+        """Publish a save on a shared root, where another host's gc may remove an unused blob at
+        any time: one it found stored (or trusted from the stat cache), or one it stored itself
+        whose content a gc had already found unused.
 
-        The blobs it relies on are written to `pending/<id>.json` (a gc that starts later keeps
+        Every blob of the tree is written to `pending/<id>.json` (a gc that starts later keeps
         them); a gc already running is waited for; then each is checked once more, one listing per
         prefix, and any that went is stored again from its file."""
         if not self.shared:
             yield
             return
-        entries = tree.entries()
-        relied = {e["digest"] for e in entries.values() if "digest" in e} - written
+        relied = {e["digest"] for batch in tree.batches() for e in batch.values() if "digest" in e}
         marker = pending_path(artifact.id)
         self.root.write_doc(marker, dumps({"host": host_name(), "host_id": self.host_id, "digests": sorted(relied),
                                            "expires_at": time.time() + max(self.settings.lease_ttl, 3600.0)}))
@@ -495,7 +513,7 @@ class Store:
             self._wait_for_gc()
             missing = self.root.missing_blobs(relied)
             if missing:
-                self._store_again(missing, entries, source)
+                self._store_again(missing, tree, source)
             yield
         finally:
             self.root.delete_doc(marker)
@@ -505,9 +523,9 @@ class Store:
         while running_gc(self.root.read_doc(GC_LOCK)) is not None and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    def _store_again(self, missing: set[str], entries: dict[str, dict], source: Callable[[str], str]) -> None:
+    def _store_again(self, missing: set[str], tree: Tree, source: Callable[[str], str]) -> None:
         """Store again, from the files being saved, blobs a gc removed while the save ran."""
-        paths = {e["digest"]: rel for rel, e in entries.items() if e.get("digest") in missing}
+        paths = {e["digest"]: rel for batch in tree.batches() for rel, e in batch.items() if e.get("digest") in missing}
         for digest, rel in paths.items():
             try:
                 stored = self.root.store_file(source(rel))[0]
@@ -526,13 +544,10 @@ class Store:
         if state not in ("pending", "downloading"):
             raise Conflict(f"{artifact.reference} is {state or 'deleted'}; a published artifact never "
                            "changes: save a new version instead.")
-        artifact.manifest = tree.manifest
         artifact.digest, artifact.size, artifact.file_count = tree.digest, tree.size, tree.file_count
-        self.root.write_doc(record_path(artifact.id), artifact.record_bytes(tree.json))
+        self.root.write_doc_stream(record_path(artifact.id), record_pieces(artifact.record_header(), tree.body()))
         with self.catalog.transaction() as db:
-            if not self.catalog.has_tree(db, tree.key):
-                artifact.manifest = tree.entries()  # the tree's last other artifact went meanwhile
-            self.catalog.index_ready(db, artifact, tree.key)
+            self.catalog.index_ready(db, artifact, tree)
         if self.shared:
             self.journal.append("record", artifact.id)
         artifact.state = "ready"
@@ -569,11 +584,15 @@ class Store:
                 self._finish_delete(artifact_id)
                 continue
             reader = RootReader(self)
-            artifact = reader.fetch_record(artifact_id)
+            loaded = reader.fetch_record(artifact_id)
             reader.report("recovery")
-            if artifact is not None:
-                with self.catalog.transaction() as db:
-                    self.catalog.index_ready(db, artifact)
+            if loaded is not None:
+                artifact, tree = loaded
+                try:
+                    with self.catalog.transaction() as db:
+                        self.catalog.index_ready(db, artifact, tree)
+                finally:
+                    tree.close()
                 if self.shared:
                     self.journal.append("record", artifact.id)
             elif state == "downloading":
@@ -605,6 +624,18 @@ class Store:
 
     def files(self, ref: str, kind: str | None = None, limit: int | None = None, offset: int = 0) -> dict[str, dict]:
         return self.catalog.manifest(self.resolve(ref, kind).id, limit, offset)
+
+    def files_page(self, ref: str, kind: str | None = None, limit: int = 100, offset: int = 0) -> dict:
+        """A page of an artifact's files in path order, as every face pages them (REST, `show --files`):
+        only the manifest chunks that hold the page are read, whatever the artifact's size."""
+        if limit < 1 or limit > 10000 or offset < 0:
+            raise InvalidInput("limit must be between 1 and 10000 and offset at least 0.")
+        artifact = self.resolve(ref, kind)
+        files = [{"path": path, **entry} for path, entry in self.catalog.page(artifact.id, offset, limit)]
+        total = artifact.file_count
+        return {"reference": artifact.reference, "id": artifact.id, "files": files, "total": total,
+                "limit": limit, "offset": offset,
+                "next_offset": offset + len(files) if offset + len(files) < total else None}
 
     def file(self, artifact: Artifact, path: str) -> tuple[str, dict]:
         """The path and manifest entry of one file of an artifact, following the artifact's own
@@ -742,14 +773,18 @@ class Store:
 
     # -- compare and find ------------------------------------------------------------------
     def diff(self, ref_a: str, ref_b: str, kind: str | None = None) -> dict:
+        """Paths added, removed and changed from one artifact to another, and how many are the same."""
         a, b = self.resolve(ref_a, kind), self.resolve(ref_b, kind)
-        ma, mb = self.catalog.manifest(a.id), self.catalog.manifest(b.id)
-        added = sorted(set(mb) - set(ma))
-        removed = sorted(set(ma) - set(mb))
-        changed = sorted(p for p in set(ma) & set(mb) if ma[p] != mb[p])
-        return {"a": a.reference, "b": b.reference, "same_content": a.digest == b.digest,
-                "added": added, "removed": removed, "changed": changed,
-                "unchanged": len(set(ma) & set(mb)) - len(changed)}
+        found: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+        changes = self.changes(a, b)
+        for change, path, _old, _new in changes:
+            found[change].append(path)
+        return {"a": a.reference, "b": b.reference, "same_content": a.digest == b.digest, **found,
+                "unchanged": changes.unchanged}
+
+    def changes(self, a: Artifact, b: Artifact) -> "Changes":
+        """The paths that differ between two artifacts, in path order, as they are found."""
+        return Changes(self.catalog, a.id, b.id)
 
     def find(self, file_or_digest: str) -> dict:
         """Which artifacts hold a file with this content (a local file's path or a digest)."""
@@ -772,34 +807,45 @@ class Store:
 
     # -- integrity -------------------------------------------------------------------------
     @reaches_root
-    def verify(self, ref: str | None = None, kind: str | None = None, workers: int = 4) -> dict:
-        """Re-hash every blob (of one artifact, or of all) and name each damaged artifact and path."""
-        from concurrent.futures import ThreadPoolExecutor
-
+    def verify(self, ref: str | None = None, kind: str | None = None) -> dict:
+        """Re-hash every stored file (of one artifact, or of all) and name each damaged artifact and
+        path. Each chunk of manifest the artifacts share is checked once, a chunk at a time, its
+        files shared with worker processes where that is safe."""
         if ref:
             ids = [self.resolve(ref, kind).id]
         else:
             if self.shared:
                 self.syncer.full()  # every host's artifacts
             ids = sorted(self.catalog.ready_ids())
-        uses: dict[str, list[tuple[str, str]]] = {}
+        holders: dict[int, list[str]] = {}
+        total = 0
         for artifact_id in ids:
-            for path, entry in self.catalog.manifest(artifact_id).items():
-                if "digest" in entry:
-                    uses.setdefault(entry["digest"], []).append((artifact_id, path))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = dict(zip(uses, pool.map(self.root.hash_blob, uses)))
-        damaged = []
-        for digest, actual in results.items():
-            if actual == digest:
-                continue
-            for artifact_id, path in uses[digest]:
-                artifact = self.catalog.get(artifact_id)
-                damaged.append({"id": artifact_id, "reference": artifact.reference, "kind": artifact.kind,
-                                "path": path, "digest": digest,
-                                "problem": "missing" if actual is None else "content changed"})
+            for chunk_id, _key, _first, entries in self.catalog.chunk_list(artifact_id):
+                if chunk_id not in holders:
+                    total += entries
+                holders.setdefault(chunk_id, []).append(artifact_id)
+        hash_blob = self.root.hash_blob
+
+        def units() -> Iterator[tuple[list, list[str]]]:
+            for chunk_id in holders:
+                files = [(p, e["digest"]) for p, e in decode(self.catalog.chunk_text(chunk_id)).items() if "digest" in e]
+                yield (chunk_id, files), [digest for _path, digest in files]
+
+        damaged, checked = [], 0
+        with Pool(hash_blob, workers_for(total, FORK_MIN)) as pool:
+            for (chunk_id, files), actual in pool.map(units()):
+                checked += len(files)
+                for (path, digest), found in zip(files, actual):
+                    if found == digest:
+                        continue
+                    for artifact_id in holders[chunk_id]:
+                        artifact = self.catalog.get(artifact_id)
+                        damaged.append({"id": artifact_id, "reference": artifact.reference, "kind": artifact.kind,
+                                        "path": path, "digest": digest,
+                                        "problem": "missing" if found is None else "content changed"})
         missing_records = [i for i in ids if self.root.read_doc(record_path(i)) is None]
-        return {"artifacts": len(ids), "blobs": len(uses), "damaged": damaged,
+        damaged.sort(key=lambda d: (d["reference"], d["path"]))
+        return {"artifacts": len(ids), "blobs": checked, "damaged": damaged,
                 "missing_records": missing_records, "ok": not damaged and not missing_records}
 
     # -- leases ----------------------------------------------------------------------------
@@ -866,7 +912,6 @@ class Store:
 
     def _finish_delete(self, artifact_id: str) -> int:
         """Remove the record, then the index rows, then unused blobs; safe to run again after a crash."""
-        digests = {e["digest"]: e["size"] for e in self.catalog.manifest(artifact_id).values() if "digest" in e}
         found = self.catalog.get(artifact_id)
         if found is not None:
             for _kind, _name, alias in self.catalog.aliases_of(artifact_id):
@@ -876,19 +921,21 @@ class Store:
         self.root.delete_doc(record_path(artifact_id))
         with self.catalog.transaction() as db:
             self.catalog.delete(db, artifact_id)
-        return self._drop_unused_blobs(digests, wait=False)
+        return self._drop_freed_blobs()
 
-    def _drop_unused_blobs(self, digests: dict[str, int], wait: bool) -> int:
-        """Delete blobs no artifact uses; if a snapshot is running, leave them for `gc`."""
+    def _drop_freed_blobs(self) -> int:
+        """Delete the blobs that deleted artifacts alone used; if a snapshot is running, leave them
+        for `gc`. Returns the bytes freed."""
         try:
-            with self.blob_lock(exclusive=True, wait=wait):
-                unused = self.catalog.unreferenced_blobs(digests)
-                for digest in unused:
-                    self.root.remove_blob(digest)
-                with self.catalog.transaction() as db:
-                    self.catalog.forget_blobs(db, unused)
-                return sum(digests.get(d, 0) for d in unused)
+            with self.blob_lock(exclusive=True, wait=False):
+                freed = 0
+                for batch in self.catalog.freed_blobs():
+                    for digest, size in batch:
+                        self.root.remove_blob(digest)
+                        freed += size
+                return freed
         except BlockingIOError:
+            self.catalog.forget_freed()
             return 0
 
     def collect_orphans(self) -> None:
@@ -981,7 +1028,7 @@ class Store:
     def _download(self, artifact: Artifact, todo: list[Artifact], dest: str, refs: bool, method: str,
                   progress: Progress) -> dict:
         if not refs:
-            methods = materialize(self.blobs, self.catalog.manifest(artifact.id), dest, method, progress)
+            methods = materialize(self.blobs, self._materializing(artifact), dest, method, progress)
             return {"reference": artifact.reference, "path": dest, "methods": methods, "artifacts": 1}
         used_names: set[str] = set()
         methods: dict[str, int] = {}
@@ -989,11 +1036,14 @@ class Store:
         for item in todo:
             folder = item.name if item.name not in used_names else f"{item.name}-v{item.version}"
             used_names.add(folder)
-            counts = materialize(self.blobs, self.catalog.manifest(item.id), os.path.join(dest, folder), method, progress)
+            counts = materialize(self.blobs, self._materializing(item), os.path.join(dest, folder), method, progress)
             for how, n in counts.items():
                 methods[how] = methods.get(how, 0) + n
             placed.append({"reference": item.reference, "kind": item.kind, "path": os.path.join(dest, folder)})
         return {"reference": artifact.reference, "path": dest, "methods": methods, "artifacts": len(todo), "placed": placed}
+
+    def _materializing(self, artifact: Artifact) -> Materializing:
+        return Materializing(self.catalog.batches(artifact.id), artifact.size, artifact.file_count)
 
     def _closure(self, artifact: Artifact) -> list[Artifact]:
         """The artifact and everything it refers to, transitively."""
@@ -1021,10 +1071,10 @@ class Store:
 
         return import_tar(self, tar_path)
 
-    def index_record(self, artifact: Artifact) -> None:
+    def index_record(self, artifact: Artifact, tree: Tree) -> None:
         """Add a published record (from an import) to the catalog as it is."""
         with self.catalog.transaction() as db:
-            self.catalog.index_published(db, artifact)
+            self.catalog.index_published(db, artifact, tree)
         if self.shared:
             self.journal.append("record", artifact.id)
 
@@ -1060,11 +1110,13 @@ class Store:
             counters[key] = max(counters.get(key, 0), artifact.version)
         taken = {key: aid for aid, key in self.catalog.unfinished_versions()}
         records = reader.one_per_version(records, taken)
+        with self.catalog.transaction() as db:
+            self.catalog.clear_index(db)
+            records = reader.index(db, self.catalog, records)
+            known = {a.id: (a.kind, a.name) for a in records}
+            links, aliases = reader.links(set(known)), reader.aliases(known)
+            self.catalog.replace_pointers(db, links, aliases, counters)
+            self.catalog.set_sync_values(db, last_millis=int(started * 1000), checked_at=started)
         if not self.catalog.read_only:
             reader.claim_unclaimed(records)
-        known = {a.id: (a.kind, a.name) for a in records}
-        links, aliases = reader.links(set(known)), reader.aliases(known)
-        self.catalog.rebuild(records, links, aliases, counters)
-        with self.catalog.transaction() as db:
-            self.catalog.set_sync_values(db, last_millis=int(started * 1000), checked_at=started)
         return {"artifacts": len(records), "aliases": len(aliases), "skipped": reader.report("reindex")}

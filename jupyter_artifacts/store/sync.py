@@ -8,17 +8,21 @@ write is skipped, reported, and changes nothing.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .journal import Entry, Journal
 from .layout import alias_path, link_path, record_path, version_path
+from .manifests import Tree
 from .names import is_artifact_id
 from .records import Artifact, dumps
-from .validation import InvalidRecord, check_alias_doc, check_record
+from .manifests import record_pieces
+from .validation import InvalidRecord, check_alias_doc, check_header, check_record, read_header, read_record
 
 if TYPE_CHECKING:
     from .store import Store
@@ -33,33 +37,45 @@ class RootReader:
     """Reads and checks the documents of a root; `skipped` collects what was refused."""
 
     def __init__(self, store: "Store") -> None:
-        self.root, self.catalog = store.root, store.catalog
+        self.root, self.catalog, self.scratch = store.root, store.catalog, store.scratch
         self.skipped: list[str] = []
 
     def where(self, doc: str) -> str:
         return f"{self.root.url.rstrip('/')}/{doc}"
 
-    def record(self, doc: str, raw: bytes) -> Artifact:
-        """A record read back from the root, checked as untrusted input (InvalidRecord if wrong)."""
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise InvalidRecord(self.where(doc), "record", "is not valid JSON") from None
-        artifact = check_record(data, self.where(doc))
-        if doc != record_path(artifact.id):
-            raise InvalidRecord(self.where(doc), "id", "does not match the file's name")
-        return artifact
-
-    def fetch_record(self, artifact_id: str) -> Artifact | None:
-        """The record of an artifact if the root has one and it is sound; None otherwise."""
-        raw = self.root.read_doc(record_path(artifact_id))
-        if raw is None:
+    def header(self, doc: str) -> Artifact | None:
+        """What a record says of its artifact, its manifest aside (read from its first line where it
+        is laid out an entry a line), checked as untrusted input; None if it is gone or refused."""
+        stream = self.root.open_doc(doc)
+        if stream is None:
             return None
         try:
-            return self.record(record_path(artifact_id), raw)
+            with stream:
+                artifact = read_header(stream, self.where(doc))
+            if doc != record_path(artifact.id):
+                raise InvalidRecord(self.where(doc), "id", "does not match the file's name")
         except InvalidRecord as exc:
             self.skipped.append(exc.message)
             return None
+        return artifact
+
+    def fetch_record(self, artifact_id: str) -> tuple[Artifact, Tree] | None:
+        """The record of an artifact and its tree, if the root has one and it is sound (checked a
+        batch of entries at a time); None otherwise."""
+        doc = record_path(artifact_id)
+        raw = self.root.read_doc(doc)
+        if raw is None:
+            return None
+        try:
+            artifact, tree = read_record(io.BytesIO(raw), self.where(doc), self.scratch)
+        except InvalidRecord as exc:
+            self.skipped.append(exc.message)
+            return None
+        if artifact.id != artifact_id:
+            tree.close()
+            self.skipped.append(InvalidRecord(self.where(doc), "id", "does not match the file's name").message)
+            return None
+        return artifact, tree
 
     def pointer(self, doc: str) -> dict | None:
         """A small JSON document (an alias, a link, a claim); None if it is gone or not an object."""
@@ -76,7 +92,8 @@ class RootReader:
         return data
 
     def records(self, wanted: Callable[[str], bool] = lambda _id: True) -> tuple[set[str], list[Artifact]]:
-        """(ids of every record in the root, the records `wanted` asks for, read and checked)."""
+        """(ids of every record in the root, what the records `wanted` asks for say of their
+        artifacts, checked); their manifests are read by `fetch_record`, one record at a time."""
         ids, found = set(), []
         for doc in self.root.list_docs("artifacts"):
             artifact_id = doc[len("artifacts/"):-len(".json")]
@@ -84,9 +101,25 @@ class RootReader:
                 self.skipped.append(f"{doc}: not named by an artifact id; skipped.")
                 continue
             ids.add(artifact_id)
-            if wanted(artifact_id) and (artifact := self.fetch_record(artifact_id)) is not None:
+            if wanted(artifact_id) and (artifact := self.header(doc)) is not None:
                 found.append(artifact)
         return ids, found
+
+    def index(self, db, catalog, headers: list[Artifact]) -> list[Artifact]:
+        """Read, check and index the records of these artifacts (in a transaction); the artifacts
+        indexed (a record refused or gone meanwhile is not)."""
+        indexed = []
+        for header in headers:
+            loaded = self.fetch_record(header.id)
+            if loaded is None:
+                continue
+            artifact, tree = loaded
+            try:
+                catalog.index_published(db, artifact, tree)
+            finally:
+                tree.close()
+            indexed.append(artifact)
+        return indexed
 
     def counters(self) -> dict[tuple[str, str], int]:
         """The highest version claimed for each (kind, name); `self.claimed` every claim seen."""
@@ -228,18 +261,24 @@ class Syncer:
 
     def write_snapshot(self) -> None:
         """Every record, alias, link and version counter in one compressed document, so that a
-        new host reads one object and the journal since, not every record (gc writes it)."""
+        new host reads one object and the journal since, not every record (gc writes it). Records
+        go in as the root has them (a manifest a line per entry), one at a time."""
         catalog = self.catalog
-        records = []
-        for artifact_id in sorted(catalog.ready_ids()):
-            artifact = catalog.get(artifact_id)
-            artifact.manifest = catalog.manifest(artifact_id)
-            records.append(artifact.to_record())
-        data = {"format": SNAPSHOT_FORMAT, "taken_at": time.time(), "records": records,
+        head = {"format": SNAPSHOT_FORMAT, "taken_at": time.time(),
                 "aliases": [list(a) for a in catalog.all_aliases()],
                 "links": [list(link) for link in catalog.all_links()],
                 "counters": [[kind, name, last] for (kind, name), last in catalog.counters().items()]}
-        self.store.root.write_doc(SNAPSHOT, gzip.compress(json.dumps(data, separators=(",", ":")).encode(), 6))
+        with tempfile.TemporaryFile(dir=self.store.scratch) as spool:
+            with gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=6) as packed:
+                packed.write(json.dumps(head, separators=(",", ":")).encode()[:-1] + b',"records":[')
+                for n, artifact_id in enumerate(sorted(catalog.ready_ids())):
+                    artifact = catalog.get(artifact_id)
+                    packed.write(b",\n" if n else b"\n")
+                    for piece in record_pieces(artifact.record_header(), catalog.body(artifact_id)):
+                        packed.write(piece)
+                packed.write(b"]}")
+            spool.seek(0)
+            self.store.root.write_doc_stream(SNAPSHOT, iter(lambda: spool.read(8 << 20), b""))
 
     def from_snapshot(self) -> int | None:
         """Index the root's snapshot, if it is recent enough that the journal covers what came
@@ -256,13 +295,15 @@ class Syncer:
                 or not isinstance(data.get("taken_at"), (int, float)) \
                 or data["taken_at"] < time.time() - JOURNAL_RETENTION + 3600:
             return None
-        records = []
+        records: dict[str, dict] = {}
+        headers = []
         for i, record in enumerate(data.get("records") or []):
             try:
-                records.append(check_record(record, f"{where}#{i}"))
+                headers.append(check_header(record, f"{where}#{i}"))
+                records[headers[-1].id] = record
             except InvalidRecord as exc:
                 reader.skipped.append(exc.message)
-        records = reader.one_per_version([a for a in records if self.catalog.get(a.id) is None],
+        headers = reader.one_per_version([a for a in headers if self.catalog.get(a.id) is None],
                                          self.catalog.version_holders())
         counters: dict[tuple[str, str], int] = {}
         for item in data.get("counters") or []:
@@ -273,8 +314,16 @@ class Syncer:
                 except InvalidRecord as exc:
                     reader.skipped.append(exc.message)
         with self.catalog.transaction() as db:
-            for artifact in records:
-                self.catalog.index_published(db, artifact)
+            for i, header in enumerate(headers):
+                try:
+                    artifact, tree = check_record(records.pop(header.id), f"{where}#{i}", self.store.scratch)
+                except InvalidRecord as exc:
+                    reader.skipped.append(exc.message)
+                    continue
+                try:
+                    self.catalog.index_published(db, artifact, tree)
+                finally:
+                    tree.close()
         names = self.catalog.ready_names()
         aliases = []
         for item in data.get("aliases") or []:
@@ -300,12 +349,11 @@ class Syncer:
         ids, new = reader.records(lambda artifact_id: artifact_id not in known)
         new = reader.one_per_version(new, self.catalog.version_holders())
         counters = reader.counters()
-        reader.claim_unclaimed(new)
         with self.catalog.transaction() as db:
             for artifact_id in known - ids:
                 self.catalog.drop(db, artifact_id)
-            for artifact in new:
-                self.catalog.index_published(db, artifact)
+            new = reader.index(db, self.catalog, new)
+        reader.claim_unclaimed(new)
         names = self.catalog.ready_names()
         links, aliases = reader.links(set(names)), reader.aliases(names)
         with self.catalog.transaction() as db:
@@ -358,15 +406,19 @@ class Syncer:
         known = self.catalog.get(artifact_id)
         if known is not None and known.state == "ready":
             return known
-        artifact = reader.fetch_record(artifact_id)
-        if artifact is None:
+        loaded = reader.fetch_record(artifact_id)
+        if loaded is None:
             return None
-        clash = [a for a in self.catalog.find_version(artifact.kind, artifact.name, artifact.version)
-                 if a.id != artifact.id]
-        if clash:
-            reader.skipped.append(f"{record_path(artifact.id)}: {artifact.kind} {artifact.reference} is also "
-                                  "held by another artifact; skipped.")
-            return None
-        with self.catalog.transaction() as db:
-            self.catalog.index_published(db, artifact)
+        artifact, tree = loaded
+        try:
+            clash = [a for a in self.catalog.find_version(artifact.kind, artifact.name, artifact.version)
+                     if a.id != artifact.id]
+            if clash:
+                reader.skipped.append(f"{record_path(artifact.id)}: {artifact.kind} {artifact.reference} is also "
+                                      "held by another artifact; skipped.")
+                return None
+            with self.catalog.transaction() as db:
+                self.catalog.index_published(db, artifact, tree)
+        finally:
+            tree.close()
         return artifact

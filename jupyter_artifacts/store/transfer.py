@@ -12,12 +12,14 @@ import os
 import tarfile
 import tempfile
 import time
+from typing import IO
 
 from ..errors import Conflict, InvalidInput, NotFound, quote
 from .digest import split
 from .names import is_artifact_id
-from .records import Artifact, dumps
-from .validation import InvalidRecord, check_alias_doc, check_record
+from .manifests import Tree, record_pieces
+from .records import Artifact
+from .validation import InvalidRecord, check_alias_doc, read_record
 
 EXPORT_FORMAT = 1
 INDEX = "export.json"
@@ -42,18 +44,24 @@ def export_tar(store, artifacts: list[Artifact], tar_path: str) -> dict:
     try:
         with tarfile.open(tmp, "w") as tar:
             for artifact in artifacts:
-                artifact.manifest = store.catalog.manifest(artifact.id)
-                _add_bytes(tar, f"records/{artifact.id}.json", dumps(artifact.to_record()))
+                with tempfile.TemporaryFile(dir=store.scratch) as record:  # its size goes first, in the header
+                    for piece in record_pieces(artifact.record_header(), store.catalog.body(artifact.id)):
+                        record.write(piece)
+                    info = tarfile.TarInfo(f"records/{artifact.id}.json")
+                    info.size, info.mtime = record.tell(), int(time.time())
+                    record.seek(0)
+                    tar.addfile(info, record)
                 index["artifacts"].append(artifact.id)
                 index["aliases"] += [{"artifact_id": artifact.id, "alias": a} for a in artifact.aliases]
                 index["links"] += [{"src": artifact.id, "dst": d} for d in artifact.refs if d in ids]
-                for entry in artifact.manifest.values():
-                    if "digest" in entry and entry["digest"] not in blobs:
-                        blobs[entry["digest"]] = entry["size"]
-                        info = tarfile.TarInfo(f"objects/{split(entry['digest'])[1]}")
-                        info.size = entry["size"]
-                        with store.root.open_blob(entry["digest"]) as handle:
-                            tar.addfile(info, handle)
+                for batch in store.catalog.batches(artifact.id):
+                    for entry in batch.values():
+                        if "digest" in entry and entry["digest"] not in blobs:
+                            blobs[entry["digest"]] = entry["size"]
+                            info = tarfile.TarInfo(f"objects/{split(entry['digest'])[1]}")
+                            info.size = entry["size"]
+                            with store.root.open_blob(entry["digest"]) as handle:
+                                tar.addfile(info, handle)
             _add_bytes(tar, INDEX, json.dumps(index, indent=1).encode())
         os.replace(tmp, tar_path)
     except BaseException:
@@ -69,13 +77,18 @@ def import_tar(store, tar_path: str) -> dict:
     tar_path = os.path.abspath(os.path.expanduser(tar_path))
     if not os.path.isfile(tar_path):
         raise NotFound(f"No such file: {tar_path}")
+    plan = None
     try:
-        with tarfile.open(tar_path, "r") as tar:
-            plan = _check(store, tar, tar_path)
-            stored = _store_blobs(store, tar, tar_path, plan)
-    except (tarfile.TarError, EOFError) as exc:
-        raise InvalidInput(f"{tar_path} is damaged or was not made by `jupyter artifacts export` ({exc}).") from None
-    _publish(store, plan)
+        try:
+            with tarfile.open(tar_path, "r") as tar:
+                plan = _check(store, tar, tar_path)
+                stored = _store_blobs(store, tar, tar_path, plan)
+        except (tarfile.TarError, EOFError) as exc:
+            raise InvalidInput(f"{tar_path} is damaged or was not made by `jupyter artifacts export` ({exc}).") from None
+        _publish(store, plan)
+    finally:
+        if plan is not None:
+            plan.close()
     return {"imported": [a.reference for a in plan.new], "skipped": len(plan.records) - len(plan.new),
             "blob_bytes_written": stored, "aliases": len(plan.aliases)}
 
@@ -83,9 +96,14 @@ def import_tar(store, tar_path: str) -> dict:
 class _Plan:
     """What an import will write, every part of it checked before the first write."""
 
-    def __init__(self, records: list[Artifact], new: list[Artifact], blobs: dict[str, tarfile.TarInfo],
-                 links: list[tuple[str, str]], aliases: list[tuple[str, str]]) -> None:
-        self.records, self.new, self.blobs, self.links, self.aliases = records, new, blobs, links, aliases
+    def __init__(self, records: list[Artifact], new: list[Artifact], trees: dict[str, Tree],
+                 blobs: dict[str, tarfile.TarInfo], links: list[tuple[str, str]], aliases: list[tuple[str, str]]) -> None:
+        self.records, self.new, self.trees, self.blobs = records, new, trees, blobs
+        self.links, self.aliases = links, aliases
+
+    def close(self) -> None:
+        for tree in self.trees.values():
+            tree.close()
 
 
 def _json_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name: str, where: str) -> object:
@@ -98,6 +116,15 @@ def _json_member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name
         return json.load(tar.extractfile(member))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput(f"{where}: {name} is not valid JSON; the file is damaged.") from None
+
+
+def _member(tar: tarfile.TarFile, members: dict[str, tarfile.TarInfo], name: str, where: str) -> IO[bytes]:
+    member = members.get(name)
+    if member is None or not member.isfile():
+        raise InvalidInput(f"{where} lacks {name} (or it is not a plain file); the file is damaged.")
+    if member.size > MAX_JSON:
+        raise InvalidInput(f"{where}: {name} is {member.size:,} bytes, over the {MAX_JSON:,}-byte limit for a record.")
+    return tar.extractfile(member)
 
 
 def _check(store, tar: tarfile.TarFile, tar_path: str) -> _Plan:
@@ -114,10 +141,24 @@ def _check(store, tar: tarfile.TarFile, tar_path: str) -> _Plan:
     if not isinstance(pointers, list) or not isinstance(link_docs, list) \
             or not all(isinstance(p, dict) for p in pointers + link_docs):
         raise InvalidRecord(where, "aliases", "or 'links' is not a list of objects")
-    records = []
+    plan = _Plan([], [], {}, {}, [], [])
+    try:
+        _check_records(store, tar, tar_path, members, plan, pointers, link_docs, ids)
+    except BaseException:
+        plan.close()
+        raise
+    return plan
+
+
+def _check_records(store, tar: tarfile.TarFile, tar_path: str, members: dict[str, tarfile.TarInfo], plan: _Plan,
+                   pointers: list[dict], link_docs: list[dict], ids: list[str]) -> None:
+    """Every record (as untrusted input), alias, link and blob an import would write, into `plan`."""
+    where = f"{tar_path}:{INDEX}"
+    records, trees = plan.records, plan.trees
     for artifact_id in ids:
         name = f"records/{artifact_id}.json"
-        artifact = check_record(_json_member(tar, members, name, tar_path), f"{tar_path}:{name}")
+        artifact, tree = read_record(_member(tar, members, name, tar_path), f"{tar_path}:{name}", store.scratch)
+        trees[artifact.id] = tree
         if artifact.id != artifact_id:
             raise InvalidRecord(f"{tar_path}:{name}", "id", "does not match the file's name")
         records.append(artifact)
@@ -149,16 +190,17 @@ def _check(store, tar: tarfile.TarFile, tar_path: str) -> _Plan:
             links.append((src, dst))
     blobs: dict[str, tarfile.TarInfo] = {}
     for artifact in new:
-        for path, entry in artifact.manifest.items():
-            digest = entry.get("digest")
-            if digest is None or digest in blobs or store.root.has_blob(digest):
-                continue
-            member = members.get(f"objects/{split(digest)[1]}")
-            if member is None or not member.isfile() or member.size != entry["size"]:
-                raise InvalidInput(f"{tar_path} lacks the content of {artifact.reference}/{path} "
-                                   "(or it has another size); the file is damaged.")
-            blobs[digest] = member
-    return _Plan(records, new, blobs, links, aliases)
+        for batch in trees[artifact.id].batches():
+            for path, entry in batch.items():
+                digest = entry.get("digest")
+                if digest is None or digest in blobs or store.root.has_blob(digest):
+                    continue
+                member = members.get(f"objects/{split(digest)[1]}")
+                if member is None or not member.isfile() or member.size != entry["size"]:
+                    raise InvalidInput(f"{tar_path} lacks the content of {artifact.reference}/{path} "
+                                       "(or it has another size); the file is damaged.")
+                blobs[digest] = member
+    plan.new, plan.blobs, plan.links, plan.aliases = new, blobs, links, aliases
 
 
 def _store_blobs(store, tar: tarfile.TarFile, tar_path: str, plan: _Plan) -> int:
@@ -181,9 +223,10 @@ def _store_blobs(store, tar: tarfile.TarFile, tar_path: str, plan: _Plan) -> int
 
 def _publish(store, plan: _Plan) -> None:
     for artifact in plan.new:
+        tree = plan.trees[artifact.id]
         store.claim_version(artifact)
-        store.root.write_doc(f"artifacts/{artifact.id}.json", dumps(artifact.to_record()))
-        store.index_record(artifact)
+        store.root.write_doc_stream(f"artifacts/{artifact.id}.json", record_pieces(artifact.record_header(), tree.body()))
+        store.index_record(artifact, tree)
     for src, dst in plan.links:
         store.link(src, dst)
     for artifact_id, alias in plan.aliases:

@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import InvalidInput
 from ..progress import Progress
-from .catalog import StatRow
 from .digest import hash_file
 from .roots import NotRegularFile, Root, SourceChanged
-from .snapshot import STORED_MODE, ScannedFile, SnapshotResult, read_file_once
+from .snapshot import STORED_MODE, LastSave, Stored, TreeBuilder, Walk, read_file_once
 
 UPLOADS = 16  # requests in flight: object stores answer each slowly, but many at once
 
@@ -33,62 +32,69 @@ def _hash(path: str) -> tuple[str, os.stat_result]:
     return digest, before
 
 
-def upload_files(root: Root, files: list[ScannedFile], cache: dict[str, StatRow],
-                 progress: Progress | None = None, workers: int = UPLOADS) -> SnapshotResult:
-    """Store every scanned file in a remote root; files whose stat matches the cache are not read."""
-    manifest: dict[str, dict] = {}
-    rows: list[tuple] = []
-    total_bytes = sum(f.size for f in files)
-    done = {"bytes": 0, "files": 0}
+def upload_walk(root: Root, walked: Walk, last: LastSave | None, builder: TreeBuilder,
+                progress: Progress | None = None, workers: int = UPLOADS) -> Stored:
+    """Store every file a walk found in a remote root, in path order, into `builder`; files that
+    match the last save are not read.
 
-    def report(size: int) -> None:
-        done["bytes"] += size
-        done["files"] += 1
+    Entries go into the tree as they are hashed; what to upload (each new content once, with the
+    path of one file that has it) is kept until the root has said which blobs it lacks."""
+    base = walked.folder + "/"
+    done = Stored()
+    counts = [0, 0]
+
+    def report(size: int, files: int = 1) -> None:
+        counts[0] += size
+        counts[1] += files
         if progress:
-            progress(done["bytes"], done["files"], total_bytes, len(files))
+            progress(counts[0], counts[1], walked.size, walked.count)
 
-    todo = []
-    for f in files:
-        cached = cache.get(f.path)
-        if f.link is not None:
-            manifest[f.relpath] = {"link": f.link, "mode": 0o777}
-            report(0)
-        elif cached is not None and cached.matches(f.inode, f.size, f.mtime_ns, f.ctime_ns):
-            manifest[f.relpath] = {"digest": cached.digest, "size": f.size, "mode": f.mode}
-            report(f.size)
-        else:
-            todo.append(f)
+    def hashed(relpath: str) -> tuple[str, os.stat_result]:
+        return read_file_once(relpath, base + relpath, _hash)
 
-    def hashed(f: ScannedFile) -> tuple[str, os.stat_result]:
-        return read_file_once(f, _hash)
-
-    sources: dict[str, ScannedFile] = {}
+    if progress:
+        progress(0, 0, walked.size, walked.count)
+    match = last.matcher() if last is not None else None
+    sources: dict[str, tuple[str, int]] = {}  # digest -> (relpath, size) of one file with that content
     with ThreadPoolExecutor(max_workers=max(1, min(workers, (os.cpu_count() or 1) * 2))) as pool:
-        for f, (digest, st) in zip(todo, pool.map(hashed, todo)):
-            manifest[f.relpath] = {"digest": digest, "size": st.st_size, "mode": st.st_mode & STORED_MODE}
-            rows.append((f.path, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest))
-            sources.setdefault(digest, f)
-    missing = root.missing_blobs(set(sources), stored_hint=len(cache))
-    for digest, f in sources.items():
+        for batch in walked.batches():
+            numbers, links = batch.numbers, batch.links
+            cached = {rel: digest for i, rel in enumerate(batch.relpaths) if i not in links and match is not None
+                      and (digest := match(rel, numbers, 5 * i)) is not None}
+            todo = [rel for i, rel in enumerate(batch.relpaths) if i not in links and rel not in cached]
+            found = dict(zip(todo, pool.map(hashed, todo)))
+            for i, rel in enumerate(batch.relpaths):
+                at = 5 * i
+                if i in links:
+                    builder.add_link(rel, links[i])
+                    report(0)
+                elif rel in cached:
+                    builder.add_file(rel, cached[rel], numbers[at + 1], numbers[at + 4], numbers[at], numbers[at + 2],
+                                     numbers[at + 3])
+                    done.cached_files += 1
+                    report(numbers[at + 1])
+                else:
+                    digest, st = found[rel]
+                    builder.add_file(rel, digest, st.st_size, st.st_mode & STORED_MODE, st.st_ino, st.st_mtime_ns,
+                                     st.st_ctime_ns)
+                    sources.setdefault(digest, (rel, st.st_size))
+                    done.hashed_files += 1
+    missing = root.missing_blobs(set(sources), stored_hint=done.cached_files)
+    for digest, (_rel, size) in sources.items():
         if digest not in missing:
-            report(f.size)
+            report(size)
 
     def upload(digest: str) -> int:
-        f = sources[digest]
+        rel, size = sources[digest]
         try:
-            written = root.upload_file(f.path, digest, manifest[f.relpath]["size"])
+            return root.upload_file(base + rel, digest, size)
         except (SourceChanged, FileNotFoundError):
-            raise InvalidInput(f"{f.relpath} changed while it was being saved; save it again once whatever "
+            raise InvalidInput(f"{rel} changed while it was being saved; save it again once whatever "
                                "writes it has finished.") from None
-        return written
 
-    order = sorted(missing, key=lambda d: -sources[d].size)  # the largest first: they take longest
-    new_bytes, stored = 0, set()
+    order = sorted(missing, key=lambda d: -sources[d][1])  # the largest first: they take longest
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for digest, written in zip(order, pool.map(upload, order)):
-            new_bytes += written
-            if written or not sources[digest].size:
-                stored.add(digest)
-            report(sources[digest].size)
-    return SnapshotResult(manifest, sum(e.get("size", 0) for e in manifest.values()), new_bytes, len(todo),
-                          len(files) - len(todo), rows, stored)
+        for digest, new in zip(order, pool.map(upload, order)):
+            done.new_bytes += new
+            report(sources[digest][1])
+    return done

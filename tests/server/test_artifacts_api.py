@@ -48,6 +48,21 @@ async def test_create_from_local_path_then_show_files_and_download(api, write_tr
     assert code == 404 and "no file" in data["message"]
 
 
+async def test_the_files_of_a_large_artifact_page_every_path_exactly_once(api, write_tree):
+    names = [f"shard-{i // 400:02d}/part-{i:05d}.txt" for i in range(20_000)]
+    write_tree({f"many/{name}": str(i) for i, name in enumerate(names)})
+    op = await api.ok("POST", "artifacts", body={"kind": "dataset", "name": "many", "source": "many"}, expect=202)
+    assert (await api.wait(op))["state"] == "succeeded"
+    paths, offset, pages = [], 0, 0
+    while offset is not None:
+        page = await api.ok("GET", "artifacts", "many", "files", params={"limit": 3000, "offset": offset})
+        assert page["total"] == 20_000 and len(page["files"]) <= 3000
+        paths += [f["path"] for f in page["files"]]
+        offset, pages = page["next_offset"], pages + 1
+    assert pages == 7 and paths == sorted(set(paths)) and len(paths) == 20_000
+    assert set(paths) == set(names)
+
+
 async def test_large_file_download_is_streamed_whole(api, write_tree):
     blob = bytes(range(256)) * (3 * 4096 + 17)  # about 3 MB, several chunks
     write_tree({"big/weights.bin": blob})

@@ -13,6 +13,7 @@ from jupyter_artifacts.errors import Conflict, InUse, InvalidInput, LimitExceede
 from jupyter_artifacts.store import Store
 from jupyter_artifacts.store.digest import hash_file
 from jupyter_artifacts.store.records import tree_digest
+from jupyter_artifacts.store.snapshot import LastSave
 
 
 def test_versions_are_assigned_per_kind_and_name(store, make_tree):
@@ -80,39 +81,41 @@ def test_an_unchanged_folder_publishes_its_last_tree_without_matching_each_file(
     os.symlink("d0/f0.txt", folder / "link")
     first = store.create("checkpoint", "ck", str(folder))
     lookups = []
-    original = store.catalog.statcache_under
-    monkeypatch.setattr(store.catalog, "statcache_under", lambda p: lookups.append(p) or original(p))
+    original = LastSave.matcher
+    monkeypatch.setattr(LastSave, "matcher", lambda self: lookups.append(self.artifact_id) or original(self))
     second = store.create("checkpoint", "ck", str(folder))
     assert lookups == []  # the whole folder matched its last save
     assert (second.digest, second.size, second.file_count) == (first.digest, first.size, first.file_count)
     records = [json.loads((store_root / "artifacts" / f"{a.id}.json").read_text()) for a in (first, second)]
     assert records[1]["manifest"] == records[0]["manifest"] == store.catalog.manifest(second.id)
     assert records[1]["version"] == 2 and records[1]["id"] == second.id
-    # A file touched (same bytes, new mtime) is matched against the stat cache again.
+    # A file touched (same bytes, new mtime) is matched against the last save, entry by entry.
     os.utime(folder / "d1/f1.txt", ns=(1, 1))
     third = store.create("checkpoint", "ck", str(folder))
-    assert lookups == [str(folder)] and third.digest == first.digest
+    assert lookups == [second.id] and third.digest == first.digest
     # Once no artifact holds the tree its blobs may be gone: the next save stores them again.
     for version in (1, 2, 3):
         store.delete(f"ck:v{version}")
+    assert list(store.root.iter_blobs()) == []
     fourth = store.create("checkpoint", "ck", str(folder))
-    assert len(lookups) == 2 and fourth.digest == first.digest
+    assert len(lookups) == 1 and fourth.digest == first.digest
     assert store.verify()["ok"]
 
 
 def test_a_known_tree_whose_last_artifact_is_deleted_meanwhile_is_indexed_again(store, make_tree, store_root):
+    from jupyter_artifacts.store.saves import UnchangedSave, plan
     from jupyter_artifacts.store.snapshot import walk
 
     folder = make_tree({"a.bin": os.urandom(5000), "sub/b.txt": "b"})
     store.create("checkpoint", "ck", str(folder))
-    known = store.last_tree(str(folder), walk(str(folder)).fingerprint())
-    assert known is not None and known.manifest is None
+    save = plan(store, str(folder), walk(str(folder)))
+    assert isinstance(save, UnchangedSave)
     with store.blob_lock(exclusive=False):  # as a save holds it from its lookup to its publish
         other = Store(root=str(store_root))
         assert other.delete("ck:v1")["freed_bytes"] == 0  # blobs left for gc while a save runs
-        assert store.last_tree(str(folder), walk(str(folder)).fingerprint()) is None
+        assert not isinstance(plan(store, str(folder), walk(str(folder))), UnchangedSave)
         artifact = store.begin("checkpoint", "ck")
-        store.publish(artifact, known)
+        store.publish(artifact, save.known)
     assert store.gc()["removed_blobs"] == 0
     assert store.verify()["ok"] and set(store.catalog.manifest(artifact.id)) == {"a.bin", "sub/b.txt"}
 
@@ -252,7 +255,7 @@ def test_unknown_names_say_how_to_list_the_kind(store, make_tree):
 
 
 def test_a_published_artifact_is_never_published_again(store, make_tree, store_root):
-    from jupyter_artifacts.store.records import Tree
+    from jupyter_artifacts.store.manifests import Tree
 
     artifact = store.create("checkpoint", "ck", str(make_tree({"w.bin": b"weights"})))
     record = (store_root / "artifacts" / f"{artifact.id}.json").read_bytes()

@@ -220,16 +220,7 @@ class FilesHandler(ArtifactsHandler):
         limit = self.query_int("limit", MAX_PAGE, 1, 10000)
         offset = self.query_int("offset", 0, 0, 10**9)
 
-        def page() -> dict:
-            artifact = self.store.resolve(ref, kind)
-            manifest = self.store.catalog.manifest(artifact.id, limit, offset)
-            files = [{"path": path, **entry} for path, entry in manifest.items()]
-            total = artifact.file_count
-            return {"reference": artifact.reference, "id": artifact.id, "files": files, "total": total,
-                    "limit": limit, "offset": offset,
-                    "next_offset": offset + len(files) if offset + len(files) < total else None}
-
-        self.reply(await self.blocking(page))
+        self.reply(await self.blocking(self.store.files_page, ref, kind, limit, offset))
 
 
 class DownloadHandler(ArtifactsHandler):

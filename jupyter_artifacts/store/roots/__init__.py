@@ -17,7 +17,7 @@ system directly, `FsspecRoot` and `S3Root` (roots/remote.py) go through fsspec. 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, NamedTuple, Protocol
 
@@ -96,8 +96,10 @@ class Root(Protocol):
 
     # documents
     def read_doc(self, relpath: str) -> bytes | None: ...
+    def open_doc(self, relpath: str) -> IO[bytes] | None: ...  # read a piece at a time (a large record)
     def read_tagged(self, relpath: str) -> Tagged | None: ...
     def write_doc(self, relpath: str, data: bytes) -> None: ...
+    def write_doc_stream(self, relpath: str, pieces: Iterable[bytes]) -> None: ...  # as write_doc, from pieces
     def claim(self, relpath: str, data: bytes) -> bool: ...
     def replace_doc(self, relpath: str, data: bytes, tag: str | None) -> bool: ...
     def delete_doc(self, relpath: str, tag: str | None = None) -> bool: ...

@@ -8,8 +8,9 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import blake3
 
@@ -364,14 +365,15 @@ class LocalRoot:
                     yield BlobInfo(f"blake3:{hexdigest}", st.st_size, st.st_mtime)
 
     # -- documents -------------------------------------------------------------------------
-    def _place(self, relpath: str, data: bytes, exclusive: bool) -> bool:
+    def _place(self, relpath: str, pieces: Iterable[bytes], exclusive: bool) -> bool:
         """Write a complete temporary file, then give it the name: a rename (replacing), or a hard
         link (only if the name is free; False if it is taken). Another host removing the now
         empty folder meanwhile (delete_doc tidies up) is met by making it again."""
         final = os.path.join(self.path, relpath)
         tmp = self._tmp_path()
         with open(tmp, "wb") as handle:
-            handle.write(data)
+            for piece in pieces:
+                handle.write(piece)
             handle.flush()
             if not exclusive:
                 os.fsync(handle.fileno())
@@ -395,12 +397,21 @@ class LocalRoot:
         return False
 
     def write_doc(self, relpath: str, data: bytes) -> None:
-        self._place(relpath, data, exclusive=False)
+        self._place(relpath, (data,), exclusive=False)
+
+    def write_doc_stream(self, relpath: str, pieces: Iterable[bytes]) -> None:
+        self._place(relpath, pieces, exclusive=False)
 
     def claim(self, relpath: str, data: bytes) -> bool:
         """Create a document only if none exists (the content complete before it has a name);
         False if it exists. Two processes claiming one name: exactly one wins."""
-        return self._place(relpath, data, exclusive=True)
+        return self._place(relpath, (data,), exclusive=True)
+
+    def open_doc(self, relpath: str) -> IO[bytes] | None:
+        try:
+            return open(os.path.join(self.path, relpath), "rb")
+        except FileNotFoundError:
+            return None
 
     def read_doc(self, relpath: str) -> bytes | None:
         try:

@@ -6,12 +6,13 @@ Listings are never cached: a root is shared, and a cached listing hides what oth
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import posixpath
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import IO, Any
 
@@ -37,6 +38,43 @@ _ATOMIC_CREATE = {"gs": "gcsfs sends ifGenerationMatch=0", "gcs": "gcsfs sends i
 LOCK_SECONDS = 30.0  # a document lock older than this was left by a crash
 UPLOAD_IN_MEMORY = 8 << 20
 MULTIPART_CHUNK = 8 << 20  # smaller files are read once, hashed again and sent from memory
+READ_RANGE = 8 << 20  # a document is read this much at a time
+
+
+class _Ranges(io.RawIOBase):
+    """A document read a range at a time (`fetch(start)` gives the bytes from `start` on)."""
+
+    def __init__(self, fetch: Any, first: bytes, total: int) -> None:
+        self.fetch, self.total = fetch, total
+        self.buffer, self.offset, self.start = memoryview(first), 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        if self.offset == len(self.buffer) and self.start < self.total:
+            found = self.fetch(self.start)
+            self.buffer, self.offset = memoryview(found[0] if found else b""), 0
+        size = min(len(target), len(self.buffer) - self.offset)
+        target[:size] = self.buffer[self.offset:self.offset + size]
+        self.offset += size
+        self.start += size
+        return size
+
+
+def _drop_lost_connections(loop: Any, context: dict) -> None:
+    """A request abandoned when its connection was lost (the root went away mid-save) is already
+    reported by the call that failed, in one line: its task's own traceback is noise."""
+    exc = context.get("exception")
+    if isinstance(exc, OSError) or type(exc).__module__.split(".")[0] == "aiohttp":
+        return
+    loop.default_exception_handler(context)
+
+
+def _quiet_abandoned_requests(fs: Any) -> None:
+    loop = getattr(fs, "loop", None) if getattr(fs, "async_impl", False) else None
+    if loop is not None and loop.get_exception_handler() is None:
+        loop.set_exception_handler(_drop_lost_connections)
 
 
 def _same_file_state(a: os.stat_result, b: os.stat_result) -> bool:
@@ -70,6 +108,7 @@ class FsspecRoot:
         options = {"use_listings_cache": False, "skip_instance_cache": True, **(storage_options or {})}
         self.fs, self.path = fsspec.core.url_to_fs(url, **options)
         self.path = self.path.rstrip("/")
+        _quiet_abandoned_requests(self.fs)
         protocol = url.split("://", 1)[0]
         atomic = protocol in _ATOMIC_CREATE or self._atomic_protocol()
         self.capabilities = Capabilities(
@@ -213,6 +252,17 @@ class FsspecRoot:
             return self.fs.cat_file(self._full(relpath))
         except FileNotFoundError:
             return None
+
+    def open_doc(self, relpath: str) -> IO[bytes] | None:
+        try:
+            return self.fs.open(self._full(relpath), "rb")
+        except FileNotFoundError:
+            return None
+
+    def write_doc_stream(self, relpath: str, pieces: Iterable[bytes]) -> None:
+        with self.fs.open(self._full(relpath), "wb") as handle:
+            for piece in pieces:
+                handle.write(piece)
 
     def read_tagged(self, relpath: str) -> Tagged | None:
         data = self.read_doc(relpath)
@@ -391,6 +441,38 @@ class S3Root(FsspecRoot):
     def read_doc(self, relpath: str) -> bytes | None:
         tagged = self.read_tagged(relpath)
         return None if tagged is None else tagged.data
+
+    def open_doc(self, relpath: str) -> IO[bytes] | None:
+        """A document read a range at a time: one request for one that fits a range (most do)."""
+        first = self._range(relpath, 0)
+        if first is None:
+            return None
+        data, total = first
+        return io.BufferedReader(_Ranges(lambda start: self._range(relpath, start), data, total), READ_RANGE)
+
+    def _range(self, relpath: str, start: int) -> tuple[bytes, int] | None:
+        """(bytes from `start`, at most READ_RANGE of them; the document's size), None if it is gone."""
+        from botocore.exceptions import ClientError
+        from fsspec.asyn import sync
+
+        async def get() -> tuple[bytes, int]:
+            response = await self.fs._call_s3("get_object", Bucket=self.bucket, Key=self._key(relpath),
+                                              Range=f"bytes={start}-{start + READ_RANGE - 1}")
+            async with response["Body"] as body:
+                data = await body.read()
+            total = response.get("ContentRange", "").rpartition("/")[2]
+            return data, int(total) if total.isdigit() else start + len(data)
+
+        try:
+            return sync(self.fs.loop, get)
+        except ClientError as exc:
+            if self._code(exc) in ("NoSuchKey", "404"):
+                return None
+            if self._code(exc) == "InvalidRange":  # an empty document
+                return b"", 0
+            raise
+        except FileNotFoundError:
+            return None
 
     def write_doc(self, relpath: str, data: bytes) -> None:
         self._call("put_object", Key=self._key(relpath), Body=data)
