@@ -56,13 +56,18 @@ def shared_settings(settings: dict) -> dict:
     return {k: v for k, v in settings.items() if k not in PRIVATE_SETTINGS}
 
 
+def shared_job(job: dict) -> dict:
+    """A job's row as it may leave this host: its store settings without this host's own."""
+    return {**job, "info": {**job["info"], "store": shared_settings(job["info"].get("store") or {})}}
+
+
 def summary(db: JobsDB, layout: JobsLayout, job_id: str, done: Iterable[int] = ()) -> dict | None:
     """The root's copy of a job from this host's database: its row, its workers (with their last
     reported metrics), its checkpoints, and which workers' supervisors are done (nothing more comes)."""
     job = db.job(job_id)
     if job is None:
         return None
-    job = {**job, "info": {**job["info"], "store": shared_settings(job["info"].get("store") or {})}}
+    job = shared_job(job)
     workers = []
     for w in db.workers(job_id):
         row = {k: v for k, v in w.items() if k not in ("leases", "seq")}
@@ -343,5 +348,5 @@ def _write(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-__all__ = ["PREFIX", "Record", "TeamJobs", "check_report", "check_summary", "jobs_with_input", "publish",
-           "shared_settings", "summary"]
+__all__ = ["PREFIX", "Record", "TeamJobs", "check_report", "check_summary", "jobs_with_input", "outside_scripts",
+           "publish", "shared_job", "shared_settings", "summary"]

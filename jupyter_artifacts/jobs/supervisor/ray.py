@@ -17,6 +17,7 @@ stops the job.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import threading
@@ -36,6 +37,7 @@ REPORT_EVERY = 1.0  # seconds between two reads of the node's report (and of a s
 CLUSTER_GRACE = 60.0  # a cluster that does not answer for this long has lost the worker
 STOP_ROOM = 600  # seconds Ray waits after SIGTERM, past the grace period: the node ends the worker and saves
 STATE_ORDER = ("queued", "building", "running", "uploading")
+JOB_ENV_LIMIT = 64 * 1024  # a job passed in the Ray Job's environment up to this size (Linux takes 128 KiB a variable)
 
 
 def entrypoint(worker: Worker) -> str:
@@ -47,10 +49,18 @@ def entrypoint(worker: Worker) -> str:
 
 def runtime_env(worker: Worker) -> dict:
     """The job's code and environment for Ray: its working folder, its requirements (Ray's pip, built
-    once per node and requirements), and how long Ray lets the node stop the worker."""
+    once per node and requirements), how long Ray lets the node stop the worker, and the job itself
+    (so that the node starts the worker without reading the root first; a big one is read there)."""
+    from ..teamjobs import outside_scripts, shared_job
+    from .node import JOB_ENV
+
     spec = worker.spec
     wait = int(spec.stop_grace) + 1 + STOP_ROOM
     env: dict = {"working_dir": worker.info.workdir, "env_vars": {"RAY_JOB_STOP_WAIT_TIME_S": str(wait)}}
+    job = json.dumps({"job": shared_job(worker.job), "idx": worker.idx, "params": worker.row()["params"],
+                      "scripts": outside_scripts(worker.job)})
+    if len(job) <= JOB_ENV_LIMIT:
+        env["env_vars"][JOB_ENV] = job
     if spec.requirements:
         lines = [line.strip() for line in spec.requirements.splitlines()]
         env["pip"] = [line for line in lines if line and not line.startswith("#")]
