@@ -44,7 +44,7 @@ import blake3
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_store import SCRATCH, Ours, fmt, median, prime, rmtree, sync, warm  # noqa: E402
+from bench_store import SCRATCH, Ours, fmt, median, prime, rmtree, sync, tree_stats, warm  # noqa: E402
 
 PER_FOLDER = 1000
 TARGETS = {
@@ -89,15 +89,6 @@ def generate_tree(tree: str, files: int) -> None:
     with open(marker, "w") as handle:
         handle.write(wanted)
     print(f"  generated in {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def tree_stats(tree: str) -> tuple[int, int]:
-    files = size = 0
-    for dirpath, _dirs, names in os.walk(tree):
-        for name in names:
-            files += 1
-            size += os.lstat(os.path.join(dirpath, name)).st_size
-    return files, size
 
 
 def change(copy: str) -> None:

@@ -102,12 +102,25 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             print(files_text(page))
         return 0
-    artifact = store.get(args.ref, args.kind, manifest=args.json)
+    artifact = store.get(args.ref, args.kind)
     if args.json:
-        output.print_json(artifact.to_dict())
+        print_with_manifest(store, artifact)
     else:
         print(describe(artifact))
     return 0
+
+
+def print_with_manifest(store, artifact: Artifact) -> None:
+    """`show --json`: the artifact and its manifest, the manifest written a chunk at a time as the
+    catalog gives it (an artifact of a million files is never held whole)."""
+    head = json.dumps(artifact.to_dict(manifest=False), indent=2, sort_keys=True, default=str)
+    write = sys.stdout.write
+    write(head[:-2] + ',\n  "manifest": {')
+    separator = "\n    "
+    for path, entry in store.catalog.page(artifact.id):
+        write(separator + json.dumps(path) + ": " + json.dumps(entry, sort_keys=True))
+        separator = ",\n    "
+    write("\n  }\n}\n" if separator != "\n    " else "}\n}\n")
 
 
 def files_text(page: dict) -> str:

@@ -22,6 +22,15 @@ def _size_trait(help_text: str) -> Union:
     return Union([Int(), Unicode()], default_value=None, allow_none=True, help=f"{help_text} {_SIZE_HELP}").tag(config=True)
 
 
+def checked(trait: str, parse: Any, value: Any) -> Any:
+    """What `parse` makes of a setting's value; else the setting's name and why, as a TraitError (the
+    server does not start)."""
+    try:
+        return parse(value)
+    except ArtifactsError as exc:
+        raise TraitError(f"c.ArtifactsApp.{trait}: {exc.message}") from None
+
+
 class ArtifactsApp(ExtensionApp):
     """Immutable, content-addressed models, checkpoints and datasets over REST."""
 
@@ -61,10 +70,7 @@ class ArtifactsApp(ExtensionApp):
     def _check_archive_ratio(self, proposal: dict) -> Any:
         from ..sources.archives import parse_ratio
 
-        try:
-            parse_ratio(proposal["value"])
-        except ArtifactsError as exc:
-            raise TraitError(f"c.ArtifactsApp.max_archive_ratio: {exc.message}") from None
+        checked("max_archive_ratio", parse_ratio, proposal["value"])
         return proposal["value"]
 
     allowed_local_roots = List(
@@ -99,10 +105,7 @@ class ArtifactsApp(ExtensionApp):
     def _check_executor(self, proposal: dict) -> Any:
         from ..jobs.manager import executor_setting
 
-        try:
-            executor_setting(proposal["value"])
-        except ArtifactsError as exc:
-            raise TraitError(f"c.ArtifactsApp.executor: {exc.message}") from None
+        checked("executor", executor_setting, proposal["value"])
         return proposal["value"]
 
     max_job_workers = Int(
@@ -141,10 +144,7 @@ class ArtifactsApp(ExtensionApp):
             value = getattr(self, trait)
             if value is None:
                 continue
-            try:
-                size = parse_size(value)
-            except ArtifactsError as exc:
-                raise TraitError(f"c.ArtifactsApp.{trait}: {exc.message}") from None
+            size = checked(trait, parse_size, value)
             if kind:
                 settings.max_size[kind] = size
             else:

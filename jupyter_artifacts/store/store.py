@@ -560,7 +560,7 @@ class Store:
         """Forget a reserved artifact that will never be published (kept as failed if the root
         cannot even be asked)."""
         try:
-            if self.root.read_doc(record_path(artifact.id)) is not None:
+            if self.root.has_doc(record_path(artifact.id)):
                 return  # published after all
         except Exception:  # noqa: BLE001 - the root is out of reach: not published, as far as anyone knows
             self.fail(artifact, "the store root could not be reached; save again")
@@ -843,7 +843,7 @@ class Store:
                         damaged.append({"id": artifact_id, "reference": artifact.reference, "kind": artifact.kind,
                                         "path": path, "digest": digest,
                                         "problem": "missing" if found is None else "content changed"})
-        missing_records = [i for i in ids if self.root.read_doc(record_path(i)) is None]
+        missing_records = [i for i in ids if not self.root.has_doc(record_path(i))]
         damaged.sort(key=lambda d: (d["reference"], d["path"]))
         return {"artifacts": len(ids), "blobs": checked, "damaged": damaged,
                 "missing_records": missing_records, "ok": not damaged and not missing_records}
@@ -980,7 +980,7 @@ class Store:
                 except (ValueError, UnicodeDecodeError, TypeError):
                     stale = True
                 if prefix == "tombstones":
-                    stale = stale and self.root.read_doc(record_path(doc[len("tombstones/"):-5])) is None
+                    stale = stale and not self.root.has_doc(record_path(doc[len("tombstones/"):-5]))
                 if stale and self.root.delete_doc(doc):
                     removed += 1
         return removed

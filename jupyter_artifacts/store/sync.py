@@ -369,7 +369,7 @@ class Syncer:
             self.learn(entry.arg, reader)
         elif entry.op == "delete":
             if is_artifact_id(entry.arg) and catalog.get(entry.arg) is not None \
-                    and self.store.root.read_doc(record_path(entry.arg)) is None:
+                    and not self.store.root.has_doc(record_path(entry.arg)):
                 with catalog.transaction() as db:
                     catalog.drop(db, entry.arg)
         elif entry.op == "alias":

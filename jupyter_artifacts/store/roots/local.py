@@ -413,6 +413,9 @@ class LocalRoot:
         except FileNotFoundError:
             return None
 
+    def has_doc(self, relpath: str) -> bool:
+        return os.path.isfile(os.path.join(self.path, relpath))
+
     def read_doc(self, relpath: str) -> bytes | None:
         try:
             with open(os.path.join(self.path, relpath), "rb") as handle:

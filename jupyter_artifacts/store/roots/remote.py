@@ -253,6 +253,9 @@ class FsspecRoot:
         except FileNotFoundError:
             return None
 
+    def has_doc(self, relpath: str) -> bool:
+        return bool(self.fs.exists(self._full(relpath)))
+
     def open_doc(self, relpath: str) -> IO[bytes] | None:
         try:
             return self.fs.open(self._full(relpath), "rb")
