@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from jupyter_artifacts.store import Store
-from jupyter_artifacts.store.records import Artifact, dumps, tree_digest
+from jupyter_artifacts.store.manifests import Tree, record_pieces
+from jupyter_artifacts.store.records import Artifact
 from jupyter_artifacts.store.layout import record_path
 
 KINDS = ("model", "checkpoint", "dataset")
@@ -42,7 +43,8 @@ def populate(root: str, count: int, batch: int = 1000, kinds: tuple[str, ...] = 
     store = Store(root=root)
     digest, size = store.root.store_bytes(b"tiny weights")
     manifest = {"weights.bin": {"digest": digest, "size": size, "mode": 0o644}}
-    tree = tree_digest(manifest)
+    tree = Tree.of(manifest)
+    body = b"".join(tree.body())
     now = time.time() - count
     pool = ThreadPoolExecutor(max_workers=32)
     for start in range(0, count, batch):
@@ -51,16 +53,17 @@ def populate(root: str, count: int, batch: int = 1000, kinds: tuple[str, ...] = 
             kind = kinds[i % len(kinds)]
             artifact = Artifact(
                 id=uuid.uuid4().hex, kind=kind, name=f"{kind}-{i % 1000:04d}", version=i // 1000 + 1,
-                state="ready", digest=tree, size=size, file_count=1, created_at=now + i, created_by="bench",
+                state="ready", digest=tree.digest, size=size, file_count=1, created_at=now + i, created_by="bench",
                 source={"type": "local", "path": f"/data/run-{i}/models"}, metadata={"epoch": i % 90, "lr": 0.001},
-                manifest=dict(manifest))
+                )
             artifacts.append(artifact)
         # each record is written durably (fsync); many at once keeps the disk busy
-        list(pool.map(lambda a: store.root.write_doc(record_path(a.id), dumps(a.to_record())), artifacts))
+        list(pool.map(lambda a: store.root.write_doc(record_path(a.id), b"".join(record_pieces(a.record_header(), [body]))),
+                      artifacts))
         with store.catalog.transaction() as db:
             for artifact in artifacts:
                 store.catalog.insert(db, artifact)
-                store.catalog.index_ready(db, artifact)
+                store.catalog.index_ready(db, artifact, tree)
     pool.shutdown()
     store.catalog.close()
     return time.perf_counter() - started

@@ -224,6 +224,47 @@ describe('PanelModel: delete', () => {
   });
 });
 
+describe('ArtifactDetailsModel: files a page at a time', () => {
+  const big = artifact({ reference: 'images:v1', name: 'images', kind: 'dataset', file_count: 450 });
+  const entries = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => ({ path: `img-${String(from + i).padStart(4, '0')}.png`, size: 10 }));
+  const filePage = (offset: number, count: number) =>
+    json({
+      reference: 'images:v1',
+      id: big.id,
+      files: entries(offset, count),
+      total: 450,
+      limit: 200,
+      offset,
+      next_offset: offset + count < 450 ? offset + count : null
+    });
+
+  it('opens with one page and grows by the next until every file is shown', async () => {
+    const { model, calls } = modelOn({
+      'GET artifacts': [page(big)],
+      'GET artifacts/images:v1': [json(big)],
+      'GET artifacts/images:v1/lineage': [json({ id: big.id, upstream: [], downstream: [], used_by: [] })],
+      'GET artifacts/images:v1/files': [filePage(0, 200), filePage(200, 200), filePage(400, 50)]
+    });
+    model.details.select('images:v1');
+    await model.refresh();
+    expect(model.details.current?.files?.files).toHaveLength(200);
+    await model.details.moreFiles();
+    await model.details.moreFiles();
+    const shown = model.details.current?.files?.files.map(f => f.path) ?? [];
+    expect(shown).toEqual(entries(0, 450).map(f => f.path));
+    const asked = calls.filter(c => c.path === 'artifacts/images:v1/files').map(c => new URL(c.url).searchParams);
+    expect(asked.map(q => [q.get('limit'), q.get('offset')])).toEqual([
+      ['200', '0'],
+      ['200', '200'],
+      ['200', '400']
+    ]);
+    // Nothing is left: no more requests.
+    await model.details.moreFiles();
+    expect(calls.filter(c => c.path === 'artifacts/images:v1/files')).toHaveLength(3);
+  });
+});
+
 describe('PanelModel: signals', () => {
   /** How many times each named signal was emitted since the call. */
   function counting(model: PanelModel) {

@@ -8,10 +8,13 @@ import os
 
 import pytest
 
+from jupyter_artifacts.store import Store
+
 from .conftest import REPO, lab_page, open_panel, running_lab
 from .test_panel import artifact_row, shot, show_tab
 
 COUNT = 10_000
+FILES = 450  # a model whose files the details list a page at a time
 # What nvidia-smi --query-gpu=index,name,memory.total,memory.used --format=csv,noheader,nounits prints.
 NVIDIA_SMI = """#!/bin/sh
 echo "0, NVIDIA H200, 143771, 40960"
@@ -31,6 +34,11 @@ def populate(root: str, count: int) -> None:
 def big_lab(tmp_path_factory):
     base = tmp_path_factory.mktemp("big-lab")
     populate(str(base / "store"), COUNT)
+    files = base / "many-files"
+    files.mkdir()
+    for i in range(FILES):
+        (files / f"img-{i:04d}.png").write_bytes(b"%d" % i)
+    Store(root=str(base / "store")).create("model", "many-files", str(files))
     bin_dir = base / "bin"
     bin_dir.mkdir()
     smi = bin_dir / "nvidia-smi"
@@ -81,6 +89,27 @@ def test_ten_thousand_artifacts_are_paged(big_page, big_lab):
     expect(rows).to_have_count(10)
     expect(rows.nth(9)).to_have_attribute("data-reference", "dataset-0042:v1")
     expect(pager).to_have_count(0)
+
+
+def test_the_files_of_an_artifact_are_listed_a_page_at_a_time(big_page, big_lab):
+    from playwright.sync_api import expect
+
+    panel = open_panel(big_page)
+    show_tab(panel, "Models")
+    artifact_row(panel, "many-files:v1").click()
+    files = panel.locator('.jp-Artifacts-details[data-reference="many-files:v1"] [data-section="files"]')
+    links = files.locator(".jp-Artifacts-files li a")
+    expect(links).to_have_count(200)
+    more = files.locator(".jp-Artifacts-moreFiles")
+    expect(more).to_have_text("Show 200 more (250 not shown)")
+    more.click()
+    expect(links).to_have_count(400)
+    expect(more).to_have_text("Show 50 more (50 not shown)")
+    more.click()
+    expect(links).to_have_count(FILES)
+    expect(more).to_have_count(0)
+    assert links.nth(FILES - 1).inner_text() == f"img-{FILES - 1:04d}.png"
+    shot(big_page, "files-paged")
 
 
 def test_gpus_show_memory_in_use(big_page, big_lab):

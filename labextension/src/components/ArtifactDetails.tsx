@@ -208,7 +208,11 @@ export function ArtifactDetails(props: {
         )}
       </Section>
       <Section title={`Files (${a.file_count})`} name="files">
-        {details.files ? <FileList client={model.client} artifact={a} files={details.files} /> : whenReady}
+        {details.files ? (
+          <FileList client={model.client} artifact={a} files={details.files} onMore={() => detailsModel.moreFiles()} />
+        ) : (
+          whenReady
+        )}
       </Section>
     </div>
   );

@@ -3,10 +3,26 @@ import * as React from 'react';
 import type { ArtifactsClient } from '../api/client';
 import type { Artifact, FilePage } from '../api/types';
 import { formatSize } from '../format';
+import { FILES_PAGE } from '../model/details';
 
-/** The first files of an artifact, each a download link, and how many more there are. */
-export function FileList(props: { client: ArtifactsClient; artifact: Artifact; files: FilePage }): React.ReactElement {
-  const { client, artifact: a, files } = props;
+/** The files shown so far, each a download link, and a button for the next page while more are left. */
+export function FileList(props: {
+  client: ArtifactsClient;
+  artifact: Artifact;
+  files: FilePage;
+  onMore: () => Promise<void>;
+}): React.ReactElement {
+  const { client, artifact: a, files, onMore } = props;
+  const [loading, setLoading] = React.useState(false);
+  const left = files.total - files.files.length;
+  const more = async () => {
+    setLoading(true);
+    try {
+      await onMore();
+    } finally {
+      setLoading(false);
+    }
+  };
   return (
     <ul className="jp-Artifacts-files">
       {files.files.map(f => (
@@ -17,8 +33,14 @@ export function FileList(props: { client: ArtifactsClient; artifact: Artifact; f
           <span className="jp-Artifacts-muted">{f.link ? ` → ${f.link}` : ` ${formatSize(f.size)}`}</span>
         </li>
       ))}
-      {files.total > files.files.length && (
-        <li className="jp-Artifacts-muted">… and {files.total - files.files.length} more</li>
+      {left > 0 && (
+        <li>
+          <button className="jp-Artifacts-linkButton jp-Artifacts-moreFiles" disabled={loading} onClick={more}>
+            {loading
+              ? 'Loading…'
+              : `Show ${Math.min(FILES_PAGE, left).toLocaleString()} more (${left.toLocaleString()} not shown)`}
+          </button>
+        </li>
       )}
     </ul>
   );

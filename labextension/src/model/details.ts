@@ -15,6 +15,9 @@ export interface IDetails {
   refusedHolders: string[];
 }
 
+/** Files fetched at a time for the details' list. */
+export const FILES_PAGE = 200;
+
 /** The artifact whose details are open: its record, lineage and files, and deleting it. */
 export class ArtifactDetailsModel {
   constructor(
@@ -79,10 +82,36 @@ export class ArtifactDetailsModel {
     if (artifact.state === 'ready') {
       [lineage, files] = await Promise.all([
         this.client.lineage(reference, kind).catch(() => null),
-        this.client.files(reference, kind).catch(() => null)
+        this.client.files(reference, kind, FILES_PAGE).catch(() => null)
       ]);
     }
     this.setDetails(reference, { artifact, lineage, files, refusedHolders: previous?.refusedHolders ?? [] });
+  }
+
+  /**
+   * The next page of the open artifact's files after those shown: the list grows a page at a time,
+   * as asked, so that an artifact of a million files costs one page to open.
+   */
+  async moreFiles(): Promise<void> {
+    const current = this._current;
+    const shown = current?.files;
+    if (!current || !shown || shown.files.length >= shown.total) {
+      return;
+    }
+    const a = current.artifact;
+    let page: FilePage;
+    try {
+      page = await this.client.files(a.reference, a.kind, FILES_PAGE, shown.files.length);
+    } catch (error) {
+      notifyError(error, `Cannot list more files of ${a.reference}`);
+      return;
+    }
+    if (this._current?.artifact.id !== a.id || this._current.files !== shown) {
+      return; // another artifact opened, or the list reloaded, meanwhile
+    }
+    const files = [...shown.files, ...page.files];
+    this._current = { ...this._current, files: { ...page, files, offset: 0, limit: files.length } };
+    this._changed.emit();
   }
 
   /** Remove an alias of the open artifact, and show it again. */
