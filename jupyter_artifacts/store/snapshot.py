@@ -36,6 +36,8 @@ S_ISREG = stat.S_ISREG
 STORED_MODE = 0o1777  # permissions and the sticky bit: setuid and setgid never come back from a store
 LARGE_FILE = 8 << 20  # files at least this big are stored one per task, ahead of the small ones
 FORK_MIN = 2000  # at least this many files are shared with worker processes
+SHARED_WALK = 16  # folders waiting to be walked once a worker process is worth its fork (see walk)
+EXPAND_LIMIT = 10_000  # entries listed in place, at most, while looking for folders to share
 WALK_BATCH = 512  # entries spilled, matched and shared with a worker process at once
 BATCH_BYTES = 2 << 20  # ...or fewer, as many as hold this much: progress and the workers' shares stay even
 AHEAD = 64  # batches stored ahead of the first one not done yet (a large file's)
@@ -140,19 +142,45 @@ def walk(path: str, spool: str | None = None) -> Walk:
     found = Walk(path, spool)
     try:
         real_root = os.path.realpath(path)
-        stack = [iter(_listing(path, path, "", real_root))]
-        while stack:
-            item = next(stack[-1], None)
-            if item is None:
-                stack.pop()
-            elif item[2] is None:  # a folder: everything in it comes next
-                stack.append(iter(_listing(path, f"{path}/{item[1]}", item[1] + "/", real_root)))
-            else:
-                found._add(item[1], item[2], item[3])
+        pieces = _listing(path, path, "", real_root)
+        folders = sum(1 for item in pieces if item[2] is None)
+        # The first folders are listed in place (their entries sort where they do) until enough
+        # wait to share: the walk is a stat call per file, and two processes make them faster.
+        while 0 < folders < SHARED_WALK and len(pieces) < EXPAND_LIMIT:
+            at = next(i for i, item in enumerate(pieces) if item[2] is None)
+            inner = _listing(path, f"{path}/{pieces[at][1]}", pieces[at][1] + "/", real_root)
+            pieces[at:at + 1] = inner
+            folders += sum(1 for item in inner if item[2] is None) - 1
+        tops = [(path, item[1], real_root) for item in pieces if item[2] is None]
+        with Pool(_subtree, workers_for(len(tops), SHARED_WALK)) as pool:
+            walked = pool.map((top, [top]) for top in tops)  # in order, whoever walks them
+            for item in pieces:
+                if item[2] is not None:
+                    found._add(item[1], item[2], item[3])
+                    continue
+                for entry in next(walked)[1][0]:
+                    found._add(*entry)
         return found._finish(os.stat(path).st_dev)
     except BaseException:
         found.close()
         raise
+
+
+def _subtree(top: tuple[str, str, str]) -> list[tuple]:
+    """(relative path, numbers, link target) of every file and link under one folder of a walk,
+    in path order (here, or in a worker process)."""
+    path, relpath, real_root = top
+    out: list[tuple] = []
+    stack = [iter(_listing(path, f"{path}/{relpath}", relpath + "/", real_root))]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+        elif item[2] is None:  # a folder: everything in it comes next
+            stack.append(iter(_listing(path, f"{path}/{item[1]}", item[1] + "/", real_root)))
+        else:
+            out.append((item[1], item[2], item[3]))
+    return out
 
 
 def _listing(top: str, directory: str, prefix: str, real_root: str) -> list[tuple]:

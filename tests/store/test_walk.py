@@ -1,6 +1,9 @@
 """Walking a folder: every file and link once, in the manifest's order, spilled a batch at a time."""
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -37,6 +40,39 @@ def test_a_walk_finds_every_file_in_path_order_a_batch_at_a_time(wide):
     st = os.stat(wide / "top.txt")
     top = next(f for f in scan(str(wide)) if f.relpath == "top.txt")
     assert (top.inode, top.size, top.mtime_ns, top.ctime_ns) == (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+WALK_TWICE = """
+import json, os, sys
+from jupyter_artifacts.store.snapshot import walk
+forks = []
+os.register_at_fork(after_in_parent=lambda: forks.append(1))
+seen = {}
+for way in ("shared", "alone"):
+    if way == "alone":
+        os.environ["JUPYTER_ARTIFACTS_NO_FORK"] = "1"
+    before = len(forks)
+    walked = walk(sys.argv[1])
+    paths = [rel for batch in walked.batches() for rel in batch.relpaths]
+    seen[way] = {"forks": len(forks) - before, "fingerprint": walked.fingerprint, "paths": paths}
+print(json.dumps(seen))
+"""
+
+
+def test_a_walk_shared_with_a_worker_process_finds_what_one_process_finds(wide):
+    # In a fresh interpreter: a test process may hold threads of earlier tests, where no fork is safe.
+    run = subprocess.run([sys.executable, "-c", WALK_TWICE, str(wide)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["shared"]["forks"] == 1 and seen["alone"]["forks"] == 0  # a worker took part, then none
+    assert seen["shared"]["paths"] == seen["alone"]["paths"] == listing(wide)
+    assert seen["shared"]["fingerprint"] == seen["alone"]["fingerprint"] == walk(str(wide)).fingerprint
+
+
+def test_a_bad_link_found_by_a_worker_process_is_refused_in_one_line(wide):
+    os.symlink("/etc/passwd", wide / "group-13" / "part-2" / "escape")
+    run = subprocess.run([sys.executable, "-c", WALK_TWICE, str(wide)], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "group-13/part-2/escape -> /etc/passwd points outside" in run.stderr
 
 
 def test_a_change_anywhere_changes_the_fingerprint(wide):
