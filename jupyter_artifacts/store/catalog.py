@@ -330,9 +330,6 @@ class Catalog:
             db.execute("INSERT INTO tree_chunks (tree, seq, chunk) VALUES (?, ?, ?)", (tree_id, seq, chunk_id))
         return tree_id
 
-    def has_tree(self, key: str) -> bool:
-        return self.db.execute("SELECT 1 FROM trees WHERE key = ?", (key,)).fetchone() is not None
-
     # -- reading manifests -----------------------------------------------------------------
     def tree_of(self, artifact_id: str) -> tuple[int, str] | None:
         """(id, key) of an artifact's tree."""

@@ -35,13 +35,6 @@ MAX_ENTRIES = 4096
 MAX_BYTES = 1 << 20
 
 
-def entry_line(path: str, entry: dict) -> str:
-    """The canonical line of one entry (see the module's docstring)."""
-    if "link" in entry:
-        return f'{quote_json(path)}:{{"link":{quote_json(entry["link"])},"mode":{entry["mode"]}}},\n'
-    return f'{quote_json(path)}:{{"digest":"{entry["digest"]}","mode":{entry["mode"]},"size":{entry["size"]}}},\n'
-
-
 def decode(text: bytes) -> dict[str, dict]:
     """A chunk's entries, in order (text written by this module)."""
     return json.loads(b"{" + text[:-2] + b"}") if text else {}
