@@ -117,7 +117,7 @@ def print_with_manifest(store, artifact: Artifact) -> None:
     write = sys.stdout.write
     write(head[:-2] + ',\n  "manifest": {')
     separator = "\n    "
-    for path, entry in store.catalog.page(artifact.id):
+    for path, entry in store.entries(artifact):
         write(separator + json.dumps(path) + ": " + json.dumps(entry, sort_keys=True))
         separator = ",\n    "
     write("\n  }\n}\n" if separator != "\n    " else "}\n}\n")

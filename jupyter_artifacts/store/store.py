@@ -625,13 +625,17 @@ class Store:
     def files(self, ref: str, kind: str | None = None, limit: int | None = None, offset: int = 0) -> dict[str, dict]:
         return self.catalog.manifest(self.resolve(ref, kind).id, limit, offset)
 
+    def entries(self, artifact: Artifact, offset: int = 0, limit: int | None = None) -> Iterator[tuple[str, dict]]:
+        """An artifact's manifest entries in path order, read a chunk at a time (never held whole)."""
+        return self.catalog.page(artifact.id, offset, limit)
+
     def files_page(self, ref: str, kind: str | None = None, limit: int = 100, offset: int = 0) -> dict:
         """A page of an artifact's files in path order, as every face pages them (REST, `show --files`):
         only the manifest chunks that hold the page are read, whatever the artifact's size."""
         if limit < 1 or limit > 10000 or offset < 0:
             raise InvalidInput("limit must be between 1 and 10000 and offset at least 0.")
         artifact = self.resolve(ref, kind)
-        files = [{"path": path, **entry} for path, entry in self.catalog.page(artifact.id, offset, limit)]
+        files = [{"path": path, **entry} for path, entry in self.entries(artifact, offset, limit)]
         total = artifact.file_count
         return {"reference": artifact.reference, "id": artifact.id, "files": files, "total": total,
                 "limit": limit, "offset": offset,
@@ -772,15 +776,25 @@ class Store:
                 "downstream": walk(artifact, "down", {artifact.id}, 0)}
 
     # -- compare and find ------------------------------------------------------------------
-    def diff(self, ref_a: str, ref_b: str, kind: str | None = None) -> dict:
-        """Paths added, removed and changed from one artifact to another, and how many are the same."""
+    def diff(self, ref_a: str, ref_b: str, kind: str | None = None, files: int | None = None) -> dict:
+        """Paths added, removed and changed from one artifact to another, and how many are the same.
+        With `files`, also the first `files` of them (added, then removed, then changed) with their
+        sizes in a and in b, from the same pass (`files_truncated` if there were more)."""
         a, b = self.resolve(ref_a, kind), self.resolve(ref_b, kind)
         found: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+        sizes: dict[str, tuple] = {}
         changes = self.changes(a, b)
-        for change, path, _old, _new in changes:
+        for change, path, old, new in changes:
             found[change].append(path)
-        return {"a": a.reference, "b": b.reference, "same_content": a.digest == b.digest, **found,
-                "unchanged": changes.unchanged}
+            if files is not None:
+                sizes[path] = ((old or {}).get("size"), (new or {}).get("size"))
+        result = {"a": a.reference, "b": b.reference, "same_content": a.digest == b.digest, **found,
+                  "unchanged": changes.unchanged}
+        if files is not None:
+            listed = [{"path": path, "change": change, "size_a": sizes[path][0], "size_b": sizes[path][1]}
+                      for change in ("added", "removed", "changed") for path in found[change]]
+            result.update(files=listed[:files], files_truncated=len(listed) > files)
+        return result
 
     def changes(self, a: Artifact, b: Artifact) -> "Changes":
         """The paths that differ between two artifacts, in path order, as they are found."""

@@ -306,18 +306,8 @@ class DiffHandler(ArtifactsHandler):
     @authorized
     async def get(self, a: str, b: str) -> None:
         kind = self.query_str("kind", KINDS)
-        store = self.store
-
-        def diff() -> dict:
-            """The store's diff, with `files`: each path that differs with its size in a and in b (for views)."""
-            found = store.diff(a, b, kind)
-            sizes = [store.catalog.manifest(store.resolve(ref, kind).id) for ref in (found["a"], found["b"])]
-            files = [{"path": path, "change": change, "size_a": sizes[0].get(path, {}).get("size"),
-                      "size_b": sizes[1].get(path, {}).get("size")}
-                     for change in ("added", "removed", "changed") for path in found[change]]
-            return {**found, "files": files[:DIFF_FILES], "files_truncated": len(files) > DIFF_FILES}
-
-        self.reply(await self.blocking(diff))
+        # with `files`: each path that differs with its size in a and in b (for the views)
+        self.reply(await self.blocking(self.store.diff, a, b, kind, DIFF_FILES))
 
 
 class FindHandler(ArtifactsHandler):
