@@ -39,21 +39,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from bench_jobs import wait_for  # noqa: E402
+
 TARGET = 1.5
 FIRST_LINE = "import sys, time; open(sys.argv[1], 'w').write(repr(time.time()))\n"
-
-
-def wait_for(path: Path, timeout: float = 120.0) -> float:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            text = path.read_text()
-            if text:
-                return float(text)
-        except FileNotFoundError:
-            pass
-        time.sleep(0.005)
-    raise SystemExit(f"the worker never wrote {path}")
 
 
 def ray_job(address: str, sid: str) -> dict:
@@ -113,7 +102,7 @@ def main() -> int:
                                    f"python first.py {out}"], env=host, capture_output=True, text=True)
             if proc.returncode:
                 raise SystemExit(proc.stderr)
-            first = wait_for(out)
+            first = wait_for(str(out), timeout=120.0)
             took = first - t0
             job = wait_ended(cluster.address, f"jupyter-artifacts-{proc.stdout.strip()}-0")
             subprocess.run([sys.executable, "-m", "jupyter_artifacts.cli.main", "job", "logs", proc.stdout.strip(),
@@ -131,7 +120,7 @@ def main() -> int:
                                   capture_output=True, text=True)
             if proc.returncode:
                 raise SystemExit(proc.stderr)
-            first = wait_for(out)
+            first = wait_for(str(out), timeout=120.0)
             job = wait_ended(cluster.address, sid)
             if i:
                 bare.append(first - t0)
